@@ -1,0 +1,133 @@
+"""The store interface and its registry (one module per kind, registered by URL scheme)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, TypeVar
+
+import pyarrow as pa
+
+from dataward.errors import TargetError
+from dataward.suggest import did_you_mean
+from dataward.targets import Target
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much a probe or sample may read: rows per object, objects per store, bytes, seconds."""
+
+    rows_per_object: int = 2000
+    max_objects: int = 200
+    max_bytes: int = 64 * 1024 * 1024
+    timeout_s: float = 3.0
+    listen_s: float = 2.0  # MQTT: how long to listen to '#' during a probe
+
+
+@dataclass(frozen=True)
+class ExposureFacts:
+    """What a probe observed, as plain facts; rules (exposure/) turn these into findings.
+
+    ``None`` means 'could not tell'. ``details`` holds kind-specific facts (``protected_mode``,
+    ``dangerous_commands``, ``ssl``, ``anonymous_users`` ...) under documented keys of that store module.
+    """
+
+    target: str  # redacted display URL
+    store: str  # kind, e.g. "redis"
+    reachable: bool
+    error: str | None = None
+    version: str | None = None
+    auth_required: bool | None = None  # does the server demand credentials at all?
+    anonymous_access: bool | None = None  # could we read anything without credentials?
+    default_credentials: str | None = None  # e.g. "root with an empty password" when that worked
+    authenticated: bool | None = None  # did the credentials in the URL work?
+    tls_offered: bool | None = None
+    tls_required: bool | None = None
+    scope: str = "unknown"  # loopback | private | public | local-file | unknown (from the URL)
+    bind: str | None = None  # the server's own listen address, when the protocol reveals it
+    listable: tuple[str, ...] = ()  # what an unauthenticated (or given) client could list
+    readable: bool | None = None  # could rows / values be read?
+    records: int | None = None  # estimated records (keys, rows, messages), from the store's statistics
+    details: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None  # the policy's store name, when known
+
+    @property
+    def exposed(self) -> bool:
+        """Readable by someone without valid credentials (no auth, or default/empty ones)."""
+        return bool(self.reachable and (self.anonymous_access or self.default_credentials))
+
+
+@dataclass(frozen=True)
+class SampledColumn:
+    """Values sampled from one column / field / key pattern; never written anywhere."""
+
+    name: str
+    values: pa.Array  # strings or numbers; nested JSON arrives as strings
+    dtype: str = "string"  # the store's own type name, for name+type heuristics
+
+
+@dataclass(frozen=True)
+class SampledObject:
+    """One table, key pattern, topic, bucket prefix, index or collection with its sampled columns."""
+
+    target: str  # redacted display URL
+    store: str
+    object: str
+    columns: tuple[SampledColumn, ...]
+    records: int | None = None  # estimated size of the whole object, not of the sample
+
+
+class Store(Protocol):
+    """A store kind. ``probe`` and ``sample`` are read-only and bounded by the budget's timeout."""
+
+    scheme: ClassVar[str]
+    schemes: ClassVar[tuple[str, ...]]
+    default_ports: ClassVar[tuple[int, ...]]
+
+    def probe(self, target: Target, budget: Budget) -> ExposureFacts: ...
+
+    def sample(self, target: Target, budget: Budget) -> Iterator[SampledObject]: ...
+
+
+StoreT = TypeVar("StoreT", bound=type)
+_STORES: dict[str, type] = {}
+
+
+def register_store(cls: StoreT) -> StoreT:
+    """Class decorator: register a store kind under its scheme and aliases."""
+    for scheme in (cls.scheme, *getattr(cls, "schemes", ())):  # type: ignore[attr-defined]
+        _STORES[scheme] = cls
+    return cls
+
+
+def registered_stores() -> dict[str, type]:
+    """scheme -> store class, after importing every module of the family."""
+    _load_family()
+    return dict(_STORES)
+
+
+def store_for(target: Target) -> Store:
+    """The store that speaks this target's protocol, or a TargetError with a suggestion."""
+    stores = registered_stores()
+    cls = stores.get(target.scheme)
+    if cls is None:
+        raise TargetError(
+            f"'{target.scheme}://' is not a store kind dataward knows.{did_you_mean(target.scheme, stores)}",
+            tip=f"known kinds: {', '.join(sorted(stores))}",
+        )
+    resolve: Callable[[Target], type] | None = getattr(cls, "resolve", None)
+    if resolve is not None:  # an http:// URL can be Elasticsearch, OpenSearch, ...
+        cls = resolve(target)
+    store: Store = cls()
+    return store
+
+
+def _load_family() -> None:
+    import importlib
+    import pkgutil
+
+    import dataward.stores as pkg
+
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        if not mod.name.startswith("_") and mod.name != "base":
+            importlib.import_module(f"dataward.stores.{mod.name}")

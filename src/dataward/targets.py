@@ -1,0 +1,130 @@
+"""Target URLs (DESIGN.md 'Target URLs'): parsed once, shown only with the password redacted."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from dataward.errors import TargetError
+
+NetworkScope = Literal["loopback", "private", "public", "local-file", "unknown"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One store to look at.
+
+    ``password`` is held here and nowhere else; ``display`` is what reports, logs and finding ids use.
+    """
+
+    url: str
+    scheme: str
+    host: str | None = None
+    port: int | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    path: str = ""
+    params: dict[str, str] = field(default_factory=dict)
+    name: str | None = None  # the policy's store name, when the target came from dataward.toml
+
+    @property
+    def display(self) -> str:
+        """The URL with any password replaced, safe to print and persist."""
+        return redact_url(self.url)
+
+    @property
+    def database(self) -> str | None:
+        """The first path segment for server URLs (database, bucket, index)."""
+        part = self.path.lstrip("/").split("/", 1)[0]
+        return unquote(part) or None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.display
+
+    def with_credentials(self, username: str | None, password: str | None) -> Target:
+        """The same target with other credentials (used to try empty and default logins)."""
+        netloc = _netloc(self.host, self.port, username, password)
+        query = "&".join(f"{k}={quote(v, safe='/:')}" for k, v in self.params.items())
+        url = f"{self.scheme}://{netloc}{self.path}" + (f"?{query}" if query else "")
+        return parse_target(url, name=self.name)
+
+    @property
+    def scope(self) -> NetworkScope:
+        return network_scope(self.host) if self.host else "local-file"
+
+
+def _netloc(host: str | None, port: int | None, user: str | None, password: str | None) -> str:
+    auth = ""
+    if user is not None:
+        auth = quote(user, safe="")
+        if password is not None:
+            auth += ":" + quote(password, safe="")
+        auth += "@"
+    h = host or ""
+    if ":" in h:
+        h = f"[{h}]"
+    return auth + h + (f":{port}" if port else "")
+
+
+def network_scope(host: str) -> NetworkScope:
+    """Loopback, private or public, judged from the address in the URL (names count as unknown)."""
+    if host in ("localhost", "localhost.localdomain"):
+        return "loopback"
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return "unknown"
+    if ip.is_loopback:
+        return "loopback"
+    return "private" if ip.is_private else "public"
+
+
+def redact_url(url: str) -> str:
+    """Replace the password of a URL (and any secret-looking query parameter) with '***'."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        auth, hostport = netloc.rsplit("@", 1)
+        if ":" in auth:
+            auth = auth.split(":", 1)[0] + ":***"
+        netloc = f"{auth}@{hostport}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = "&".join(f"{k}={'***' if _secret_param(k) else v}" for k, v in pairs)
+    out = f"{parts.scheme}://{netloc}{parts.path}"
+    return out + (f"?{query}" if query else "")
+
+
+def _secret_param(key: str) -> bool:
+    k = key.lower()
+    return any(s in k for s in ("password", "secret", "token", "key")) and k not in ("kind",)
+
+
+def parse_target(url: str, name: str | None = None) -> Target:
+    """Parse a target URL; a TargetError names what is wrong with it."""
+    if "://" not in url:
+        raise TargetError(
+            f"'{redact_url(url)}' is not a URL",
+            tip="write it as scheme://host:port/db, e.g. postgresql://db.internal:5432/app or sqlite:///path/app.db",
+        )
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise TargetError(f"the port in '{redact_url(url)}' is not a number") from exc
+    return Target(
+        url=url,
+        scheme=scheme,
+        host=parts.hostname,
+        port=port,
+        username=unquote(parts.username) if parts.username is not None else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+        path=parts.path,
+        params=dict(parse_qsl(parts.query, keep_blank_values=True)),
+        name=name,
+    )

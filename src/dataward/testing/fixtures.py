@@ -1,0 +1,1 @@
+"""pytest fixtures for the real test servers (filled in by the foundation issue)."""

@@ -1,0 +1,3 @@
+"""Shared pytest setup: the real-server fixtures live in dataward.testing.fixtures (session-scoped)."""
+
+pytest_plugins = ["dataward.testing.fixtures"]
