@@ -22,6 +22,9 @@ class Budget:
     max_bytes: int = 64 * 1024 * 1024
     timeout_s: float = 3.0
     listen_s: float = 2.0  # MQTT: how long to listen to '#' during a probe
+    # (user, password) pairs a probe tries as "well-known default or empty credentials";
+    # None = the store module's own short built-in list, () = try none.
+    default_credentials: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,14 @@ class SampledObject:
 
 
 class Store(Protocol):
-    """A store kind. ``probe`` and ``sample`` are read-only and bounded by the budget's timeout."""
+    """A store kind. ``probe`` and ``sample`` are read-only and bounded by the budget's timeout.
+
+    Optional discovery hook (dataward/discovery.py looks these up with getattr, so kinds without them still
+    register): ``discovery_hello: ClassVar[bytes]`` is what to send right after connecting (``b""`` = the
+    server speaks first, just read its greeting), and ``identify(cls, answer: bytes) -> bool`` (a classmethod)
+    says whether the bytes the server sent back are this kind's protocol. ``discovery_url(cls, host, port)``
+    (optional classmethod) builds the target URL of a discovered server; the default is ``scheme://host:port``.
+    """
 
     scheme: ClassVar[str]
     schemes: ClassVar[tuple[str, ...]]
