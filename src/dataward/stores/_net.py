@@ -78,3 +78,9 @@ def unreachable(target: Target, store: str, error: str) -> ExposureFacts:
     """Facts for a store that could not be reached at all."""
     return ExposureFacts(target=target.display, store=store, reachable=False, error=error, scope=target.scope,
                          name=target.name)
+
+
+def answered_otherwise(target: Target, store: str, error: str) -> ExposureFacts:
+    """Facts for a port that answered, but not in this store's protocol (or refused the probe)."""
+    return ExposureFacts(target=target.display, store=store, reachable=True, error=error, scope=target.scope,
+                         details={"protocol_mismatch": error}, name=target.name)

@@ -24,7 +24,14 @@ from typing import Any, ClassVar
 from dataward.errors import TargetError
 from dataward.redact import redact
 from dataward.stores._docs import VALUE_COLUMN, approx_size, columns_from_records, key_pattern, parse_value
-from dataward.stores._net import ProtocolError, connect, describe_error, endpoint, unreachable
+from dataward.stores._net import (
+    ProtocolError,
+    answered_otherwise,
+    connect,
+    describe_error,
+    endpoint,
+    unreachable,
+)
 from dataward.stores.base import Budget, ExposureFacts, SampledObject, register_store
 from dataward.targets import Target
 
@@ -123,16 +130,12 @@ class RedisStore:
     schemes: ClassVar[tuple[str, ...]] = ("rediss",)
     default_ports: ClassVar[tuple[int, ...]] = (6379,)
 
+    discovery_hello: ClassVar[bytes] = b"PING\r\n"  # inline command: any Redis answers it
+
     @classmethod
-    def identify(cls, host: str, port: int, timeout_s: float) -> bool:
-        """Is a RESP server listening here? An inline PING answers +PONG, -NOAUTH or -DENIED."""
-        try:
-            with connect(host, port, timeout_s) as sock:
-                sock.sendall(b"PING\r\n")
-                answer = sock.recv(64)
-        except OSError:
-            return False
-        return answer.startswith((b"+PONG", b"-NOAUTH", b"-DENIED", b"-ERR operation not permitted"))
+    def identify(cls, answer: bytes) -> bool:
+        """An inline PING answers +PONG, or -NOAUTH / -DENIED / an ACL refusal when it is locked."""
+        return answer.startswith((b"+PONG", b"-NOAUTH", b"-DENIED", b"-NOPERM", b"-ERR operation not permitted"))
 
     def probe(self, target: Target, budget: Budget) -> ExposureFacts:
         ep = endpoint(target, 6379, ("rediss",))
@@ -142,7 +145,9 @@ class RedisStore:
             return unreachable(target, self.scheme, describe_error(exc, budget.timeout_s))
         try:
             return _probe(conn, target, budget, ep.tls)
-        except (OSError, ProtocolError, ValueError) as exc:
+        except ProtocolError as exc:
+            return answered_otherwise(target, self.scheme, str(exc))
+        except (OSError, ValueError) as exc:
             return unreachable(target, self.scheme, describe_error(exc, budget.timeout_s))
         finally:
             conn.close()
@@ -154,7 +159,7 @@ class RedisStore:
         except OSError as exc:
             raise _cannot_read(target, describe_error(exc, budget.timeout_s)) from None
         try:
-            session = _authenticate(conn, target, try_defaults=False)
+            session = _authenticate(conn, target, ())
             if not session.usable:
                 raise _cannot_read(target, "the server requires a password")
             yield from _sample(conn, target, budget)
@@ -170,7 +175,7 @@ def _cannot_read(target: Target, why: str) -> TargetError:
 
 
 def _probe(conn: RespConnection, target: Target, budget: Budget, tls: bool) -> ExposureFacts:
-    session = _authenticate(conn, target, try_defaults=True)
+    session = _authenticate(conn, target, _default_passwords(budget))
     if not session.usable:
         return ExposureFacts(
             target=target.display, store="redis", reachable=True, auth_required=session.auth_required,
@@ -195,33 +200,49 @@ def _probe(conn: RespConnection, target: Target, budget: Budget, tls: bool) -> E
         name=target.name)
 
 
-def _authenticate(conn: RespConnection, target: Target, try_defaults: bool) -> _Session:
-    """PING as nobody; on NOAUTH try the URL's credentials, then (probe only) the default passwords."""
+def _default_passwords(budget: Budget) -> tuple[tuple[str, str], ...]:
+    """Budget.default_credentials when given, else the built-in list, all as the 'default' user."""
+    if budget.default_credentials is not None:
+        return budget.default_credentials
+    return tuple(("default", pw) for pw in DEFAULT_PASSWORDS)
+
+
+def _authenticate(conn: RespConnection, target: Target, defaults: tuple[tuple[str, str], ...]) -> _Session:
+    """PING as nobody; on NOAUTH try the default passwords (probe only), then the URL's credentials."""
     session = _Session()
     first = conn.call("PING")
     if isinstance(first, RespError) and first.startswith("DENIED"):
-        session.auth_required, session.denied_by_protected_mode = False, True
+        # no password is set, but protected-mode refuses non-loopback clients: locked, not by auth
+        session.denied_by_protected_mode = True
         session.details.update(protected_mode=True, denied_by_protected_mode=True)
         return session
     if not isinstance(first, RespError):
         session.auth_required, session.anonymous = False, True
+        session.details["anonymous_how"] = "PING answered without AUTH"
         return session
     if not first.startswith("NOAUTH"):
         raise ProtocolError(f"the server refused PING ({first.split(' ', 1)[0]})")
     session.auth_required = True
-    if try_defaults:
-        session.default_credentials = _try_default_passwords(conn)
+    if defaults:
+        session.default_credentials = _try_default_passwords(conn, defaults)
     if target.password is not None:
-        args = ("AUTH", target.username, target.password) if target.username else ("AUTH", target.password)
-        session.authenticated = not isinstance(conn.call(*args), RespError)
+        reply = conn.call(*_auth_args(target.username, target.password))
+        session.authenticated = not isinstance(reply, RespError)
+        if isinstance(reply, RespError):
+            session.details["auth_error"] = reply.split(" ", 1)[0] + " (AUTH refused)"
     return session
 
 
-def _try_default_passwords(conn: RespConnection) -> str | None:
-    replies = conn.pipeline([("AUTH", pw) for pw in DEFAULT_PASSWORDS])
-    for pw, reply in zip(DEFAULT_PASSWORDS, replies, strict=True):
+def _auth_args(username: str | None, password: str) -> tuple[str, ...]:
+    return ("AUTH", username, password) if username and username != "default" else ("AUTH", password)
+
+
+def _try_default_passwords(conn: RespConnection, defaults: tuple[tuple[str, str], ...]) -> str | None:
+    replies = conn.pipeline([_auth_args(user, pw) for user, pw in defaults])
+    for (user, pw), reply in zip(defaults, replies, strict=True):
         if not isinstance(reply, RespError):
-            return f"the default user with the well-known password '{redact(pw)}'"
+            what = "an empty password" if pw == "" else f"the well-known password '{redact(pw)}'"
+            return f"user '{user or 'default'}' with {what}"
     return None
 
 
