@@ -1,0 +1,73 @@
+"""The destination check that runs before a copy writes anything: the exposure audit of ``dataward scan``.
+
+A destination fails when someone could read it without valid credentials (no auth, default or empty
+credentials, world-readable file), when any exposure rule rates it high or worse, when it cannot be probed
+at all (fail closed: unknown security is unsafe), or, with ``require_tls``, when it does not demand TLS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dataward.errors import DatawardError
+from dataward.exposure.base import Contents, evaluate
+from dataward.findings import Finding, Severity
+from dataward.stores.base import Budget, ExposureFacts, store_for
+from dataward.tables.base import file_path
+from dataward.targets import Target
+
+_LOCAL = ("sqlite", "duckdb", "file")
+
+
+@dataclass(frozen=True)
+class DestinationAudit:
+    target: str  # redacted
+    problems: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = field(default_factory=tuple)
+
+    @property
+    def safe(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        return "; ".join(self.problems)
+
+
+def audit_destination(dest: Target, *, require_tls: bool = False, budget: Budget | None = None) -> DestinationAudit:
+    """Probe the destination the way an attacker would and list every reason it is not safe to copy into."""
+    if dest.scheme in _LOCAL and not _exists(dest):
+        return DestinationAudit(dest.display)  # created by the copy itself, readable by its owner only
+    try:
+        facts = store_for(dest).probe(dest, budget or Budget())
+    except DatawardError as exc:
+        return DestinationAudit(dest.display, (f"its security cannot be checked ({exc.message.rstrip('.')})",))
+    if not facts.reachable:
+        raise DatawardError(
+            f"cannot reach the destination {dest.display}: {facts.error or 'no answer'}",
+            tip="check the URL and that the server is running",
+        )
+    findings = tuple(evaluate(facts, Contents()))
+    return DestinationAudit(dest.display, _problems(facts, findings, require_tls), findings)
+
+
+def _problems(facts: ExposureFacts, findings: tuple[Finding, ...], require_tls: bool) -> tuple[str, ...]:
+    out: list[str] = []
+    if facts.anonymous_access:
+        out.append("it is readable without credentials")
+    if facts.default_credentials:
+        out.append(f"it accepts default credentials ({facts.default_credentials})")
+    for f in findings:
+        if f.severity >= Severity.HIGH:
+            out.append(f"{f.rule}: {f.title}")
+    if require_tls and not facts.tls_required and facts.scope != "local-file":
+        out.append("it does not require TLS, which the policy requires")
+    return tuple(dict.fromkeys(out))
+
+
+def _exists(dest: Target) -> bool:
+    try:
+        path = file_path(dest)
+    except DatawardError:
+        return False
+    return Path(path).exists()

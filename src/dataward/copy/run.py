@@ -1,0 +1,321 @@
+"""``dataward copy run``: a fail-closed, streamed, atomic safe copy from a plan.
+
+Order matters, and each step may refuse before the next begins:
+1. the plan and the source agree on every table and column (schema drift stops the copy, naming the columns);
+2. a key is present when the plan pseudonymises (``DATAWARD_PSEUDONYM_KEY`` or ``--key-file``);
+3. the destination passes the exposure audit (or the override is explicit and recorded in the manifest);
+4. per table: a k-anonymity pass over the kept quasi-identifiers, then the rows, streamed in Arrow batches
+   through the vectorised transforms into a staging table;
+5. the manifest, then the swap of every staged table into place. Any failure removes the stages.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from functools import partial
+from pathlib import Path
+from typing import Literal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dataward.config_values import resolve_value
+from dataward.copy import transforms as tf
+from dataward.copy.audit import DestinationAudit, audit_destination
+from dataward.copy.dest import ThreadedWriter
+from dataward.copy.manifest import Manifest, TableCopy
+from dataward.copy.plan import MANIFEST_TABLE, ColumnPlan, Plan, TablePlan
+from dataward.errors import ConfigError, DatawardError
+from dataward.findings import utc_now
+from dataward.tables import open_tables
+from dataward.tables.base import TableStore
+from dataward.targets import Target
+
+KEY_ENV = "DATAWARD_PSEUDONYM_KEY"
+Progress = Callable[[str, int, int], None]  # (table, rows done, rows expected)
+
+
+@dataclass(frozen=True)
+class CopyOptions:
+    k: int = 5
+    k_mode: Literal["suppress", "refuse"] = "suppress"
+    owner: str | None = None
+    expires: str | None = None  # ISO date
+    allow_unsafe_destination: bool = False
+    require_tls: bool = False
+    batch_size: int = 65536
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    destination: str
+    manifest: Manifest
+    audit: DestinationAudit
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+
+class PlanMismatch(ConfigError):
+    """The plan and the source disagree: schema drift, or a plan written for another source."""
+
+
+def load_key(key_file: str | None = None) -> tf.PseudonymKey | None:
+    """The pseudonym key from ``--key-file`` or DATAWARD_PSEUDONYM_KEY; None when neither is given."""
+    if key_file:
+        text = resolve_value({"file": key_file}, "--key-file")
+    elif os.environ.get(KEY_ENV):
+        text = os.environ[KEY_ENV]
+    else:
+        return None
+    return tf.PseudonymKey(text.strip().encode())
+
+
+def check_plan(plan: Plan, schemas: dict[str, pa.Schema]) -> None:
+    """Every source column is in the plan and every planned column is in the source, or nothing is copied."""
+    problems: list[str] = []
+    unplanned_tables = [t for t in schemas if t not in plan.tables]
+    missing_tables = [t for t in plan.tables if t not in schemas]
+    if unplanned_tables:
+        problems.append(f"tables not in the plan: {', '.join(unplanned_tables)}")
+    if missing_tables:
+        problems.append(f"planned tables missing from the source: {', '.join(missing_tables)}")
+    unmapped, vanished = [], []
+    for table, schema in schemas.items():
+        tp = plan.tables.get(table)
+        if tp is None:
+            continue
+        unmapped += [f"{table}.{c}" for c in schema.names if c not in tp.columns]
+        vanished += [f"{table}.{c}" for c in tp.columns if c not in schema.names]
+    if unmapped:
+        problems.append(f"columns not in the plan: {', '.join(unmapped)}")
+    if vanished:
+        problems.append(f"planned columns missing from the source: {', '.join(vanished)}")
+    if problems:
+        raise PlanMismatch(
+            "the plan does not match the source (" + "; ".join(problems) + "); nothing was copied",
+            tip="run `dataward copy plan` again (or add the columns to the plan with an action) and review it",
+        )
+
+
+def run_copy(
+    source: Target,
+    dest: Target,
+    plan: Plan,
+    key: tf.PseudonymKey | None,
+    options: CopyOptions | None = None,
+    progress: Progress | None = None,
+) -> CopyResult:
+    """Copy ``source`` to ``dest`` through ``plan``; see the module docstring for the order of checks."""
+    options = options or CopyOptions()
+    _check_options(source, dest, plan, key, options)
+    with open_tables(source) as src:
+        schemas = {t: src.schema(t) for t in src.list_tables() if t != MANIFEST_TABLE}
+        check_plan(plan, schemas)
+        audit = audit_destination(dest, require_tls=options.require_tls)
+        override = _audit_verdict(audit, options)
+        writer = ThreadedWriter(dest)
+        try:
+            manifest = _copy_tables(src, writer, plan, key, options, progress, override, source)
+            writer.write_manifest(manifest)
+            writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+    return CopyResult(dest.display, manifest, audit)
+
+
+def _check_options(
+    source: Target, dest: Target, plan: Plan, key: tf.PseudonymKey | None, options: CopyOptions
+) -> None:
+    if plan.pseudonymizes() and key is None:
+        raise ConfigError(
+            "the plan pseudonymises columns but no key was given",
+            tip=f"export {KEY_ENV}=... (at least 16 bytes) or pass --key-file FILE; keep the key out of the copy",
+        )
+    if options.k < 1:
+        raise ConfigError("k must be at least 1")
+    if options.expires is not None:
+        try:
+            date.fromisoformat(options.expires[:10])
+        except ValueError:
+            raise ConfigError(f"--expires '{options.expires}' is not a date like 2026-12-31") from None
+    if _same_store(source, dest):
+        raise DatawardError("the destination is the source itself", tip="copy into another database or folder")
+
+
+def _same_store(a: Target, b: Target) -> bool:
+    if a.scheme in ("sqlite", "duckdb", "file") and a.scheme == b.scheme:
+        return Path(a.path).resolve() == Path(b.path).resolve()
+    return (a.scheme, a.host, a.port, a.database) == (b.scheme, b.host, b.port, b.database)
+
+
+def _audit_verdict(audit: DestinationAudit, options: CopyOptions) -> str | None:
+    """None when the destination is safe; the recorded reason when an unsafe one is explicitly allowed."""
+    if audit.safe:
+        return None
+    if not options.allow_unsafe_destination:
+        raise DatawardError(
+            f"refusing to copy into {audit.target}: {audit.summary()}",
+            tip="protect the destination (auth, TLS, private bind) or pass --allow-unsafe-destination, "
+            "which is recorded in the copy's manifest",
+        )
+    return f"--allow-unsafe-destination: {audit.summary()}"
+
+
+def _copy_tables(
+    src: TableStore,
+    writer: ThreadedWriter,
+    plan: Plan,
+    key: tf.PseudonymKey | None,
+    options: CopyOptions,
+    progress: Progress | None,
+    override: str | None,
+    source: Target,
+) -> Manifest:
+    copies: dict[str, TableCopy] = {}
+    pseudo = tf.Pseudonymizer(key) if key is not None else None
+    try:
+        for table, tp in plan.tables.items():
+            copies[table] = _copy_table(src, writer, table, tp, pseudo, options, progress)
+    finally:
+        if pseudo is not None:
+            pseudo.close()
+    return Manifest(
+        source=source.display,
+        plan_hash=plan.digest,
+        key_id=key.key_id if key is not None else None,
+        created_at=utc_now(),
+        owner=options.owner,
+        expires=options.expires,
+        k=options.k,
+        k_mode=options.k_mode,
+        unsafe_destination=override,
+        tables=copies,
+    )
+
+
+def _copy_table(
+    src: TableStore,
+    writer: ThreadedWriter,
+    table: str,
+    tp: TablePlan,
+    pseudo: tf.Pseudonymizer | None,
+    options: CopyOptions,
+    progress: Progress | None,
+) -> TableCopy:
+    columns = [c for c, p in tp.columns.items() if p.action != "drop"]
+    summary = {c: _describe(p) for c, p in tp.columns.items()}
+    if not columns:
+        return TableCopy(rows=0, columns=summary, skipped="every column is dropped")
+    src_schema = src.schema(table)
+    fns = {c: _transform_for(tp.columns[c], pseudo) for c in columns}
+    out_schema = pa.schema([pa.field(c, fns[c](pa.array([], src_schema.field(c).type)).type) for c in columns])
+    qis = [c for c in columns if tp.columns[c].qi]
+    small = _small_classes(src, table, qis, fns, options) if qis and options.k > 1 else None
+    expected = src.estimate_rows(table)
+    state = {"rows": 0, "suppressed": 0}
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in src.read_batches(table, columns, batch_size=options.batch_size):
+            arrays = {c: fns[c](batch.column(c)) for c in columns}
+            if small is not None:
+                state["suppressed"] += _suppress(arrays, qis, small)
+            state["rows"] += batch.num_rows
+            if progress is not None:
+                progress(table, state["rows"], expected)
+            yield pa.RecordBatch.from_arrays([arrays[c] for c in columns], schema=out_schema)
+
+    writer.write(table, out_schema, batches())
+    return TableCopy(rows=state["rows"], suppressed=state["suppressed"], columns=summary)
+
+
+def _describe(p: ColumnPlan) -> str:
+    if p.action == "generalize":
+        return f"generalize:{p.to if p.to is not None else f'bucket {p.bucket:g}'}"
+    return p.action
+
+
+def _transform_for(p: ColumnPlan, pseudo: tf.Pseudonymizer | None) -> Callable[[pa.Array], pa.Array]:
+    if p.action == "pseudonymize":
+        assert pseudo is not None and p.domain is not None  # checked before the copy starts
+        return partial(_pseudonymize, pseudo, p.domain)
+    if p.action == "generalize":
+        return partial(_generalize, p.to, p.bucket)
+    if p.action == "suppress":
+        return lambda a: tf.suppress(_one(a))
+    return lambda a: _one(a)
+
+
+def _pseudonymize(pseudo: tf.Pseudonymizer, domain: str, values: pa.Array) -> pa.Array:
+    out = pseudo(_one(values), domain)
+    return out if pa.types.is_integer(out.type) else out.cast(pa.string())
+
+
+def _generalize(to: str | None, bucket: float | None, values: pa.Array) -> pa.Array:
+    return tf.generalize(_one(values), to, bucket)
+
+
+def _one(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+# --- k-anonymity -----------------------------------------------------------------------------------------
+
+
+def _class_key(arrays: dict[str, pa.Array], qis: list[str]) -> pa.Array:
+    """One string per row naming its equivalence class over the quasi-identifiers (nulls included)."""
+    parts = [pc.fill_null(pc.cast(arrays[c], pa.string()), "\x00") for c in qis]
+    if len(parts) == 1:
+        return parts[0]
+    return pc.binary_join_element_wise(*parts, "\x1f")
+
+
+def _small_classes(
+    src: TableStore,
+    table: str,
+    qis: list[str],
+    fns: dict[str, Callable[[pa.Array], pa.Array]],
+    options: CopyOptions,
+) -> pa.Array:
+    """Class keys seen fewer than k times over the whole table (first pass over the QI columns only)."""
+    counts: list[pa.Table] = []
+    for batch in src.read_batches(table, qis, batch_size=options.batch_size):
+        keys = _class_key({c: fns[c](batch.column(c)) for c in qis}, qis)
+        vc = pc.value_counts(keys)
+        counts.append(pa.table({"k": vc.field("values"), "n": vc.field("counts")}))
+        if len(counts) >= 16:
+            counts = [_merge(counts)]
+    if not counts:
+        return pa.array([], pa.string())
+    merged = _merge(counts)
+    small = merged.filter(pc.less(merged.column("n_sum"), options.k)).column("k").combine_chunks()
+    if len(small) and options.k_mode == "refuse":
+        raise DatawardError(
+            f"table '{table}' is not {options.k}-anonymous on {', '.join(qis)}: "
+            f"{len(small)} classes have fewer than {options.k} rows; nothing was copied",
+            tip="generalise those columns further, drop them, or use --k-mode suppress",
+        )
+    return small
+
+
+def _merge(counts: list[pa.Table]) -> pa.Table:
+    table = pa.concat_tables([t.select(["k", "n"]) if "n" in t.column_names else _rename(t) for t in counts])
+    return table.group_by("k").aggregate([("n", "sum")])
+
+
+def _rename(t: pa.Table) -> pa.Table:
+    return pa.table({"k": t.column("k"), "n": t.column("n_sum")})
+
+
+def _suppress(arrays: dict[str, pa.Array], qis: list[str], small: pa.Array) -> int:
+    """Null the quasi-identifiers of rows in classes below k; returns how many rows were touched."""
+    if len(small) == 0:
+        return 0
+    mask = pc.is_in(_class_key(arrays, qis), value_set=small)
+    hits = pc.sum(mask).as_py() or 0
+    if hits:
+        for c in qis:
+            arrays[c] = pc.if_else(mask, pa.scalar(None, arrays[c].type), arrays[c])
+    return int(hits)

@@ -1,0 +1,48 @@
+"""What the planner needs from a source: table schemas (``dataward.tables``) and per-column categories.
+
+Classification is ``dataward.classify.engine.classify_target`` on a bounded sample; a column's verdict is its
+most confident category, and a JSON column takes the strongest category found in any of its nested fields
+(``payload.email`` makes ``payload`` an email column), so nothing nested slips through as ``keep``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pyarrow as pa
+
+from dataward.classify.base import ObjectResult
+from dataward.copy.plan import MANIFEST_TABLE, Classified
+from dataward.stores.base import Budget
+from dataward.tables import open_tables
+from dataward.targets import Target
+
+
+def source_schemas(target: Target) -> dict[str, pa.Schema]:
+    """Every table of the source with its Arrow schema, in the store's order (copy manifests excluded)."""
+    with open_tables(target) as store:
+        return {t: store.schema(t) for t in store.list_tables() if t != MANIFEST_TABLE}
+
+
+def classify_source(target: Target, rows: int) -> dict[str, dict[str, Classified]]:
+    """table -> column -> strongest category, from the classifier run on a sample of ``rows`` per table."""
+    from dataward.classify.engine import classify_target
+
+    results = classify_target(target, Budget(rows_per_object=rows))
+    return verdicts(results)
+
+
+def verdicts(results: Iterable[ObjectResult]) -> dict[str, dict[str, Classified]]:
+    """The most confident category per top-level column, nested ``column.path`` fields included."""
+    out: dict[str, dict[str, Classified]] = {}
+    for obj in results:
+        table = out.setdefault(obj.object, {})
+        for col in obj.columns:
+            if not col.categories:
+                continue
+            best = max(col.categories, key=lambda m: m.confidence)
+            name = col.name.split(".", 1)[0]
+            current = table.get(name)
+            if current is None or (current.confidence or 0.0) < best.confidence:
+                table[name] = Classified(best.id, best.confidence)
+    return out

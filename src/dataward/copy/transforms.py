@@ -1,0 +1,200 @@
+"""One function per plan action, each vectorised over an Arrow array (no per-row Python loop).
+
+Pseudonyms are a true keyed HMAC-SHA-256 (RFC 2104), computed inside DuckDB: DuckDB's ``sha256`` takes BLOB
+input, so ``HMAC(K, m) = sha256((K ^ opad) || unhex(sha256((K ^ ipad) || m)))`` is one vectorised, multi-threaded
+SQL expression over a whole batch. Measured here on 1M values (2 cores): DuckDB 1.2-1.7M values/s, a Python loop
+over ``hashlib`` with precomputed pad states 1.2M values/s on one core holding the GIL; DuckDB wins and releases
+the GIL so reading the next batch overlaps. Only distinct values of a batch are hashed (foreign keys repeat).
+``tests/test_copy_transforms.py`` checks every pseudonym against ``hmac.new(key, m, sha256)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from dataward.errors import ConfigError
+
+KEY_ID_CONSTANT = b"dataward.pseudonym-key-id/v1"
+TIME_UNITS = ("hour", "day", "month", "year")
+IP_PREFIXES = {"ip/24": 24, "ip/16": 16, "ip/8": 8}
+VERSION_PARTS = {"major": 1, "major.minor": 2, "major.minor.patch": 3}
+_BLOCK = 64  # SHA-256 block size in bytes (RFC 2104 'B')
+
+
+@dataclass(frozen=True)
+class PseudonymKey:
+    """A pseudonymisation key; ``repr`` never shows it, only its id is ever written down."""
+
+    secret: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.secret) < 16:
+            raise ConfigError(
+                "the pseudonym key is shorter than 16 bytes",
+                tip="generate one with: python -c 'import secrets; print(secrets.token_hex(32))'",
+            )
+
+    @property
+    def key_id(self) -> str:
+        """HMAC of a constant: tells two keys apart in a manifest without revealing either."""
+        return hmac.new(self.secret, KEY_ID_CONSTANT, hashlib.sha256).hexdigest()[:16]
+
+    def pads(self) -> tuple[bytes, bytes]:
+        """(K ^ ipad, K ^ opad) as RFC 2104 defines them for a 64-byte block."""
+        k = self.secret if len(self.secret) <= _BLOCK else hashlib.sha256(self.secret).digest()
+        k = k.ljust(_BLOCK, b"\0")
+        return bytes(b ^ 0x36 for b in k), bytes(b ^ 0x5C for b in k)
+
+
+def reference_hmac(key: PseudonymKey, domain: str, value: str) -> str:
+    """The same pseudonym as ``pseudonymize`` for one value, in plain Python (tests, docs)."""
+    return hmac.new(key.secret, _message(domain, value), hashlib.sha256).hexdigest()
+
+
+def _message(domain: str, value: str) -> bytes:
+    return domain.encode() + b"\x1f" + value.encode()
+
+
+class Pseudonymizer:
+    """Keyed HMAC-SHA-256 pseudonyms over Arrow arrays, on one in-memory DuckDB connection reused per batch."""
+
+    def __init__(self, key: PseudonymKey) -> None:
+        self._key = key
+        self._con = duckdb.connect()
+        self._ipad, self._opad = (p.hex() for p in key.pads())
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Pseudonymizer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __call__(self, values: pa.Array, domain: str) -> pa.Array:
+        """Integers -> non-negative int64, anything else -> 32 hex characters; nulls stay null.
+
+        The domain (``users``, ``email``) separates namespaces so user 42 and device 42 get unrelated
+        pseudonyms, while every column of one domain (``users.id``, ``devices.user_id``) maps equal inputs to
+        equal outputs. Integer pseudonyms keep 63 bits of the HMAC: among 10M ids a collision has probability
+        about 5e-6. Only the distinct values of the batch are hashed.
+        """
+        values = _as_array(values)
+        uniques = pc.unique(values).drop_null()
+        as_int = pa.types.is_integer(values.type)
+        mapped = self._hmac(pc.cast(uniques, pa.string()), domain, as_int)
+        return pc.take(mapped, pc.index_in(values, value_set=uniques))
+
+    def _hmac(self, texts: pa.Array, domain: str, as_int: bool) -> pa.Array:
+        """HMAC of ``domain \\x1f text`` for each text, in one DuckDB statement (RFC 2104 with sha256).
+
+        The pads are inlined as hex literals (only [0-9a-f], computed here, never user input): DuckDB folds
+        literals once per statement, while bound parameters measured about 10% slower.
+        """
+        inner = self._ipad + (domain + "\x1f").encode().hex()
+        digest = f"sha256(unhex('{self._opad}') || unhex(sha256(unhex('{inner}') || encode(v))))"
+        if as_int:
+            expr = f"(('0x' || substr({digest}, 1, 16))::UBIGINT >> 1)::BIGINT"
+        else:
+            expr = f"substr({digest}, 1, 32)"
+        self._con.register("_dw_vals", pa.table({"v": texts}))
+        try:
+            table = self._con.sql(f"SELECT {expr} AS h FROM _dw_vals").to_arrow_table()  # noqa: S608
+        finally:
+            self._con.unregister("_dw_vals")
+        return table.column("h").combine_chunks()
+
+
+def pseudonymize(values: pa.Array, key: PseudonymKey, domain: str) -> pa.Array:
+    """One-off pseudonyms (a copy run reuses one ``Pseudonymizer`` for every batch)."""
+    with Pseudonymizer(key) as p:
+        return p(values, domain)
+
+
+def generalize_time(values: pa.Array, unit: str) -> pa.Array:
+    """Timestamps/dates floored to hour, day, month or year; ISO text is cut to the same precision."""
+    values = _as_array(values)
+    if unit not in TIME_UNITS:
+        raise ConfigError(f"time generalisation '{unit}' is not one of {', '.join(TIME_UNITS)}")
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        length = {"hour": 13, "day": 10, "month": 7, "year": 4}[unit]
+        return pc.utf8_slice_codeunits(values, 0, length)
+    if pa.types.is_timestamp(values.type) or pa.types.is_date(values.type):
+        return pc.floor_temporal(values, unit=unit)
+    raise ConfigError(f"cannot generalise a {values.type} column to a {unit}")
+
+
+def generalize_number(values: pa.Array, bucket: float) -> pa.Array:
+    """Numbers floored to the lower edge of their bucket (bucket 5: 73.4 -> 70); the type is kept."""
+    values = _as_array(values)
+    if bucket <= 0:
+        raise ConfigError("a number bucket must be positive")
+    if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type) or pa.types.is_decimal(values.type)):
+        raise ConfigError(f"cannot put a {values.type} column into number buckets")
+    as_float = pc.cast(values, pa.float64())
+    floored = pc.multiply(pc.floor(pc.divide(as_float, bucket)), bucket)
+    return pc.cast(floored, values.type, safe=False)
+
+
+def generalize_ip(values: pa.Array, to: str) -> pa.Array:
+    """IPv4 addresses to their /24, /16 or /8 network; anything else (IPv6, junk) becomes null (fail closed)."""
+    values = pc.cast(_as_array(values), pa.string())
+    prefix = IP_PREFIXES.get(to)
+    if prefix is None:
+        raise ConfigError(f"IP generalisation '{to}' is not one of {', '.join(IP_PREFIXES)}")
+    octet = r"(25[0-5]|2[0-4]\d|1?\d?\d)"
+    pattern = rf"^{octet}\.{octet}\.{octet}\.{octet}$"
+    keep = {24: r"\1.\2.\3.0/24", 16: r"\1.\2.0.0/16", 8: r"\1.0.0.0/8"}[prefix]
+    replaced = pc.replace_substring_regex(values, pattern=pattern, replacement=keep)
+    ok = pc.match_substring_regex(values, pattern=pattern)
+    return pc.if_else(ok, replaced, pa.scalar(None, pa.string()))
+
+
+def generalize_version(values: pa.Array, to: str) -> pa.Array:
+    """Version strings cut to major / major.minor / major.minor.patch; unparsable values become null."""
+    values = pc.cast(_as_array(values), pa.string())
+    parts = VERSION_PARTS.get(to)
+    if parts is None:
+        raise ConfigError(f"version generalisation '{to}' is not one of {', '.join(VERSION_PARTS)}")
+    head = r"\.".join([r"\d+"] * parts)
+    pattern = rf"^v?({head})(\..*)?$"
+    replaced = pc.replace_substring_regex(values, pattern=pattern, replacement=r"\1")
+    ok = pc.match_substring_regex(values, pattern=pattern)
+    return pc.if_else(ok, replaced, pa.scalar(None, pa.string()))
+
+
+def generalize(values: pa.Array, to: str | None, bucket: float | None) -> pa.Array:
+    """Dispatch on the plan's ``to`` / ``bucket`` parameters."""
+    if bucket is not None:
+        return generalize_number(values, bucket)
+    if to in TIME_UNITS:
+        return generalize_time(values, to)
+    if to in IP_PREFIXES:
+        return generalize_ip(values, to)
+    if to in VERSION_PARTS:
+        return generalize_version(values, to)
+    raise ConfigError(f"generalisation '{to}' is not known")
+
+
+def suppress(values: pa.Array) -> pa.Array:
+    """Every value replaced by null; the column stays so downstream schemas do not change."""
+    return pa.nulls(len(values), type=values.type)
+
+
+def keep(values: pa.Array) -> pa.Array:
+    return values
+
+
+def _as_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+Transform = Callable[[pa.Array], pa.Array]
