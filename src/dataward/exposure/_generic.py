@@ -129,18 +129,28 @@ def contents_note(contents: Contents) -> str:
 
 
 def make_finding(
-    rule: str, facts: ExposureFacts, contents: Contents, *, severity: Severity, title: str, evidence: str
+    rule: str,
+    facts: ExposureFacts,
+    contents: Contents,
+    *,
+    severity: Severity,
+    title: str,
+    evidence: str,
+    fix: str | None = None,
+    obj: str | None = None,
 ) -> Finding:
-    """A store-level finding with rule id ``<store>.<rule>`` and the store kind's remediation."""
+    """A finding with rule id ``<store>.<rule>`` (or ``rule`` itself when it is already a full id) and the
+    store kind's remediation unless ``fix`` gives one."""
     return Finding(
-        rule=f"{facts.store}.{rule}",
+        rule=rule if "." in rule else f"{facts.store}.{rule}",
         severity=severity,
         target=facts.target,
         store=facts.store,
         store_name=facts.name,
+        object=obj,
         categories=sorted(contents.categories),
         records=facts.records,
         title=title,
         evidence=evidence,
-        remediation=remediation(rule, facts.store),
+        remediation=fix or remediation(rule, facts.store),
     )
