@@ -1,0 +1,21 @@
+"""Arrow table IO by URL scheme (see base.py and docs/tables.md)."""
+
+from dataward.tables.base import (
+    DEFAULT_BATCH_SIZE,
+    TableStore,
+    open_tables,
+    quote_ident,
+    quote_idents,
+    register_tables,
+    registered_kinds,
+)
+
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "TableStore",
+    "open_tables",
+    "quote_ident",
+    "quote_idents",
+    "register_tables",
+    "registered_kinds",
+]
