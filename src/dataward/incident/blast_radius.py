@@ -1,0 +1,324 @@
+"""Who was affected and by what: per customer, the exact fields the exposed store held for them.
+
+A customer is affected when (1) some row of theirs was in an exposed table (matched by the exposed store's
+row ids, or every production row when only the tables are known), (2) that row existed before the window
+ended (its creation time: ``created_at``, ``activated_at``, ``issued_at``, ``linked_at``, ``measured_at``
+or ``ts``), (3) a categorised column of that row holds a value (not NULL, not empty), and (4) their account
+was created before the window ended. The fields of a customer are the categories of those columns.
+
+Vectorised: production tables stream in Arrow batches; per batch only ids, timestamps and one boolean per
+category are kept (pyarrow compute), then DuckDB joins and aggregates. No raw value is kept or written.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from dataward.errors import DatawardError
+from dataward.incident.exposure import ExposedTable, Exposure
+from dataward.incident.obligations import Facts, Obligation, evaluate_obligations
+from dataward.incident.store import Incident, parse_time
+from dataward.tables.base import TableStore, open_tables, quote_ident
+
+SCHEMA = "dataward.blast_radius/v1"
+CREATION_COLUMNS = ("created_at", "activated_at", "issued_at", "linked_at", "measured_at", "ts")
+BATCH = 262144
+
+
+@dataclass(frozen=True)
+class BlastRadius:
+    incident: str
+    window: tuple[str, str]
+    affected: pa.Table  # user_id, country, region, one bool per field, one bool per obligation (obl_<id>)
+    fields: tuple[str, ...]
+    obligations: tuple[Obligation, ...]
+    exposure: Exposure
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def affected_customers(self) -> int:
+        return self.affected.num_rows
+
+    def by_field(self) -> dict[str, int]:
+        return {f: int(pc.sum(self.affected[f]).as_py() or 0) for f in self.fields}
+
+    def by_region(self) -> dict[str, int]:
+        """ISO 3166-2 region where known (US-CA), else the country."""
+        region = pc.coalesce(self.affected["region"], self.affected["country"], pa.scalar("unknown"))
+        return _counts(region)
+
+    def by_country(self) -> dict[str, int]:
+        return _counts(pc.coalesce(self.affected["country"], pa.scalar("unknown")))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "incident": self.incident,
+            "window": list(self.window),
+            "affected_customers": self.affected_customers,
+            "by_field": self.by_field(),
+            "by_region": self.by_region(),
+            "by_country": self.by_country(),
+            "obligations": [o.to_json() for o in self.obligations],
+            "exposure": self.exposure.to_json(),
+            "notes": list(self.notes),
+        }
+
+    def affected_parquet(self) -> bytes:
+        """Affected customers by id with boolean flags: ids, coarse location and booleans only."""
+        sink = io.BytesIO()
+        pq.write_table(self.affected, sink, compression="zstd")
+        return sink.getvalue()
+
+
+def _counts(values: pa.Array | pa.ChunkedArray) -> dict[str, int]:
+    vc = pc.value_counts(values)
+    pairs = sorted(
+        zip(vc.field("values").to_pylist(), vc.field("counts").to_pylist(), strict=True),
+        key=lambda p: (-p[1], str(p[0])),
+    )
+    return {str(k): int(v) for k, v in pairs}
+
+
+def compute(incident: Incident, exposure: Exposure, source: str) -> BlastRadius:
+    """The blast radius of an incident, from what the exposed store held and the production source."""
+    window_end = parse_time(incident.window_to)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    notes = list(exposure.notes)
+    with open_tables(source) as prod:
+        fields = sorted({c for t in exposure.tables for cats in t.categorised.values() for c in cats})
+        parts = []
+        for index, table in enumerate(exposure.tables):
+            sql = _table_part(con, prod, table, fields, notes, f"r_{index}")
+            if sql:
+                parts.append(sql)
+        _load_users(con, prod)
+    affected = _aggregate(con, parts, fields, window_end.isoformat()) if parts else _empty(fields)
+    facts = Facts(
+        country=np.asarray(affected["country"].to_pylist(), dtype=object),
+        region=np.asarray(affected["region"].to_pylist(), dtype=object),
+        fields={f: affected[f].to_numpy(zero_copy_only=False).astype(bool) for f in fields},
+        aware_at=parse_time(incident.aware_at),
+    )
+    obligations, masks = evaluate_obligations(facts)
+    for rule_id, mask in masks.items():
+        affected = affected.append_column(f"obl_{rule_id}", pa.array(mask, pa.bool_()))
+    return BlastRadius(
+        incident.name, incident.window, affected, tuple(fields), tuple(obligations), exposure, tuple(notes)
+    )
+
+
+def _table_part(
+    con: duckdb.DuckDBPyConnection,
+    prod: TableStore,
+    table: ExposedTable,
+    fields: list[str],
+    notes: list[str],
+    rel: str,
+) -> str | None:
+    """Register one exposed table's per-row flags in DuckDB; return the SELECT giving (user_id, flags...)."""
+    if not table.categorised:
+        return None
+    if not prod.has_table(table.name):
+        notes.append(f"{table.name}: not in the production source, so its rows cannot be tied to customers")
+        return None
+    names = prod.schema(table.name).names
+    exposed_cols = {c: cats for c, cats in table.categorised.items() if c in names}
+    missing = sorted(set(table.categorised) - set(exposed_cols))
+    if missing:
+        notes.append(
+            f"{table.name}: columns {', '.join(missing)} are not in production; counted as not exposed"
+        )
+    link = _link_column(table.name, names)
+    if link is None or not exposed_cols:
+        notes.append(f"{table.name}: no user_id or device_id column, rows cannot be tied to customers")
+        return None
+    created = next((c for c in CREATION_COLUMNS if c in names), None)
+    reader = _flag_batches(prod, table.name, link, created, exposed_cols, fields)
+    con.register(rel + "_src", reader)
+    con.execute(f"CREATE TEMP TABLE {quote_ident(rel)} AS SELECT * FROM {quote_ident(rel + '_src')}")  # noqa: S608
+    con.unregister(rel + "_src")
+    where = []
+    if table.keys is not None:
+        key_col = table.keys.column_names[0]
+        keys_rel = rel + "_keys"
+        con.register(keys_rel, table.keys.select([key_col]).rename_columns(["k"]))
+        match = "row_id" if key_col == "id" else "user_link"
+        where.append(f"{match} IN (SELECT k FROM {quote_ident(keys_rel)})")  # noqa: S608
+    if created:
+        where.append("(created IS NULL OR CAST(created AS TIMESTAMPTZ) <= CAST($window_end AS TIMESTAMPTZ))")
+    user_expr = "user_link"
+    join = ""
+    if link == "device_id":
+        join = f" JOIN {quote_ident(_devices(con, prod))} d ON d.id = r.user_link"
+        user_expr = "d.user_id"
+    flag_cols = ", ".join(
+        f"r.{quote_ident(f)}" if f in _fields_of(exposed_cols) else f"FALSE AS {quote_ident(f)}"
+        for f in fields
+    )
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    return f"SELECT {user_expr} AS user_id, {flag_cols} FROM {quote_ident(rel)} r{join}{clause}"  # noqa: S608
+
+
+def _fields_of(cols: dict[str, tuple[str, ...]]) -> set[str]:
+    return {c for cats in cols.values() for c in cats}
+
+
+def _link_column(table: str, names: list[str]) -> str | None:
+    if table == "users":
+        return "id"
+    for name in ("user_id", "device_id"):
+        if name in names:
+            return name
+    return None
+
+
+def _flag_batches(
+    prod: TableStore,
+    table: str,
+    link: str,
+    created: str | None,
+    cols: dict[str, tuple[str, ...]],
+    fields: list[str],
+) -> pa.RecordBatchReader:
+    """Stream (row_id, user_link, created, one bool per field) batches; the values themselves are dropped."""
+    names = prod.schema(table).names
+    has_id = "id" in names
+    wanted = list(dict.fromkeys([*(["id"] if has_id else []), link, *([created] if created else []), *cols]))
+    own = sorted(_fields_of(cols))
+    schema = pa.schema(
+        [
+            ("row_id", pa.int64()),
+            ("user_link", pa.int64()),
+            ("created", pa.string()),
+            *[(f, pa.bool_()) for f in own],
+        ]
+    )
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in prod.read_batches(table, wanted, batch_size=BATCH):
+            n = batch.num_rows
+            row_id = batch.column("id") if has_id else pa.nulls(n, pa.int64())
+            arrays: list[pa.Array] = [
+                pc.cast(row_id, pa.int64()),
+                pc.cast(batch.column(link), pa.int64()),
+                _as_text(batch.column(created)) if created else pa.nulls(n, pa.string()),
+            ]
+            for f in own:
+                mask = pa.array(np.zeros(n, dtype=bool))
+                for col, cats in cols.items():
+                    if f in cats:
+                        mask = pc.or_(mask, _present(batch.column(col)))
+                arrays.append(mask)
+            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def _as_text(col: pa.Array) -> pa.Array:
+    """Timestamps as ISO text DuckDB can cast; naive ones are UTC by the generator's convention."""
+    if pa.types.is_timestamp(col.type):
+        return pc.strftime(col, format="%Y-%m-%dT%H:%M:%S" + ("%z" if col.type.tz else ""))
+    return pc.cast(col, pa.string())
+
+
+def _present(col: pa.Array) -> pa.Array:
+    """True where the column holds a value: not NULL and, for text and bytes, not empty."""
+    valid = pc.is_valid(col)
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_binary(col.type):
+        nonempty = pc.fill_null(pc.greater(pc.binary_length(col), 0), False)
+        return pc.and_(valid, nonempty)
+    return valid
+
+
+def _devices(con: duckdb.DuckDBPyConnection, prod: TableStore) -> str:
+    """devices(id, user_id) in DuckDB, loaded once, to tie device-keyed rows (events) to customers."""
+    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'dev_map'").fetchall():
+        if not prod.has_table("devices"):
+            raise DatawardError("rows keyed by device_id need the devices table in the production source")
+        reader = pa.RecordBatchReader.from_batches(
+            pa.schema([("id", pa.int64()), ("user_id", pa.int64())]),
+            (
+                pa.RecordBatch.from_arrays(
+                    [pc.cast(b.column("id"), pa.int64()), pc.cast(b.column("user_id"), pa.int64())],
+                    names=["id", "user_id"],
+                )
+                for b in prod.read_batches("devices", ["id", "user_id"], batch_size=BATCH)
+            ),
+        )
+        con.register("dev_src", reader)
+        con.execute("CREATE TEMP TABLE dev_map AS SELECT * FROM dev_src")
+        con.unregister("dev_src")
+    return "dev_map"
+
+
+def _load_users(con: duckdb.DuckDBPyConnection, prod: TableStore) -> str:
+    if not prod.has_table("users"):
+        raise DatawardError(
+            "the production source has no users table",
+            tip="pass --source the production database of the device cloud",
+        )
+    names = prod.schema("users").names
+    cols = ["id", "created_at", *[c for c in ("country", "region") if c in names]]
+    schema = pa.schema(
+        [("id", pa.int64()), ("created", pa.string()), ("country", pa.string()), ("region", pa.string())]
+    )
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for b in prod.read_batches("users", cols, batch_size=BATCH):
+            n = b.num_rows
+            yield pa.RecordBatch.from_arrays(
+                [
+                    pc.cast(b.column("id"), pa.int64()),
+                    _as_text(b.column("created_at")),
+                    pc.cast(b.column("country"), pa.string())
+                    if "country" in names
+                    else pa.nulls(n, pa.string()),
+                    pc.cast(b.column("region"), pa.string())
+                    if "region" in names
+                    else pa.nulls(n, pa.string()),
+                ],
+                schema=schema,
+            )
+
+    con.register("users_src", pa.RecordBatchReader.from_batches(schema, batches()))
+    con.execute("CREATE TEMP TABLE users_map AS SELECT * FROM users_src")
+    con.unregister("users_src")
+    return "users_map"
+
+
+def _aggregate(
+    con: duckdb.DuckDBPyConnection, parts: list[str], fields: list[str], window_end: str
+) -> pa.Table:
+    flags = ", ".join(f"bool_or({quote_ident(f)}) AS {quote_ident(f)}" for f in fields)
+    any_flag = " OR ".join(f"e.{quote_ident(f)}" for f in fields) or "FALSE"
+    union = " UNION ALL ".join(parts)
+    sql = (
+        f"WITH e AS (SELECT user_id, {flags} FROM ({union}) GROUP BY user_id) "  # noqa: S608
+        f"SELECT u.id AS user_id, u.country, u.region, {', '.join('e.' + quote_ident(f) for f in fields)} "
+        "FROM e JOIN users_map u ON u.id = e.user_id "
+        f"WHERE ({any_flag}) AND CAST(u.created AS TIMESTAMPTZ) <= CAST($window_end AS TIMESTAMPTZ) "
+        "ORDER BY u.id"
+    )
+    return con.execute(sql, {"window_end": window_end}).to_arrow_table()
+
+
+def _empty(fields: list[str]) -> pa.Table:
+    return pa.table(
+        {
+            "user_id": pa.array([], pa.int64()),
+            "country": pa.array([], pa.string()),
+            "region": pa.array([], pa.string()),
+            **{f: pa.array([], pa.bool_()) for f in fields},
+        }
+    )

@@ -1,0 +1,204 @@
+"""What the exposed store held: which tables and columns (with their categories) and, when known, which rows.
+
+Three ways to learn it, from most to least exact:
+
+* the exposed store itself, while it is still readable (``from_store``): its tables and columns, the ids of
+  the rows it holds, and column categories from the reference schema or the classifier;
+* its scan or classification JSON (``from_classification``: ``dataward.classification/v1`` or
+  ``dataward.report/v1``): tables, columns and categories, every production row assumed present;
+* the copy manifest the safe-copy job wrote (``from_manifest``): tables and columns copied, every row assumed.
+
+An assumption that widens the affected set is recorded in ``notes`` and shown in the blast-radius output.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from dataward.categories import CATEGORIES
+from dataward.errors import DatawardError
+from dataward.targets import Target, parse_target
+
+KEY_COLUMNS = ("id", "user_id")  # how rows of an exposed table are matched to production rows
+
+
+@dataclass(frozen=True)
+class ExposedTable:
+    name: str
+    columns: Mapping[str, tuple[str, ...]]  # column -> category ids (empty for non-sensitive columns)
+    keys: pa.Table | None = None  # one column ("id" or "user_id"): the rows it held; None = every row
+
+    @property
+    def categorised(self) -> dict[str, tuple[str, ...]]:
+        return {c: cats for c, cats in self.columns.items() if cats}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "table": self.name,
+            "columns": {c: list(v) for c, v in self.columns.items()},
+            "rows": None if self.keys is None else self.keys.num_rows,
+            "matched_by": None if self.keys is None else self.keys.column_names[0],
+        }
+
+
+@dataclass(frozen=True)
+class Exposure:
+    tables: tuple[ExposedTable, ...]
+    origin: str  # "store" | "classification" | "manifest"
+    notes: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "origin": self.origin,
+            "tables": [t.to_json() for t in self.tables],
+            "notes": list(self.notes),
+        }
+
+    def with_categories(self, other: Exposure) -> Exposure:
+        """Keep this exposure's rows, take column categories from another (e.g. a classification file)."""
+        cats = {(t.name, c): v for t in other.tables for c, v in t.columns.items()}
+        tables = tuple(
+            ExposedTable(t.name, {c: cats.get((t.name, c), v) for c, v in t.columns.items()}, t.keys)
+            for t in self.tables
+        )
+        return Exposure(tables, self.origin, self.notes + other.notes)
+
+
+def _valid(categories: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted({c for c in categories if c in CATEGORIES}))
+
+
+def from_classification(data: Mapping[str, Any]) -> Exposure:
+    """Tables/columns/categories from ``dataward classify --format json`` or a scan report."""
+    objects = data.get("objects")
+    if objects is None and "findings" in data:
+        objects = (
+            data.get("classification", {}).get("objects")
+            if isinstance(data.get("classification"), dict)
+            else None
+        )
+        if objects is None:
+            objects = _objects_from_findings(data["findings"])
+    if not isinstance(objects, list):
+        raise DatawardError(
+            "the classification file has no 'objects'",
+            tip="pass the output of `dataward classify URL --format json` for the exposed store",
+        )
+    tables = []
+    for obj in objects:
+        name = str(obj["object"]).split(".")[-1]
+        cols = {
+            str(col["name"]): _valid(
+                [c["id"] if isinstance(c, dict) else str(c) for c in col.get("categories", [])]
+            )
+            for col in obj.get("columns", [])
+        }
+        tables.append(ExposedTable(name, cols))
+    note = "row-level contents unknown: every production row of the listed tables is assumed exposed"
+    return Exposure(tuple(tables), "classification", (note,))
+
+
+def _objects_from_findings(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A scan report without per-column results: each finding's object with its categories on one column."""
+    by_object: dict[str, set[str]] = {}
+    for f in findings:
+        if f.get("object"):
+            by_object.setdefault(str(f["object"]), set()).update(f.get("categories", []))
+    return [{"object": o, "columns": [{"name": "*", "categories": sorted(c)}]} for o, c in by_object.items()]
+
+
+def from_manifest(data: Mapping[str, Any]) -> Exposure:
+    """Tables and columns of a safe-copy manifest (``_dataward_manifest.json`` or the manifest table's JSON).
+
+    A manifest lists what was copied; columns it marks dropped are not exposed, pseudonymised ones hold no
+    raw value (their categories are cleared), generalised ones keep their category.
+    """
+    tables_data = data.get("tables")
+    if not isinstance(tables_data, (dict, list)):
+        raise DatawardError("the copy manifest lists no tables", tip="pass the manifest of the exposed copy")
+    items = (
+        tables_data.items() if isinstance(tables_data, dict) else ((t.get("name"), t) for t in tables_data)
+    )
+    tables = []
+    for name, spec in items:
+        columns = spec.get("columns", {})
+        if isinstance(columns, dict):  # dataward.copy-manifest/v1: column -> action
+            columns = [{"name": c, "action": a} for c, a in columns.items()]
+        cols: dict[str, tuple[str, ...]] = {}
+        for col in columns:
+            if isinstance(col, str):
+                col = {"name": col}
+            action = str(col.get("action", "keep")).split(":", 1)[0]
+            if action in ("drop", "suppress"):
+                continue
+            given = col.get("categories", [col["category"]] if col.get("category") else None)
+            cats = _valid(given) if given is not None else reference_categories(str(name), str(col["name"]))
+            cols[str(col["name"])] = () if action == "pseudonymize" else cats
+        if spec.get("skipped") or spec.get("rows") == 0:
+            continue
+        tables.append(ExposedTable(str(name), cols))
+    note = "the copy manifest lists tables, not rows: every production row of them is assumed exposed"
+    return Exposure(tuple(tables), "manifest", (note,))
+
+
+def load_file(path: str | Path) -> Exposure:
+    """A classification/scan JSON or a copy manifest, told apart by its content."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise DatawardError(f"cannot read {path}: {exc}") from None
+    if "objects" in data or "findings" in data:
+        return from_classification(data)
+    return from_manifest(data)
+
+
+def from_store(target: Target | str, categories: Exposure | None = None) -> Exposure:
+    """Read the exposed store's tables, columns and row ids; categories from ``categories`` or the schema.
+
+    Only key columns are read (``id``, else ``user_id``), so even a large copy is cheap to match.
+    """
+    from dataward.tables.base import open_tables
+
+    tgt = parse_target(target) if isinstance(target, str) else target
+    notes: list[str] = []
+    tables = []
+    with open_tables(tgt) as db:
+        for name in db.list_tables():
+            if name.startswith("_dataward"):
+                continue
+            schema = db.schema(name)
+            cols = {c: reference_categories(name, c) for c in schema.names}
+            key = next((k for k in KEY_COLUMNS if k in schema.names), None)
+            keys = db.read_table(name, [key]) if key else None
+            if keys is None:
+                notes.append(f"{name}: no id or user_id column, every production row assumed exposed")
+            tables.append(ExposedTable(name, cols, keys))
+    exposure = Exposure(tuple(tables), "store", tuple(notes))
+    return exposure.with_categories(categories) if categories else exposure
+
+
+def reference_categories(table: str, column: str) -> tuple[str, ...]:
+    """The category of a column of the reference device-cloud schema (empty for unknown or plain columns)."""
+    try:
+        from dataward.devicecloud import schema
+    except ImportError:
+        return ()
+    lookup = getattr(schema, "column_category", None)
+    if callable(lookup):
+        found = lookup(table, column)
+        return _valid([found] if isinstance(found, str) else list(found or ()))
+    table_map = getattr(schema, "CATEGORIES", None) or getattr(schema, "COLUMN_CATEGORIES", None)
+    if isinstance(table_map, Mapping):
+        found = (
+            table_map.get(table, {}).get(column)
+            if isinstance(table_map.get(table), Mapping)
+            else table_map.get((table, column))
+        )
+        return _valid([found] if isinstance(found, str) else list(found or ()))
+    return ()
