@@ -13,7 +13,7 @@ import pyarrow as pa
 
 from dataward.classify.base import ObjectResult
 from dataward.copy.plan import MANIFEST_TABLE, Classified
-from dataward.stores.base import Budget
+from dataward.stores.base import SampledColumn, SampledObject
 from dataward.tables import open_tables
 from dataward.targets import Target
 
@@ -25,11 +25,31 @@ def source_schemas(target: Target) -> dict[str, pa.Schema]:
 
 
 def classify_source(target: Target, rows: int) -> dict[str, dict[str, Classified]]:
-    """table -> column -> strongest category, from the classifier run on a sample of ``rows`` per table."""
-    from dataward.classify.engine import classify_target
+    """table -> column -> strongest category, classifying a bounded sample of ``rows`` per table.
 
-    results = classify_target(target, Budget(rows_per_object=rows))
+    Samples come straight from ``dataward.tables`` (the same tables the copy will read), so the plan covers
+    exactly the columns ``copy run`` checks against.
+    """
+    from dataward.classify.engine import ClassifyOptions, classify_object
+
+    results = []
+    opts = ClassifyOptions(rows=rows)
+    with open_tables(target) as store:
+        for table in store.list_tables():
+            if table == MANIFEST_TABLE:
+                continue
+            sample = store.sample(table, rows)
+            cols = tuple(
+                SampledColumn(name, _one(sample.column(name)), str(sample.schema.field(name).type))
+                for name in sample.column_names
+            )
+            obj = SampledObject(target.display, target.scheme, table, cols, store.estimate_rows(table))
+            results.append(classify_object(obj, opts))
     return verdicts(results)
+
+
+def _one(values: pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks()
 
 
 def verdicts(results: Iterable[ObjectResult]) -> dict[str, dict[str, Classified]]:
