@@ -16,7 +16,8 @@ class DatawardError(Exception):
         self.tip = tip
 
     def render(self) -> str:
-        text = f"error: {self.message.rstrip('.')}."
+        message = self.message.rstrip(".")
+        text = f"error: {message}" + ("" if message.endswith(("?", "!")) else ".")
         if self.tip:
             text += f"\n  Tip: {self.tip}"
         return text

@@ -1,0 +1,49 @@
+"""Rule metadata for reports: every rule id a finding can carry, with its summary and remediation.
+
+Exposure rules register generic ids (``*.no-auth``) and emit store-specific ones (``redis.no-auth``); this
+module resolves either, and adds the scan's own content rules and the policy rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dataward.exposure.base import registered_rules
+from dataward.policy.rules import POLICY_RULES
+from dataward.risk import CONTENT_RULES
+
+_SCAN_RULES = {
+    "*.sample-failed": (
+        "The store's contents could not be fully sampled, so content findings may be missing.",
+        "Give dataward credentials that can read the store, or raise --timeout.",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    id: str
+    summary: str
+    remediation: str
+
+
+def all_rules() -> dict[str, RuleInfo]:
+    """Every registered rule: exposure, content, scan and policy rules, by registered id."""
+    out = {r.id: RuleInfo(r.id, r.summary, r.remediation) for r in registered_rules().values()}
+    for rid, (summary, rem) in {**CONTENT_RULES, **_SCAN_RULES}.items():
+        out[rid] = RuleInfo(rid, summary, rem)
+    for pid, rule in POLICY_RULES.items():
+        out[pid] = RuleInfo(pid, rule.summary, rule.remediation)
+    return out
+
+
+def rule_info(rule_id: str, rules: dict[str, RuleInfo] | None = None) -> RuleInfo:
+    """The metadata for a finding's rule id: exact, else its generic ``*.<rule>`` form, else a stub."""
+    rules = rules if rules is not None else all_rules()
+    if rule_id in rules:
+        return rules[rule_id]
+    generic = "*." + rule_id.split(".", 1)[-1]
+    if generic in rules:
+        r = rules[generic]
+        return RuleInfo(rule_id, r.summary, r.remediation)
+    return RuleInfo(rule_id, rule_id, "")

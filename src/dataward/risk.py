@@ -1,0 +1,99 @@
+"""Severity of what is inside a store, from exposure × sensitivity tier × volume (DESIGN.md 'Severity').
+
+Exposure rules (exposure/) judge the store as a whole; these findings name each table, key pattern or topic
+that holds sensitive data, with its categories and estimated records, so a reader sees *what* is open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Final
+
+from dataward.categories import CATEGORY_TIERS, SENSITIVE_TIERS, TIER_ORDER, Tier, worst_tier
+from dataward.classify.base import ObjectResult
+from dataward.findings import Finding, Severity
+from dataward.stores.base import ExposureFacts
+
+EXPOSED_RULE: Final = "exposed-data"  # finding rule id: <store>.exposed-data
+INVENTORY_RULE: Final = "sensitive-data"  # <store>.sensitive-data (info: where sensitive data lives)
+BULK_RECORDS: Final = 100_000  # an exposed object at least this large is worse than a handful of rows
+
+CONTENT_RULES: Final[dict[str, tuple[str, str]]] = {
+    f"*.{EXPOSED_RULE}": (
+        "An object (table, key pattern, topic, index) readable without valid credentials holds sensitive data.",
+        "Close the store first (see its no-auth / default-credentials finding), then delete or replace the copy "
+        "with a safe one (`dataward copy`), and check whether it was read (`dataward incident`).",
+    ),
+    f"*.{INVENTORY_RULE}": (
+        "Where sensitive data lives: an object of a protected store holding sensitive categories.",
+        "Nothing to fix by itself; keep the store protected and listed in the policy with an owner.",
+    ),
+}
+
+
+def object_severity(exposed: bool, categories: Iterable[str], records: int | None) -> Severity:
+    """Exposed credential/health/identity data is critical; exposed device data high (medium when tiny)."""
+    tier = worst_tier(frozenset(categories))
+    if tier is None or not exposed:
+        return Severity.INFO
+    if tier in SENSITIVE_TIERS:
+        return Severity.CRITICAL
+    if tier is Tier.DEVICE:
+        return Severity.HIGH if (records is None or records >= 10) else Severity.MEDIUM
+    return Severity.LOW
+
+
+def content_findings(facts: ExposureFacts, objects: Iterable[ObjectResult]) -> Iterator[Finding]:
+    """One finding per object holding anything above the metadata tier: critical when the store is open."""
+    for obj in objects:
+        cats = sorted(c for c in obj.categories if CATEGORY_TIERS.get(c, Tier.METADATA) is not Tier.METADATA)
+        if not cats:
+            continue
+        severity = object_severity(facts.exposed, cats, obj.records)
+        rule = EXPOSED_RULE if facts.exposed else INVENTORY_RULE
+        yield Finding(
+            rule=f"{facts.store}.{rule}",
+            severity=severity,
+            target=facts.target,
+            store=facts.store,
+            store_name=facts.name,
+            object=obj.object,
+            categories=cats,
+            records=obj.records,
+            title=_title(facts, obj, cats),
+            evidence=_evidence(obj),
+            remediation=CONTENT_RULES[f"*.{rule}"][1],
+        )
+
+
+def tiers_of(categories: Iterable[str]) -> list[str]:
+    """Tiers present, most sensitive first (for titles and summaries)."""
+    present = {CATEGORY_TIERS[c] for c in categories if c in CATEGORY_TIERS}
+    return [t.value for t in TIER_ORDER if t in present]
+
+
+def _title(facts: ExposureFacts, obj: ObjectResult, cats: list[str]) -> str:
+    what = ", ".join(cats[:6]) + (", ..." if len(cats) > 6 else "")
+    size = f" ({obj.records:,} records)" if obj.records else ""
+    tiers = "/".join(tiers_of(cats))
+    if facts.exposed:
+        return f"'{obj.object}'{size} is readable without credentials and holds {tiers} data: {what}"
+    return f"'{obj.object}'{size} holds {tiers} data: {what}"
+
+
+def _evidence(obj: ObjectResult) -> str:
+    """Which columns, with the classifier's redacted evidence (never a raw value)."""
+    parts = []
+    for col in obj.columns:
+        ids = [c for c in col.category_ids if CATEGORY_TIERS.get(c, Tier.METADATA) is not Tier.METADATA]
+        if ids:
+            ev = f" e.g. {col.evidence}" if col.evidence else ""
+            parts.append(f"{col.name}: {'/'.join(ids)}{ev}")
+    sensitive = len(parts)
+    shown = "; ".join(parts[:8]) + ("; ..." if len(parts) > 8 else "")
+    return f"{sensitive} of {len(obj.columns)} sampled columns hold sensitive data ({shown})"
+
+
+def rank_key(finding: Finding) -> tuple[int, int]:
+    """Worst first; within a severity, more records first (volume)."""
+    return (-int(finding.severity), -(finding.records or 0))
