@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,8 +16,11 @@ from hypothesis import strategies as st
 from dataward.errors import TargetError
 from dataward.tables import open_tables, quote_ident, registered_kinds
 from dataward.tables.base import TableStore, prefetch, rebatch
+from dataward.targets import parse_target
 
 EMBEDDED = ["sqlite", "duckdb", "file"]
+SERVERS = ["postgresql", "mysql"]
+_SERVER_FIXTURES = {"postgresql": "pg_trust", "mysql": "mariadb_open"}
 
 
 def _typed_table(rows: int = 500) -> pa.Table:
@@ -25,9 +29,11 @@ def _typed_table(rows: int = 500) -> pa.Table:
         {
             "id": pa.array(range(1, rows + 1), pa.int64()),
             "rssi": pa.array([-40 - i % 50 for i in range(rows)], pa.int32()),
-            "name": pa.array([None if i % 7 == 0 else f"Emma's \"Nursery\", {i}\n" for i in range(rows)]),
+            "name": pa.array([None if i % 7 == 0 else f'Emma\'s "Nursery", {i}\n' for i in range(rows)]),
             "empty": pa.array(["" if i % 2 else None for i in range(rows)], pa.string()),
-            "ts": pa.array([base + dt.timedelta(seconds=i, microseconds=i) for i in range(rows)], pa.timestamp("us")),
+            "ts": pa.array(
+                [base + dt.timedelta(seconds=i, microseconds=i) for i in range(rows)], pa.timestamp("us")
+            ),
             "flag": pa.array([None if i % 5 == 0 else i % 2 == 0 for i in range(rows)], pa.bool_()),
             "weight": pa.array([None if i % 3 == 0 else 60.5 + i / 3 for i in range(rows)], pa.float64()),
         }
@@ -42,9 +48,24 @@ def _url(kind: str, tmp: Path) -> str:
     }[kind]
 
 
-@pytest.fixture(params=EMBEDDED)
+def server_url(request: pytest.FixtureRequest, kind: str, database: str) -> str:
+    """A URL on the session's real test server (dataward.testing.fixtures) for a fresh database."""
+    name = _SERVER_FIXTURES[kind]
+    try:
+        server = request.getfixturevalue(name)
+    except pytest.FixtureLookupError:
+        pytest.skip(f"the {name} fixture of dataward.testing.fixtures is not available")
+    return str(server.url(db=database))
+
+
+@pytest.fixture(params=EMBEDDED + SERVERS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TableStore]:
-    with open_tables(_url(request.param, tmp_path), create=True) as db:
+    kind = request.param
+    if kind in SERVERS:
+        url = server_url(request, kind, f"dw_tables_{uuid.uuid4().hex[:10]}")
+    else:
+        url = _url(kind, tmp_path)
+    with open_tables(url, create=True) as db:
         yield db
 
 
@@ -172,7 +193,14 @@ def test_parquet_folder_execute_runs_duckdb_sql(tmp_path: Path) -> None:
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(values=st.lists(st.one_of(st.none(), st.text(alphabet=st.characters(exclude_characters="\x00", exclude_categories=("Cs",)))), max_size=20))
+@given(
+    values=st.lists(
+        st.one_of(
+            st.none(), st.text(alphabet=st.characters(exclude_characters="\x00", exclude_categories=("Cs",)))
+        ),
+        max_size=20,
+    )
+)
 def test_any_text_survives_every_embedded_kind(tmp_path: Path, values: list[str | None]) -> None:
     table = pa.table({"v": pa.array(values, pa.string())})
     for kind in EMBEDDED:
@@ -201,3 +229,25 @@ def test_prefetch_and_rebatch() -> None:
 
     with pytest.raises(ValueError, match="boom"):
         list(prefetch(broken()))
+
+
+@pytest.mark.parametrize("kind", SERVERS)
+def test_wrong_password_is_one_sentence(request: pytest.FixtureRequest, kind: str) -> None:
+    url = parse_target(server_url(request, kind, "nosuchdb")).with_credentials("nobody", "wrong").url
+    with pytest.raises(TargetError, match="cannot connect to") as info:
+        open_tables(url)
+    assert "wrong" not in info.value.render() and "\n" not in info.value.message
+
+
+def test_unreachable_server_is_one_sentence() -> None:
+    with pytest.raises(TargetError, match="cannot connect to postgresql://127.0.0.1:1/x: Connection refused"):
+        open_tables("postgresql://127.0.0.1:1/x")
+
+
+def test_mysql_insert_fallback_when_local_infile_is_refused(request: pytest.FixtureRequest) -> None:
+    url = server_url(request, "mysql", f"dw_tables_{uuid.uuid4().hex[:10]}")
+    table = _typed_table(50)
+    with open_tables(url, create=True) as db:
+        db._local_infile = False  # type: ignore[attr-defined]
+        db.write_table("t", table.schema, table.to_batches())
+        assert db.read_table("t").equals(table)
