@@ -12,6 +12,8 @@ import pkgutil
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
+import numpy as np
+
 CLASSIFICATION_SCHEMA = "dataward.classification/v1"
 
 
@@ -65,17 +67,62 @@ class ObjectResult:
         }
 
 
+@dataclass(frozen=True)
+class TableFacts:
+    """What a column's neighbours look like: the numeric columns of the same object (bounded samples)."""
+
+    names: tuple[str, ...] = ()
+    numbers: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ColumnFacts:
+    """One column's bounded sample as the engine hands it to detectors (memory only, never written)."""
+
+    name: str
+    tokens: tuple[str, ...]  # the name split into lowercase words ('heightCm' -> ('height', 'cm'))
+    dtype: str
+    texts: tuple[str, ...]  # non-null sampled values as text ('' for none); floats and booleans give ()
+    numbers: np.ndarray | None  # float64 values when the column is numeric or its texts all parse as numbers
+    distinct: int
+    table: TableFacts = field(default_factory=TableFacts)
+
+
 @dataclass
 class Detector:
-    """Data plus a validator: category, name hints, content patterns (Hyperscan/RE2 syntax)."""
+    """Data plus a validator: category, name hints, content patterns (Hyperscan/RE2 syntax).
+
+    Patterns match a whole value unless ``embedded`` (then they may match inside free text and the
+    validator sees the matched part). The class variables below tune the column-level decision.
+    """
 
     category: ClassVar[str]
     names: ClassVar[tuple[str, ...]] = ()
     patterns: ClassVar[tuple[str, ...]] = ()
     extra: dict[str, object] = field(default_factory=dict)
+    hinted_patterns: ClassVar[tuple[str, ...]] = ()  # counted only when the column name hints at the category
+    embedded: ClassVar[bool] = False
+    min_rate: ClassVar[float] = 0.6  # share of sampled values that must match when the name gives no hint
+    hinted_rate: ClassVar[float] = 0.3  # ... when it does
+    min_count: ClassVar[int] = 2
+    priority: ClassVar[int] = 50  # a value several categories match counts for the highest priority only
+    name_only: ClassVar[bool] = False  # the name alone decides (plain passwords have no content signature)
+    not_names: ClassVar[tuple[str, ...]] = ()  # name words that cancel a hint ('password_changed_at')
 
     def validate(self, value: str) -> bool:
         """Check a pattern candidate (Luhn, checksum, structure); default: every candidate is valid."""
+        return True
+
+    def content_mask(self, column: ColumnFacts, hinted: bool) -> np.ndarray | None:
+        """Which sampled values belong to the category by statistics, not patterns; None: patterns only.
+
+        The mask is aligned with ``column.numbers`` when the detector works on numbers, else with
+        ``column.texts``.
+        """
+        return None
+
+    def accept(self, column: ColumnFacts, rate: float, hinted: bool) -> bool:
+        """A column-level veto after counting (dotted version strings are not IPv4 addresses)."""
         return True
 
 
