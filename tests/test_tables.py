@@ -81,7 +81,11 @@ def test_round_trip_keeps_types_values_and_nulls(store: TableStore) -> None:
     assert store.list_tables() == ["devices"]
     assert store.schema("devices") == table.schema
     assert store.count_rows("devices") == table.num_rows
-    assert store.estimate_rows("devices") == table.num_rows
+    estimate = store.estimate_rows("devices")
+    if store.kind == "mysql":  # InnoDB's TABLE_ROWS is an estimate from index dives
+        assert 0 < estimate <= 2 * table.num_rows
+    else:
+        assert estimate == table.num_rows
     assert store.read_table("devices").equals(table)
     assert store.read_table("devices", ["weight", "id"]).equals(table.select(["weight", "id"]))
 
