@@ -163,6 +163,8 @@ def _translate(exc: ValidationError, data: dict[str, Any], lines: dict[LinePath,
         shown = ""  # never echo a URL that may carry a password
     message = str(err["msg"]).rstrip(".")
     message = message[:1].lower() + message[1:]
+    if kind.startswith(("date", "datetime")):
+        message = "must be a date written like 2026-01-31 (a TOML date, without quotes)"
     return ConfigError(f"{_where(loc, data, lines, source)}: {message}{shown}")
 
 

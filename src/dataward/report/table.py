@@ -49,7 +49,7 @@ def _print(console: Console, report: Report) -> None:
         target = report.target_for(label)
         head = label if target is None or target.name is None else f"{label}  {target.target}"
         role = f" [{target.role}]" if target is not None and target.role else ""
-        table = Table(title=f"{head}{role}", title_justify="left", expand=False, show_lines=False)
+        table = Table(title=Text(f"{head}{role}", style="bold"), title_justify="left", expand=False, show_lines=False)
         table.add_column("severity", no_wrap=True)
         table.add_column("rule", no_wrap=True)
         table.add_column("object")
@@ -58,11 +58,16 @@ def _print(console: Console, report: Report) -> None:
         for f in findings:
             table.add_row(*_row(f))
         if not findings:
-            table.add_row("-", "-", "-", "nothing found", "")
+            table.add_row(Text("-"), Text("-"), Text("-"), Text("nothing found"), Text(""))
         console.print(table)
 
 
-def _row(f: Finding) -> tuple[Text, str, str, str, str]:
+def _row(f: Finding) -> tuple[Text, Text, Text, Text, Text]:
+    """Plain Text cells: evidence like '[redacted]' or '[[store]]' must not be read as rich markup."""
     sev = Text(f.severity.label + (" (suppressed)" if f.suppressed else ""), style=STYLES[f.severity])
-    text = f.title + (f"\n{f.evidence}" if f.evidence else "") + (f"\npolicy: {f.policy}" if f.policy else "")
-    return sev, f.rule, f.object or "", text, f"{f.records:,}" if f.records else ""
+    text = Text(f.title, style="bold")
+    if f.evidence:
+        text.append(f"\n{f.evidence}")
+    if f.policy:
+        text.append(f"\npolicy: {f.policy}", style="dim")
+    return sev, Text(f.rule), Text(f.object or ""), text, Text(f"{f.records:,}" if f.records else "")

@@ -1,0 +1,1 @@
+"""Published JSON Schemas of dataward outputs (report.schema.json, finding.schema.json)."""
