@@ -13,7 +13,7 @@ import functools
 import json
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import hyperscan as hs
@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from dataward.categories import tier_of
 from dataward.classify.base import (
+    CLASSIFICATION_SCHEMA,
     CategoryMatch,
     ColumnFacts,
     ColumnResult,
@@ -479,12 +480,28 @@ def classify_object(obj: SampledObject, options: ClassifyOptions | None = None) 
 
 
 def classify_target(
-    target: Target, budget: Budget | None = None, options: ClassifyOptions | None = None
+    target: Target,
+    budget: Budget | None = None,
+    options: ClassifyOptions | None = None,
+    on_object: Callable[[ObjectResult], None] | None = None,
 ) -> list[ObjectResult]:
-    """Sample every object of a store within the budget and classify each (the library behind the CLI)."""
+    """Sample every object of a store within the budget and classify each (the library behind the CLI).
+
+    ``on_object`` is called after each object (the CLI advances its progress bar there).
+    """
     from dataward.stores.base import store_for
 
     budget = budget or Budget()
     opts = options or ClassifyOptions(rows=budget.rows_per_object)
-    store = store_for(target)
-    return [classify_object(obj, opts) for obj in store.sample(target, budget)]
+    results: list[ObjectResult] = []
+    for obj in store_for(target).sample(target, budget):
+        result = classify_object(obj, opts)
+        results.append(result)
+        if on_object is not None:
+            on_object(result)
+    return results
+
+
+def classification_json(results: Iterable[ObjectResult]) -> dict[str, object]:
+    """DESIGN.md's ``dataward.classification/v1`` document."""
+    return {"schema": CLASSIFICATION_SCHEMA, "objects": [r.to_json() for r in results]}
