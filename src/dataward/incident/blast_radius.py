@@ -310,7 +310,7 @@ def _aggregate(
         f"WHERE ({any_flag}) AND CAST(u.created AS TIMESTAMPTZ) <= CAST($window_end AS TIMESTAMPTZ) "
         "ORDER BY u.id"
     )
-    return con.execute(sql, {"window_end": window_end}).to_arrow_table()
+    return con.sql(sql, params={"window_end": window_end}).to_arrow_table()
 
 
 def _empty(fields: list[str]) -> pa.Table:

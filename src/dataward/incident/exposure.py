@@ -13,6 +13,7 @@ An assumption that widens the affected set is recorded in ``notes`` and shown in
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -186,7 +187,7 @@ def from_store(target: Target | str, categories: Exposure | None = None) -> Expo
 def reference_categories(table: str, column: str) -> tuple[str, ...]:
     """The category of a column of the reference device-cloud schema (empty for unknown or plain columns)."""
     try:
-        from dataward.devicecloud import schema
+        schema = importlib.import_module("dataward.devicecloud.schema")
     except ImportError:
         return ()
     lookup = getattr(schema, "column_category", None)

@@ -168,7 +168,9 @@ class IncidentDB:
             )
 
     def artifact(self, incident: str, name: str) -> bytes | None:
-        rows = self.db.query("SELECT content FROM artifacts WHERE incident = ? AND name = ?", (incident, name))
+        rows = self.db.query(
+            "SELECT content FROM artifacts WHERE incident = ? AND name = ?", (incident, name)
+        )
         return bytes(rows[0][0]) if rows else None
 
     def put_json(self, incident: str, name: str, data: Any) -> None:
@@ -180,14 +182,20 @@ class IncidentDB:
 
     # respond ledger --------------------------------------------------------------------------------
     def ledger_states(self, incident: str, step: str) -> dict[str, str]:
-        rows = self.db.query("SELECT unit, state FROM ledger WHERE incident = ? AND step = ?", (incident, step))
+        rows = self.db.query(
+            "SELECT unit, state FROM ledger WHERE incident = ? AND step = ?", (incident, step)
+        )
         return {r[0]: r[1] for r in rows}
 
     def ledger_detail(self, incident: str, step: str) -> dict[str, str | None]:
-        rows = self.db.query("SELECT unit, detail FROM ledger WHERE incident = ? AND step = ?", (incident, step))
+        rows = self.db.query(
+            "SELECT unit, detail FROM ledger WHERE incident = ? AND step = ?", (incident, step)
+        )
         return {r[0]: r[1] for r in rows}
 
-    def set_ledger(self, incident: str, step: str, units: Sequence[str], state: str, detail: str | None = None) -> None:
+    def set_ledger(
+        self, incident: str, step: str, units: Sequence[str], state: str, detail: str | None = None
+    ) -> None:
         """Record units of a step in a state (one transaction: all of them or none)."""
         stamp = now_iso()
         with self.db.transaction():

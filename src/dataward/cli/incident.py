@@ -1,0 +1,309 @@
+"""``dataward incident``: open, blast-radius, respond, notify, lookup build/check, audit verify."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from dataward.cli._common import write_output
+from dataward.errors import DatawardError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def db_option(fn: F) -> F:
+    return click.option(
+        "--db",
+        "db_url",
+        envvar="DATAWARD_INCIDENT_DB",
+        default="dataward-incidents.db",
+        show_default=True,
+        help="Incident database: a path, sqlite:///path or postgresql://… (env DATAWARD_INCIDENT_DB).",
+    )(fn)
+
+
+def audit_options(fn: F) -> F:
+    fn = click.option(
+        "--audit-log",
+        envvar="DATAWARD_AUDIT_LOG",
+        default="dataward-audit.jsonl",
+        show_default=True,
+        help="Hash-chained audit log every action is appended to (env DATAWARD_AUDIT_LOG).",
+    )(fn)
+    return click.option(
+        "--signing-key",
+        envvar="DATAWARD_AUDIT_KEY",
+        default=None,
+        help="Ed25519 private key (PEM) for checkpoints; default LOG.key, created with LOG.pub on first use.",
+    )(fn)
+
+
+@click.group("incident")
+def incident() -> None:
+    """Respond to a leak: who was affected, what follows, revoke, notify, lookup site, audit log.
+
+    \b
+    Example:
+      dataward incident open --name dec-leak --store analytics-copy --from 2019-12-04 --to 2019-12-26
+      dataward incident blast-radius dec-leak --source file:///data/prod --exposed duckdb:///copy.duckdb
+      dataward incident respond dec-leak --playbook playbook.toml --dry-run
+    """
+
+
+@incident.command("open")
+@click.option("--name", required=True, help="Name of the incident (used by every later command).")
+@click.option("--store", required=True, help="The exposed store: its policy name or URL.")
+@click.option("--from", "window_from", help="Start of the exposure window (ISO 8601).")
+@click.option("--to", "window_to", help="End of the exposure window (ISO 8601).")
+@click.option("--from-history", is_flag=True, help="Take the window from the watcher's recorded history.")
+@click.option(
+    "--history",
+    default="history.json",
+    show_default=True,
+    help="`dataward history --format json` file or history DB.",
+)
+@click.option(
+    "--aware", "aware_at", help="When the company became aware (GDPR's 72 h start); default the window end."
+)
+@db_option
+def open_cmd(
+    name: str,
+    store: str,
+    window_from: str | None,
+    window_to: str | None,
+    from_history: bool,
+    history: str,
+    aware_at: str | None,
+    db_url: str,
+) -> None:
+    """Record an incident: which store was exposed and when.
+
+    \b
+    Example:
+      dataward incident open --name dec-leak --store analytics-copy --from 2019-12-04 --to 2019-12-26
+      dataward history --format json > history.json
+      dataward incident open --name dec-leak --store analytics-copy --from-history --history history.json
+    """
+    from dataward.incident.ops import open_incident
+    from dataward.incident.store import open_incident_db
+
+    if from_history and window_from:
+        raise DatawardError(
+            "--from and --from-history exclude each other", tip="use one source for the window"
+        )
+    with open_incident_db(db_url) as db:
+        found = open_incident(
+            db,
+            name,
+            store,
+            window_from,
+            window_to,
+            history=history if from_history else None,
+            aware_at=aware_at,
+        )
+    click.echo(
+        f"opened incident {found.name}: {found.store} exposed {found.window_from} to {found.window_to} ({found.window_source})"
+    )
+
+
+@incident.command("list")
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def list_cmd(db_url: str, fmt: str) -> None:
+    """List recorded incidents.
+
+    \b
+    Example:
+      dataward incident list --format json
+    """
+    from dataward.incident.store import open_incident_db
+
+    with open_incident_db(db_url) as db:
+        items = [db.get(n).to_json() for n in db.names()]
+    if fmt == "json":
+        click.echo(json.dumps({"schema": "dataward.incidents/v1", "incidents": items}, indent=2))
+        return
+    for item in items:
+        click.echo(
+            f"{item['name']}\t{item['store']}\t{item['window'][0]}\t{item['window'][1]}\t{item['window_source']}"
+        )
+
+
+@incident.command("blast-radius")
+@click.argument("name")
+@click.option(
+    "--source", required=True, help="Production source URL (device-cloud database, Parquet folder ...)."
+)
+@click.option(
+    "--exposed", help="URL of the exposed store, if still readable (default: the incident's store URL)."
+)
+@click.option(
+    "--classification", type=click.Path(dir_okay=False), help="Classification/scan JSON of the exposed store."
+)
+@click.option("--manifest", type=click.Path(dir_okay=False), help="Copy manifest JSON of the exposed copy.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "html"]), default="table", show_default=True
+)
+@click.option(
+    "-o", "--output", "parquet_out", help="Write the affected customers (ids + boolean flags) as Parquet."
+)
+@click.option(
+    "--report", "report_out", help="Write the table/json/html report to this file instead of stdout."
+)
+@db_option
+def blast_radius_cmd(
+    name: str,
+    source: str,
+    exposed: str | None,
+    classification: str | None,
+    manifest: str | None,
+    fmt: str,
+    parquet_out: str | None,
+    report_out: str | None,
+    db_url: str,
+) -> None:
+    """Compute who was affected and by which fields, counts per field and region, and the obligations.
+
+    \b
+    Example:
+      dataward incident blast-radius dec-leak --source file:///data/prod --exposed duckdb:///copy.duckdb \\
+          --format json -o affected.parquet
+    """
+    from dataward.incident.ops import run_blast_radius
+    from dataward.incident.render import render
+    from dataward.incident.store import open_incident_db
+
+    with open_incident_db(db_url) as db:
+        result = run_blast_radius(
+            db, name, source, exposed=exposed, classification=classification, manifest=manifest
+        )
+    if parquet_out:
+        write_output(result.affected_parquet(), parquet_out)
+    write_output(render(result.to_json(), fmt), report_out)
+
+
+@incident.group("lookup")
+def lookup() -> None:
+    """The "was I affected?" static site (k-anonymous range files, checked in the browser)."""
+
+
+@lookup.command("build")
+@click.argument("name")
+@click.option(
+    "-o", "--output", "out", required=True, help="Folder to write the site to (built aside, then renamed)."
+)
+@click.option("--source", help="Production source URL (default: the one blast-radius used).")
+@click.option(
+    "--prefix-hex",
+    type=click.IntRange(1, 6),
+    default=5,
+    show_default=True,
+    help="Hex digits naming a range file.",
+)
+@click.option(
+    "--min-pad",
+    type=click.IntRange(1, 1000),
+    default=16,
+    show_default=True,
+    help="Lines per range file at least (decoys pad).",
+)
+@click.option("--force", is_flag=True, help="Replace an existing, non-empty output folder.")
+@db_option
+def lookup_build(
+    name: str, out: str, source: str | None, prefix_hex: int, min_pad: int, force: bool, db_url: str
+) -> None:
+    """Build the lookup site: range files named by a keyed-hash prefix, padded with decoys, and index.html.
+
+    \b
+    Example:
+      dataward incident lookup build dec-leak -o site/
+      python -m http.server -d site 8000     # then open http://localhost:8000/
+    """
+    from dataward.incident.ops import build_lookup
+    from dataward.incident.store import open_incident_db
+
+    with open_incident_db(db_url) as db:
+        summary = build_lookup(db, name, out, source, prefix_hex=prefix_hex, min_pad=min_pad, force=force)
+    click.echo(
+        f"wrote {out}: {summary['files']} range files of {summary['lines_per_file']} lines for {summary['affected']} affected emails"
+    )
+
+
+@lookup.command("check")
+@click.argument("email")
+@click.option(
+    "--site", required=True, type=click.Path(file_okay=False), help="Folder of a built lookup site."
+)
+@click.option("--code", help="Verification code from a notice, to check it is genuine.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def lookup_check(email: str, site: str, code: str | None, fmt: str) -> None:
+    """Answer for one email what the site's page answers (exit 0 either way).
+
+    \b
+    Example:
+      dataward incident lookup check alice@example.com --site site/ --format json
+    """
+    from dataward.incident.lookup import check_site, label
+
+    result = check_site(site, email, code)
+    if fmt == "json":
+        click.echo(json.dumps(result))
+        return
+    if result["affected"]:
+        click.echo("affected: " + ", ".join(label(c) for c in result["categories"]))
+    else:
+        click.echo("not affected")
+    if code is not None:
+        click.echo(
+            "verification code: "
+            + ("genuine" if result["code_valid"] else "NOT genuine (treat the message as phishing)")
+        )
+
+
+@incident.group("audit")
+def audit() -> None:
+    """The audit log of respond and notify actions."""
+
+
+@audit.command("verify")
+@click.argument("log", required=False)
+@click.option(
+    "--public-key", type=click.Path(dir_okay=False), help="Ed25519 public key (PEM); default LOG.pub."
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--audit-log",
+    envvar="DATAWARD_AUDIT_LOG",
+    default="dataward-audit.jsonl",
+    show_default=True,
+    help="Log to check when LOG is not given.",
+)
+def audit_verify(log: str | None, public_key: str | None, fmt: str, audit_log: str) -> None:
+    """Check the hash chain and signed checkpoints; name the first bad entry (exit 1 when one is found).
+
+    \b
+    Example:
+      dataward incident audit verify dataward-audit.jsonl
+    """
+    from dataward.incident.audit import verify_log
+
+    result = verify_log(log or audit_log, public_key)
+    if fmt == "json":
+        click.echo(json.dumps(result.to_json(), indent=2))
+    elif result.ok:
+        click.echo(
+            f"ok: {result.entries} entries, {result.checkpoints} signed checkpoints, "
+            f"{result.unsigned_tail} entries after the last checkpoint"
+        )
+    else:
+        click.echo(
+            f"bad entry {result.bad_entry}: {result.reason}; {result.entries} entries before it are intact"
+        )
+    if not result.ok:
+        raise SystemExit(1)
+
+
+COMMAND = incident

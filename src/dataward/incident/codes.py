@@ -1,0 +1,28 @@
+"""Per-customer verification codes: printed in each notice, checkable on the lookup site (anti-phishing).
+
+A code is an HMAC of the customer id under the incident's secret, so the notify job and the lookup build
+derive the same code without storing one per customer, and nobody without the secret can mint one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import unicodedata
+
+
+def verification_code(secret: str, user_id: int) -> str:
+    """Eight base32 characters as XXXX-XXXX (no 0/1/8/9 confusion: RFC 4648 base32 alphabet)."""
+    digest = hmac.new(bytes.fromhex(secret), f"verify:{user_id}".encode(), hashlib.sha256).digest()
+    text = base64.b32encode(digest[:5]).decode()
+    return f"{text[:4]}-{text[4:8]}"
+
+
+def normalise_email(email: str) -> str:
+    """NFKC, trimmed, lower-cased: the same steps the lookup page's JavaScript applies."""
+    return unicodedata.normalize("NFKC", email).strip().lower()
+
+
+def normalise_code(code: str) -> str:
+    return code.strip().upper().replace(" ", "").replace("-", "")

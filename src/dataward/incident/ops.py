@@ -1,0 +1,266 @@
+"""The incident commands as library functions: open an incident, compute and store its blast radius.
+
+The CLI (``dataward incident ...``) parses options and calls these; tests and other tools call them too.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from dataward.errors import DatawardError
+from dataward.incident import blast_radius, exposure
+from dataward.incident.store import Incident, IncidentDB, iso, now_iso, parse_time
+from dataward.targets import parse_target
+
+AFFECTED = "affected.parquet"
+REPORT = "blast_radius.json"
+
+
+@dataclass(frozen=True)
+class HistoryWindow:
+    store: str
+    opened: str
+    closed: str | None
+    finding: str | None = None
+
+
+def open_incident(
+    db: IncidentDB,
+    name: str,
+    store: str,
+    window_from: str | None = None,
+    window_to: str | None = None,
+    *,
+    history: str | None = None,
+    aware_at: str | None = None,
+) -> Incident:
+    """Record an incident; the window comes from the arguments or, with ``history``, from recorded history."""
+    finding = None
+    if history is not None:
+        window = window_from_history(history, store)
+        if window.closed is None and window_to is None:
+            raise DatawardError(
+                f"the exposure window of '{store}' in the history is still open",
+                tip="fix the exposure first (the watcher records when it closes), or pass --to",
+            )
+        start, end = window.opened, window_to or window.closed
+        source, finding = (
+            f"history:{Path(history).name if '://' not in history else parse_target(history).display}",
+            window.finding,
+        )
+    else:
+        if not window_from or not window_to:
+            raise DatawardError(
+                "an incident needs --from and --to, or --from-history",
+                tip="e.g. --from 2019-12-04 --to 2019-12-26",
+            )
+        start, end, source = window_from, window_to, "manual"
+    begin, finish = parse_time(start), parse_time(str(end))
+    if finish < begin:
+        raise DatawardError(f"the window ends ({iso(finish)}) before it starts ({iso(begin)})")
+    incident = Incident(
+        name=name,
+        store=store,
+        window_from=iso(begin),
+        window_to=iso(finish),
+        window_source=source,
+        aware_at=iso(parse_time(aware_at)) if aware_at else iso(finish),
+        opened_at=now_iso(),
+        finding=finding,
+        secret=secrets.token_hex(32),
+    )
+    db.add(incident)
+    return incident
+
+
+def window_from_history(history: str, store: str) -> HistoryWindow:
+    """The latest exposure window of ``store`` in a ``dataward.history/v1`` JSON file or the watcher's database."""
+    windows = _history_windows(history)
+    mine = [w for w in windows if w.store == store]
+    if not mine:
+        known = sorted({w.store for w in windows})
+        raise DatawardError(
+            f"the history has no exposure window for store '{store}'",
+            tip=f"stores with windows: {', '.join(known) or 'none'}",
+        )
+    return max(mine, key=lambda w: parse_time(w.opened))
+
+
+def _history_windows(history: str) -> list[HistoryWindow]:
+    path = Path(history)
+    if "://" not in history and path.suffix == ".json":
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise DatawardError(f"cannot read the history file {path}: {exc}") from None
+    else:
+        data = _history_from_watch(history)
+    if data.get("schema") not in (None, "dataward.history/v1") or "windows" not in data:
+        raise DatawardError(
+            f"{history} is not a dataward.history/v1 document", tip="use `dataward history --format json`"
+        )
+    return [
+        HistoryWindow(str(w["store"]), str(w["opened"]), w.get("closed"), w.get("finding"))
+        for w in data["windows"]
+    ]
+
+
+def _history_from_watch(history: str) -> dict[str, Any]:
+    """The watcher's own history database, read through its library API."""
+    try:
+        from dataward.watch import history as watch_history  # type: ignore[attr-defined]
+    except ImportError:
+        raise DatawardError(
+            f"cannot read the history in {history}",
+            tip="export it with `dataward history --format json > history.json` and pass that file",
+        ) from None
+    loader = getattr(watch_history, "history_json", None) or getattr(watch_history, "load_history", None)
+    if loader is None:
+        raise DatawardError(
+            f"cannot read the history in {history}", tip="pass a `dataward history --format json` file"
+        )
+    result = loader(history)
+    return result if isinstance(result, dict) else dict(result.to_json())
+
+
+def load_exposure(
+    incident: Incident,
+    exposed: str | None = None,
+    classification: str | None = None,
+    manifest: str | None = None,
+) -> exposure.Exposure:
+    """What the exposed store held, from the best evidence given (see dataward.incident.exposure)."""
+    cats = exposure.load_file(classification) if classification else None
+    if manifest:
+        found = exposure.load_file(manifest)
+        return found.with_categories(cats) if cats else found
+    url = exposed or (incident.store if "://" in incident.store else None)
+    if url:
+        return exposure.from_store(url, cats)
+    if cats:
+        return cats
+    raise DatawardError(
+        f"cannot tell what the exposed store '{incident.store}' held",
+        tip="pass --exposed URL (the store, if still readable), --classification FILE or --manifest FILE",
+    )
+
+
+def run_blast_radius(
+    db: IncidentDB,
+    name: str,
+    source: str,
+    *,
+    exposed: str | None = None,
+    classification: str | None = None,
+    manifest: str | None = None,
+) -> blast_radius.BlastRadius:
+    """Compute the blast radius and keep it (JSON and affected Parquet) with the incident."""
+    incident = db.get(name)
+    found = load_exposure(incident, exposed, classification, manifest)
+    result = blast_radius.compute(incident, found, source)
+    db.put_json(name, REPORT, result.to_json())
+    db.put_artifact(name, AFFECTED, result.affected_parquet())
+    target = parse_target(source)
+    db.set_source(name, source if target.password is None else None)
+    return result
+
+
+def affected_table(db: IncidentDB, name: str) -> pa.Table:
+    """The stored affected customers of an incident (blast-radius must have run)."""
+    raw = db.artifact(name, AFFECTED)
+    if raw is None:
+        raise DatawardError(
+            f"incident '{name}' has no blast radius yet",
+            tip=f"run `dataward incident blast-radius {name} --source URL` first",
+        )
+    return pq.read_table(io.BytesIO(raw))
+
+
+def source_for(db: IncidentDB, name: str, source: str | None) -> str:
+    """The production source: given, or the one blast-radius used (kept only when it had no password)."""
+    if source:
+        return source
+    stored = db.get(name).source
+    if not stored:
+        raise DatawardError(
+            f"incident '{name}' has no recorded production source",
+            tip="pass --source URL (the production database)",
+        )
+    return stored
+
+
+def customer_contacts(source: str, user_ids: pa.Array, columns: tuple[str, ...] = ("email",)) -> pa.Table:
+    """(id, columns...) of the given customers from the production users table, read in batches.
+
+    The values stay in memory for the job that needs them (notices, lookup hashes) and are never stored.
+    """
+    import pyarrow.compute as pc
+
+    from dataward.tables.base import open_tables
+
+    wanted = pa.array(user_ids, pa.int64())
+    parts = []
+    with open_tables(source) as prod:
+        if not prod.has_table("users"):
+            raise DatawardError(
+                f"{parse_target(source).display} has no users table", tip="pass the production source"
+            )
+        for batch in prod.read_batches("users", ["id", *columns]):
+            ids = pc.cast(batch.column("id"), pa.int64())
+            keep = pc.is_in(ids, value_set=wanted)
+            if pc.any(keep).as_py():
+                parts.append(pa.Table.from_batches([batch]).filter(keep))
+    if not parts:
+        return pa.table({"id": pa.array([], pa.int64()), **{c: pa.array([], pa.string()) for c in columns}})
+    table = pa.concat_tables(parts)
+    return table.set_column(0, "id", pc.cast(table.column("id"), pa.int64()))
+
+
+def affected_fields(affected: pa.Table) -> list[str]:
+    """The field (category) columns of an affected table, in their stored order."""
+    return [
+        c
+        for c in affected.column_names
+        if c not in ("user_id", "country", "region") and not c.startswith("obl_")
+    ]
+
+
+def build_lookup(
+    db: IncidentDB,
+    name: str,
+    out: str,
+    source: str | None = None,
+    *,
+    prefix_hex: int = 5,
+    min_pad: int = 16,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Build the affected-lookup site of an incident from its blast radius and the production emails."""
+    import pyarrow.compute as pc
+
+    from dataward.incident import lookup
+
+    incident = db.get(name)
+    affected = affected_table(db, name)
+    contacts = customer_contacts(source_for(db, name, source), affected.column("user_id"))
+    contacts = contacts.rename_columns(["id", "_email"])
+    joined = affected.join(contacts, keys="user_id", right_keys="id", join_type="inner").sort_by("user_id")
+    joined = joined.filter(pc.is_valid(joined.column("_email")))
+    fields = affected_fields(affected)
+    user_ids = joined.column("user_id").to_pylist()
+    emails, masks, codes = lookup.site_inputs(
+        incident.secret, user_ids, joined.column("_email").to_pylist(), joined, fields
+    )
+    summary = lookup.build_site(
+        out, emails, masks, codes, fields, prefix_hex=prefix_hex, min_pad=min_pad, force=force
+    )
+    summary["missing_email"] = affected.num_rows - joined.num_rows
+    return summary
