@@ -84,6 +84,8 @@ def network_scope(host: str) -> NetworkScope:
 
 def redact_url(url: str) -> str:
     """Replace the password of a URL (and any secret-looking query parameter) with '***'."""
+    if "://" not in url:
+        return url
     parts = urlsplit(url)
     netloc = parts.netloc
     if "@" in netloc:
