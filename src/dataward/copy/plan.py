@@ -252,8 +252,8 @@ def _parse_column(where: str, table: str, column: str, value: Any) -> ColumnPlan
         return ColumnPlan.model_validate(dict(value))
     except ValidationError as exc:
         err = exc.errors()[0]
-        field = ".".join(str(x) for x in err["loc"]) or "action"
-        if field == "action" and isinstance(value.get("action"), str):
+        field = ".".join(str(x) for x in err["loc"])
+        if field == "action" and err["type"] == "literal_error" and isinstance(value.get("action"), str):
             hint = did_you_mean(value["action"], ACTIONS)
             raise ConfigError(
                 f"{where}: {table}.{column} has action '{value['action']}', not one of {', '.join(ACTIONS)}.{hint}"
@@ -264,4 +264,4 @@ def _parse_column(where: str, table: str, column: str, value: Any) -> ColumnPlan
                 f"{where}: {table}.{column} has an unknown key '{field}'.{did_you_mean(field, known)}"
             ) from None
         msg = err["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"{where}: {table}.{column} {field}: {msg}") from None
+        raise ConfigError(f"{where}: {table}.{column}{' ' + field if field else ''}: {msg}") from None
