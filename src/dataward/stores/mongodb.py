@@ -139,12 +139,12 @@ class MongoStore:
             records, details["collections"] = _count_records(conn, databases, budget)
         details["databases"] = len(databases) if anonymous else None
         authenticated = _authenticated_probe(target, budget) if target.username is not None else None
+        tls_offered, tls_required = _tls_facts(endpoint(target, 27017).tls, details)
         return ExposureFacts(
             target=target.display, store=self.scheme, reachable=True,
             version=build.get("version") if build.get("ok") else None,
             auth_required=(not anonymous) if details["list_databases"] else None, anonymous_access=anonymous,
-            authenticated=authenticated, tls_offered=True if endpoint(target, 27017).tls else None,
-            tls_required=None, scope=target.scope, bind=details.get("bind_ip"),
+            authenticated=authenticated, tls_offered=tls_offered, tls_required=tls_required, scope=target.scope, bind=details.get("bind_ip"),
             listable=tuple(str(d.get("name")) for d in databases), readable=anonymous and records is not None,
             records=records, details=details, name=target.name)
 
@@ -178,6 +178,16 @@ def _cmdline(reply: dict[str, Any]) -> dict[str, Any]:
     bind = "0.0.0.0" if net.get("bindIpAll") else net.get("bindIp")
     return {"bind_ip": bind, "authorization": security.get("authorization", "disabled"),
             "tls_mode": (net.get("tls") or net.get("ssl") or {}).get("mode")}
+
+
+def _tls_facts(tls_url: bool, details: dict[str, Any]) -> tuple[bool | None, bool | None]:
+    """TLS from the URL, else from net.tls.mode when getCmdLineOpts was readable (absent = disabled)."""
+    if tls_url:
+        return True, None
+    if "authorization" not in details:  # getCmdLineOpts not readable: cannot tell
+        return None, None
+    mode = details.get("tls_mode") or "disabled"
+    return mode != "disabled", mode == "requireTLS"
 
 
 def _user_collections(conn: WireConnection, db: str) -> list[str]:
