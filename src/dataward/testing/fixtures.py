@@ -1,1 +1,114 @@
-"""pytest fixtures for the real test servers (filled in by the foundation issue)."""
+"""pytest plugin: session-scoped real servers (listed in tests/conftest.py as ``pytest_plugins``).
+
+Naming scheme (docs/testing.md):
+- ``<kind>_factory``: a session-scoped ``ServerFactory``. ``factory(**config)`` returns a started server,
+  shared by every test asking for the same config; ``factory.new(**config)`` returns a private one for
+  tests that reconfigure the server at runtime. All are stopped when the session ends.
+- ``<kind>_<posture>``: ready-made shared servers, e.g. ``pg_trust``, ``pg_scram``, ``redis_open``,
+  ``redis_protected``. Shared servers must not be reconfigured by a test (use ``factory.new``).
+A missing binary turns into ``pytest.skip`` with the reason printed (``-ra`` shows it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any, Generic, TypeVar
+
+import pytest
+
+from dataward.testing.servers import BinaryMissing, LocalServer, PostgresServer, RedisServer
+
+S = TypeVar("S", bound=LocalServer)
+
+
+class ServerFactory(Generic[S]):
+    """Starts servers of one kind on demand and stops all of them at the end of the session."""
+
+    def __init__(self, cls: type[S]) -> None:
+        self.cls = cls
+        self._shared: dict[str, S] = {}
+        self._all: list[S] = []
+
+    def __call__(self, **config: Any) -> S:
+        """A started server with this config, shared with other tests asking for the same config."""
+        key = json.dumps(config, sort_keys=True, default=str)
+        server = self._shared.get(key)
+        if server is None or not server.running:
+            server = self.new(**config)
+            self._shared[key] = server
+        return server
+
+    def new(self, **config: Any) -> S:
+        """A started server of its own (for tests that flip its configuration at runtime)."""
+        server = self.cls(**config)
+        try:
+            server.start()
+        except BinaryMissing as exc:
+            pytest.skip(f"{self.cls.__name__} cannot start: {exc}")
+        self._all.append(server)
+        return server
+
+    def close(self) -> None:
+        for server in self._all:
+            server.stop()
+        self._all.clear()
+        self._shared.clear()
+
+
+def _factory(cls: type[S]) -> Iterator[ServerFactory[S]]:
+    factory = ServerFactory(cls)
+    try:
+        yield factory
+    finally:
+        factory.close()
+
+
+# ---- factories ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def postgres_factory() -> Iterator[ServerFactory[PostgresServer]]:
+    """``postgres_factory(auth="trust", users={"app": "pw"})`` -> started PostgresServer."""
+    yield from _factory(PostgresServer)
+
+
+@pytest.fixture(scope="session")
+def redis_factory() -> Iterator[ServerFactory[RedisServer]]:
+    """``redis_factory(requirepass="pw")`` -> started RedisServer."""
+    yield from _factory(RedisServer)
+
+
+# ---- ready-made shared servers ------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def pg_trust(postgres_factory: ServerFactory[PostgresServer]) -> PostgresServer:
+    """PostgreSQL where every TCP login is trusted (no password needed), user ``app``, db ``app``."""
+    return postgres_factory(auth="trust")
+
+
+@pytest.fixture(scope="session")
+def pg_scram(postgres_factory: ServerFactory[PostgresServer]) -> PostgresServer:
+    """PostgreSQL with scram-sha-256 for everyone; ``app``/``app-pw``, db ``app``."""
+    return postgres_factory(auth="scram")
+
+
+@pytest.fixture(scope="session")
+def pg_md5(postgres_factory: ServerFactory[PostgresServer]) -> PostgresServer:
+    """PostgreSQL with md5 rules and md5-hashed passwords; ``app``/``app-pw``."""
+    return postgres_factory(auth="md5")
+
+
+@pytest.fixture(scope="session")
+def pg_ssl(postgres_factory: ServerFactory[PostgresServer]) -> PostgresServer:
+    """PostgreSQL with ssl=on (self-signed cert in ``pg_ssl.cert_file``), scram, plain TCP still allowed."""
+    return postgres_factory(auth="scram", ssl=True)
+
+
+@pytest.fixture(scope="session")
+def redis_open(redis_factory: ServerFactory[RedisServer]) -> RedisServer:
+    """Redis without a password and protected-mode off: anyone who reaches it reads everything."""
+    return redis_factory(requirepass=None, protected_mode=False)
+
+
+@pytest.fixture(scope="session")
+def redis_protected(redis_factory: ServerFactory[RedisServer]) -> RedisServer:
+    """Redis with ``requirepass`` = ``redis-pw`` (unauthenticated commands are refused)."""
+    return redis_factory(requirepass="redis-pw")
