@@ -158,7 +158,7 @@ def test_interrupted_copy_leaves_the_destination_as_it_was(
 
     def flaky(pseudo, domain, values):  # type: ignore[no-untyped-def]
         calls["n"] += 1
-        if calls["n"] == 6:  # mid-way: a few tables and batches are already staged
+        if calls["n"] == 12:  # mid-way: two tables staged, the third half-written
             raise RuntimeError("injected failure")
         return real(pseudo, domain, values)
 
@@ -246,3 +246,12 @@ def test_cli_run_json_and_key_file(tmp_path: Path, sqlite_source, monkeypatch: p
     assert out["manifest"]["expires"] == "2030-01-31"
     assert "file-key" not in result.output
     assert out["manifest"]["key_id"] == tf.PseudonymKey(b"file-key-0123456789abcdef").key_id
+
+
+def test_world_readable_destination_file_is_refused(tmp_path: Path, sqlite_source) -> None:
+    dst = tmp_path / "copy.duckdb"
+    run_copy(sqlite_source, parse_target(f"duckdb:///{dst}"), plan_for(sqlite_source), KEY)
+    assert dst.stat().st_mode & 0o077 == 0  # a file the copy creates is private to its owner
+    dst.chmod(0o644)
+    with pytest.raises(DatawardError, match="readable or writable by every local account"):
+        run_copy(sqlite_source, parse_target(f"duckdb:///{dst}"), plan_for(sqlite_source), KEY)

@@ -57,6 +57,10 @@ def _problems(facts: ExposureFacts, findings: tuple[Finding, ...], require_tls: 
         out.append("it is readable without credentials")
     if facts.default_credentials:
         out.append(f"it accepts default credentials ({facts.default_credentials})")
+    if facts.details.get("world_readable") or facts.details.get("world_writable"):
+        out.append("its files are readable or writable by every local account (chmod 600 / 700 them)")
+    if facts.details.get("web_root"):
+        out.append("it lies in a web server's document root")
     for f in findings:
         if f.severity >= Severity.HIGH:
             out.append(f"{f.rule}: {f.title}")

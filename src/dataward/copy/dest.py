@@ -23,7 +23,7 @@ from dataward.copy.manifest import MANIFEST_FILE, Manifest, manifest_batch, writ
 from dataward.copy.plan import MANIFEST_TABLE
 from dataward.errors import DatawardError, TargetError
 from dataward.tables import open_tables
-from dataward.tables.base import TableStore, file_path
+from dataward.tables.base import TableStore, file_path, quote_ident
 from dataward.targets import Target, parse_target
 
 DEST_SCHEMES = ("postgresql", "postgres", "duckdb", "sqlite", "file")
@@ -119,12 +119,26 @@ class StagedWriter:
             self._swap_dirs(self._stage_dir, self._dir)
             return
         existing = set(self._store.list_tables())
+        statements = []
         for table, stage in self._staged.items():
             if table in existing:
-                self._store.drop_table(table)
-            self._store.rename_table(stage, table)
+                statements.append(f"DROP TABLE {quote_ident(table)}")
+            statements.append(f"ALTER TABLE {quote_ident(stage)} RENAME TO {quote_ident(table)}")
+        self._in_transaction(statements)
         self._staged.clear()
         self._store.close()
+
+    def _in_transaction(self, statements: list[str]) -> None:
+        """Run the swap as one transaction (PostgreSQL, DuckDB and SQLite all have transactional DDL), so
+        readers see either the old copy or the new one, never a mix."""
+        self._store.execute("BEGIN")
+        try:
+            for statement in statements:
+                self._store.execute(statement)
+        except BaseException:
+            self._store.execute("ROLLBACK")
+            raise
+        self._store.execute("COMMIT")
 
     def _swap_dirs(self, stage: Path, final: Path) -> None:
         old = final.parent / f".{final.name}.dw-old-{self.run_id}"

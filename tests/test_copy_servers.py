@@ -1,0 +1,99 @@
+"""Safe copies with real PostgreSQL servers: the destination audit refuses an open server, copies into a
+protected one keep joins, drop canaries and replace a previous copy atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from _copy_helpers import all_text, canaries, cloud, dest_url, plan_for, snapshot, source_url, write_source
+
+from dataward.copy import run as run_mod
+from dataward.copy import transforms as tf
+from dataward.copy.manifest import read_manifest
+from dataward.copy.run import CopyOptions, run_copy
+from dataward.errors import DatawardError
+from dataward.tables import open_tables
+from dataward.targets import parse_target
+
+KEY = tf.PseudonymKey(b"server-test-key-0123456789")
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[object]:
+    from dataward.testing.servers.postgres import PostgresServer, postgres_available
+
+    if not postgres_available():
+        pytest.skip("PostgreSQL binaries (initdb, postgres) are not installed")
+    with PostgresServer(auth="scram", users={"app": "app-pw"}, databases=("app", "prod", "open")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def tables() -> dict:
+    return cloud(users=200, seed=11)
+
+
+@pytest.fixture(scope="module")
+def pg_source(pg, tables: dict):  # type: ignore[no-untyped-def]
+    return write_source(pg.url(user="app", db="prod"), tables)
+
+
+def _tables_in(url: str) -> list[str]:
+    with open_tables(url) as store:
+        return store.list_tables()
+
+
+def test_open_server_is_refused_and_nothing_is_written(tmp_path: Path, pg, tables: dict) -> None:  # type: ignore[no-untyped-def]
+    src = write_source(source_url("sqlite", tmp_path), tables)
+    pg.set_auth("trust")
+    try:
+        dest = pg.url(user="app", db="open")
+        with pytest.raises(DatawardError, match=r"refusing to copy into .*readable without credentials") as err:
+            run_copy(src, parse_target(dest), plan_for(src), KEY)
+        assert "app-pw" not in err.value.message  # the destination is named redacted
+    finally:
+        pg.set_auth("scram")
+    assert _tables_in(pg.url(user="app", db="open")) == []
+
+
+def test_copy_into_protected_postgres_then_replace_atomically(
+    tmp_path: Path, pg, tables: dict, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    src = write_source(source_url("duckdb", tmp_path), tables)
+    dest = pg.url(user="app", db="app")
+    plan = plan_for(src)
+    run_copy(src, parse_target(dest), plan, KEY, CopyOptions(owner="first", expires="2031-01-01"))
+    assert not canaries(tables) & set(all_text(dest))
+    manifest = read_manifest(dest)
+    assert manifest is not None and manifest.owner == "first" and "app-pw" not in manifest.source
+    before = snapshot(dest)
+
+    calls = {"n": 0}
+    real = run_mod._pseudonymize
+
+    def flaky(pseudo, domain, values):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 9:
+            raise RuntimeError("injected failure")
+        return real(pseudo, domain, values)
+
+    monkeypatch.setattr(run_mod, "_pseudonymize", flaky)
+    with pytest.raises(RuntimeError):
+        run_copy(src, parse_target(dest), plan, tf.PseudonymKey(b"y" * 24), CopyOptions(batch_size=64))
+    assert snapshot(dest) == before
+    assert not [t for t in _tables_in(dest) if t.startswith("_dw_stage_")]
+
+    monkeypatch.setattr(run_mod, "_pseudonymize", real)
+    run_copy(src, parse_target(dest), plan, KEY, CopyOptions(owner="second"))
+    assert read_manifest(dest).owner == "second"
+    assert snapshot(dest)["users"] == before["users"]  # same key, same pseudonyms
+
+
+@pytest.mark.parametrize("dst_kind", ["parquet", "duckdb"])
+def test_postgres_source_to_files(tmp_path: Path, pg_source, tables: dict, dst_kind: str) -> None:  # type: ignore[no-untyped-def]
+    dest = dest_url(dst_kind, tmp_path)
+    result = run_copy(pg_source, parse_target(dest), plan_for(pg_source), KEY)
+    assert result.manifest.tables["connection_events"].rows == tables["connection_events"].num_rows
+    assert not canaries(tables) & set(all_text(dest))
