@@ -42,7 +42,10 @@ _OWN_SSIDS = (
 class WifiSsid(Detector):
     category = "wifi_ssid"
     names = ("ssid", "wifi", "wifi_ssid", "wlan", "network_name", "wifi_name", "essid", "bssid_name", "ap_name")
-    not_names = ("password", "pass", "psk", "key", "security", "channel", "rssi", "signal", "band", "at", "count")
+    not_names = (
+        "password", "pass", "psk", "key", "security", "channel", "rssi", "signal", "band", "at", "count", "hidden",
+        "enabled", "set", "is", "has",
+    )
     patterns = _VENDOR_SSIDS + _OWN_SSIDS
     min_rate = 0.3
     hinted_rate = 0.5
@@ -56,10 +59,19 @@ class WifiSsid(Detector):
         """With an ssid-like name, any short printable text is a network name."""
         if not hinted or not column.texts:
             return None
-        return np.fromiter((0 < len(t.encode()) <= 32 for t in column.texts), bool, len(column.texts))
+        return np.fromiter((free_text(t) and len(t.encode()) <= 32 for t in column.texts), bool, len(column.texts))
 
     def accept(self, column: ColumnFacts, rate: float, hinted: bool) -> bool:
-        return hinted or column.distinct >= 5
+        return column.distinct >= 3
+
+
+_NOT_TEXT = frozenset({"true", "false", "yes", "no", "null", "none", "t", "f", "y", "n"})
+
+
+def free_text(value: str) -> bool:
+    """Words a person typed, not a flag or a number."""
+    stripped = value.strip()
+    return bool(stripped) and stripped.lower() not in _NOT_TEXT and not stripped.replace(".", "").isdigit()
 
 
 _POSSESSIVE = re.compile(r"\b([A-Z][a-z]+)'s\b")
@@ -83,7 +95,7 @@ class DeviceNickname(Detector):
         "nickname", "nick", "device_name", "camera_name", "friendly_name", "alias", "device_label", "cam_name",
         "display_name",
     )
-    not_names = ("user", "ssid", "wifi", "at", "count")
+    not_names = ("user", "ssid", "wifi", "at", "count", "set", "is", "has", "enabled", "changed")
     min_rate = 0.5
     hinted_rate = 0.3
     priority = 65
@@ -92,7 +104,7 @@ class DeviceNickname(Detector):
         if not column.texts:
             return None
         if hinted:
-            ok = (0 < len(t) <= 64 and "@" not in t for t in column.texts)
+            ok = (free_text(t) and len(t) <= 64 and "@" not in t for t in column.texts)
         else:
             ok = (_nickname(t) for t in column.texts)
         return np.fromiter(ok, bool, len(column.texts))
@@ -100,7 +112,7 @@ class DeviceNickname(Detector):
     def accept(self, column: ColumnFacts, rate: float, hinted: bool) -> bool:
         """Nicknames vary; a column of a dozen room labels is a category list, not user text."""
         if hinted:
-            return True
+            return column.distinct >= 3
         possessive = sum(1 for t in column.texts if _POSSESSIVE.search(t)) / max(len(column.texts), 1)
         return column.distinct >= 30 or possessive >= 0.1
 
@@ -160,11 +172,12 @@ class IpAddress(Detector):
         """Dotted version strings ('4.36.11.58') parse as IPv4; addresses have octets above 99."""
         if hinted:
             return True
-        texts = [t for t in column.texts if re.fullmatch(_IPV4, t)]
-        if len(texts) < 0.5 * len(column.texts):
-            return True  # mostly IPv6
-        wide = sum(1 for t in texts if any(len(p) == 3 for p in t.split(".")))
-        return wide >= 0.3 * len(texts)
+        v4 = [t for t in column.texts if re.fullmatch(_IPV4, t)]
+        v6 = sum(1 for t in column.texts if ":" in t)
+        if v6 >= len(v4):
+            return True
+        wide = sum(1 for t in v4 if any(len(p) == 3 for p in t.split(".")))
+        return wide >= 0.3 * len(v4)
 
 
 @register_detector

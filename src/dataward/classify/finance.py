@@ -99,7 +99,7 @@ class UsSsn(Detector):
     patterns = (r"\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b",)
     hinted_patterns = (r"[0-9]{9}",)
     embedded = True
-    min_rate = 0.2
+    min_rate = 0.05
     hinted_rate = 0.2
     priority = 78
 

@@ -46,15 +46,19 @@ _COMPOSITION = ("bone_mass", "protein", "body_fat", "water", "muscle", "visceral
 
 
 def _profile_named(tokens: tuple[str, ...]) -> str | None:
+    """The profile whose name hint matches the most words ('bone_mass_kg' is bone mass, not 'mass_kg')."""
     joined = "".join(tokens)
+    best: tuple[int, str] | None = None
     for key, profile in PROFILES.items():
         for hint in profile.names:
             words = tuple(hint.split("_"))
             if hint.replace("_", "") == joined or any(
                 tokens[i : i + len(words)] == words for i in range(len(tokens) - len(words) + 1)
             ):
-                return key
-    return None
+                score = len(words) + (10 if hint.replace("_", "") == joined else 0)
+                if best is None or score > best[0]:
+                    best = (score, key)
+    return best[1] if best else None
 
 
 def _fits(values: np.ndarray, profile: Profile) -> bool:

@@ -40,6 +40,9 @@ _INITIAL = re.compile(r"^[A-Z]\.?$")
 
 def _person_name(value: str, single: bool) -> bool:
     """Two to four capitalised words, first a known first name and last a known last name."""
+    if value.count(",") == 1:  # 'Last, First'
+        last, _, first = value.partition(",")
+        value = f"{first.strip()} {last.strip()}"
     words = value.split()
     if not words or len(words) > 4 or any("'s" in w.lower() for w in words):
         return False
