@@ -314,7 +314,7 @@ def _acl_details(conn: RespConnection) -> dict[str, Any]:
     return out
 
 
-def _dangerous_commands(conn: RespConnection, user: str, config: dict[str, str]) -> list[str]:
+def _dangerous_commands(conn: RespConnection, user: str, config: dict[str, str]) -> list[str] | None:
     """Dangerous commands this user could run, judged without running any of them."""
     names = [name for name, _ in DANGEROUS]
     info = conn.call("COMMAND", "INFO", *names)
@@ -323,6 +323,8 @@ def _dangerous_commands(conn: RespConnection, user: str, config: dict[str, str])
     dry = conn.pipeline([("ACL", "DRYRUN", user, n, *args_of[n]) for n in existing])
     if all(isinstance(r, RespError) and "unknown" in r.lower() for r in dry):
         allowed = existing  # Redis 6: no DRYRUN; the command table is the best read-only evidence
+    elif dry and all(isinstance(r, RespError) and r.startswith("NOPERM") for r in dry):
+        return None  # this user may not ask (ACL DRYRUN is itself @dangerous): cannot tell
     else:
         allowed = [n for n, r in zip(existing, dry, strict=True) if r == "OK"]
     blocked = {"DEBUG": config.get("enable-debug-command"), "MODULE": config.get("enable-module-command")}
