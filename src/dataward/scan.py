@@ -274,7 +274,8 @@ def _manifest(row: dict[str, Any]) -> Manifest:
         owner=_s(row.get("owner")),
         expires=_date(expires),
         plan_hash=_s(row.get("plan_hash")),
-        raw={k: v for k, v in row.items() if k in ("source", "created_at", "owner", "expires", "plan_hash")},
+        raw={k: v for k, v in row.items()
+             if k in ("source", "created_at", "owner", "expires", "plan_hash", "unsafe_destination")},
     )
 
 

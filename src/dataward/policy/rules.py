@@ -226,8 +226,8 @@ def expiry_missing(ctx: PolicyContext) -> Iterator[Finding]:
     remediation="Delete the store (or its copied data), or agree a new expiry date and write it in the policy.",
 )
 def expired(ctx: PolicyContext) -> Iterator[Finding]:
-    if ctx.store is None or ctx.store.expires is None or ctx.store.expires >= ctx.today:
-        return
+    if ctx.store is None or ctx.store.expires is None or ctx.store.expires > ctx.today:
+        return  # 'expires = 2020-01-31' means gone from that day on (as copy manifests read it)
     if not ctx.facts.reachable:
         return
     days = (ctx.today - ctx.store.expires).days
@@ -332,7 +332,7 @@ def unlisted_store(ctx: PolicyContext) -> Iterator[Finding]:
 )
 def copy_expired(ctx: PolicyContext) -> Iterator[Finding]:
     m = ctx.manifest
-    if m is None or m.expires is None or m.expires >= ctx.today:
+    if m is None or m.expires is None or m.expires > ctx.today:
         return
     yield ctx.finding(
         "policy.copy-expired",
@@ -341,6 +341,27 @@ def copy_expired(ctx: PolicyContext) -> Iterator[Finding]:
         "manifest.expires (_dataward_manifest)",
         object="_dataward_manifest",
         evidence=f"copied from {m.source or 'an unknown source'}; owner {m.owner or 'none'}",
+    )
+
+
+@policy_rule(
+    "policy.copy-unsafe-destination",
+    summary="A dataward copy was written to a destination its exposure audit refused, by explicit override.",
+    remediation="Protect the destination (auth, TLS) or move the copy, then re-run `dataward copy run` without "
+    "--allow-unsafe-destination.",
+)
+def copy_unsafe_destination(ctx: PolicyContext) -> Iterator[Finding]:
+    m = ctx.manifest
+    reason = m.raw.get("unsafe_destination") if m is not None else None
+    if not reason:
+        return
+    yield ctx.finding(
+        "policy.copy-unsafe-destination",
+        Severity.MEDIUM,
+        "copy was written with --allow-unsafe-destination",
+        "manifest.unsafe_destination (_dataward_manifest)",
+        object="_dataward_manifest",
+        evidence=str(reason)[:200],
     )
 
 
