@@ -253,5 +253,12 @@ def test_world_readable_destination_file_is_refused(tmp_path: Path, sqlite_sourc
     run_copy(sqlite_source, parse_target(f"duckdb:///{dst}"), plan_for(sqlite_source), KEY)
     assert dst.stat().st_mode & 0o077 == 0  # a file the copy creates is private to its owner
     dst.chmod(0o644)
-    with pytest.raises(DatawardError, match="readable or writable by every local account"):
-        run_copy(sqlite_source, parse_target(f"duckdb:///{dst}"), plan_for(sqlite_source), KEY)
+    modes = {f: f.stat().st_mode for f in (tmp_path, *tmp_path.parents)}
+    try:
+        for folder, mode in modes.items():  # pytest's temp folders are private: open the path up for a moment
+            folder.chmod(mode | 0o005)
+        with pytest.raises(DatawardError, match="readable or writable by every local account"):
+            run_copy(sqlite_source, parse_target(f"duckdb:///{dst}"), plan_for(sqlite_source), KEY)
+    finally:
+        for folder, mode in modes.items():
+            folder.chmod(mode)
