@@ -185,6 +185,70 @@ def blast_radius_cmd(
     write_output(render(result.to_json(), fmt), report_out)
 
 
+@incident.command("respond")
+@click.argument("name")
+@click.option(
+    "--playbook", required=True, type=click.Path(dir_okay=False), help="Playbook TOML: ordered [[step]]s."
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Show counts and samples (redacted ids) of each step; change nothing."
+)
+@click.option(
+    "--source", help="Production/token-store URL when the playbook names none (default: blast-radius's)."
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@db_option
+@audit_options
+def respond_cmd(
+    name: str,
+    playbook: str,
+    dry_run: bool,
+    source: str | None,
+    fmt: str,
+    db_url: str,
+    audit_log: str,
+    signing_key: str | None,
+) -> None:
+    """Run the response playbook: revoke tokens, unlink integrations, sign out, reset, device commands.
+
+    Resumable: a re-run after a crash continues where it stopped and never repeats a side effect.
+
+    \b
+    Example:
+      dataward incident respond dec-leak --playbook playbook.toml --dry-run
+      dataward incident respond dec-leak --playbook playbook.toml
+    """
+    from dataward.incident.audit import AuditLog
+    from dataward.incident.respond import load_playbook, run_playbook
+    from dataward.incident.store import open_incident_db
+
+    book = load_playbook(playbook)
+    audit = None if dry_run else AuditLog(audit_log, signing_key)
+    with open_incident_db(db_url) as db:
+        reports = run_playbook(db, name, book, dry_run=dry_run, source=source, audit=audit)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "schema": "dataward.respond/v1",
+                    "dry_run": dry_run,
+                    "steps": [r.to_json() for r in reports],
+                },
+                indent=2,
+            )
+        )
+        return
+    for r in reports:
+        counts = ", ".join(f"{k} {v:,}" for k, v in r.outcome.counts.items()) or "nothing to change"
+        verb = "would change" if dry_run else "changed"
+        line = f"{r.key}: {verb} {counts}"
+        if not dry_run:
+            line += f" ({r.done_now} batches now, {r.already_done} done before)"
+        elif r.outcome.samples:
+            line += f"; e.g. {', '.join(r.outcome.samples[:3])}"
+        click.echo(line)
+
+
 @incident.group("lookup")
 def lookup() -> None:
     """The "was I affected?" static site (k-anonymous range files, checked in the browser)."""

@@ -146,3 +146,16 @@ def _local_path(target: Target) -> str:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0].rstrip(".") if text else type(exc).__name__
+
+
+def in_ids(db: SqlDb, column: str, ids: Sequence[int]) -> tuple[str, tuple[Any, ...]]:
+    """``column IN (ids)`` as one parameter (a JSON or array value), so a batch of 100k ids is one statement."""
+    col = ident(column)
+    values = [int(i) for i in ids]
+    if db.kind == "postgresql":
+        return f"{col} IN (SELECT unnest(?::bigint[]))", (values,)
+    if db.kind == "duckdb":
+        return f"{col} IN (SELECT unnest(?::BIGINT[]))", (values,)
+    import json
+
+    return f"{col} IN (SELECT value FROM json_each(?))", (json.dumps(values),)  # noqa: S608

@@ -1,0 +1,120 @@
+"""Response actions: one module per action, registered by name; the playbook lists them as ordered steps.
+
+An action works on batches of customer ids. ``preview`` counts what a batch would change (dry run, nothing
+written); ``apply`` performs it. Every action is idempotent at the level of one batch: re-applying a batch
+that already took effect changes nothing (SQL steps only touch rows still in the old state; RFC 7009
+revocation of a revoked token is a no-op; device commands carry a command id and are tracked per device),
+so the ledger can record a batch as done after it took effect and a crash in between costs nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import pkgutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from dataward.errors import ConfigError
+from dataward.incident._db import SqlDb
+from dataward.incident.audit import AuditLog
+from dataward.incident.store import Incident, IncidentDB
+from dataward.suggest import did_you_mean
+
+Fault = Callable[[str], None]  # tests inject crashes at named points; production passes None
+
+
+@dataclass
+class StepContext:
+    incident: Incident
+    incidents: IncidentDB
+    prod: SqlDb
+    audit: AuditLog | None
+    step_key: str
+    config: dict[str, Any]
+    base_dir: Path = Path(".")
+    fault: Fault | None = None
+
+    def crash_point(self, name: str) -> None:
+        if self.fault is not None:
+            self.fault(f"{self.config.get('action')}:{name}")
+
+    def log(self, action: str, **data: Any) -> None:
+        if self.audit is not None:
+            self.audit.append(action, incident=self.incident.name, step=self.step_key, **data)
+
+
+@dataclass
+class BatchOutcome:
+    counts: dict[str, int] = field(default_factory=dict)
+    samples: list[str] = field(default_factory=list)
+
+    def add(self, other: BatchOutcome, max_samples: int = 5) -> None:
+        for k, v in other.counts.items():
+            self.counts[k] = self.counts.get(k, 0) + v
+        self.samples.extend(other.samples[: max(0, max_samples - len(self.samples))])
+
+
+class Action:
+    """A response action. Subclasses set ``name`` and implement ``preview`` and ``apply``."""
+
+    name: ClassVar[str]
+    doc_config: ClassVar[dict[str, str]] = {}  # config key -> meaning, for the docs test
+
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
+
+    def preview(self, users: Sequence[int]) -> BatchOutcome:
+        raise NotImplementedError
+
+    def apply(self, unit: str, users: Sequence[int]) -> BatchOutcome:
+        raise NotImplementedError
+
+    def finish(self) -> BatchOutcome:
+        """Called once after every batch is done (e.g. wait for device acknowledgements)."""
+        return BatchOutcome()
+
+    def close(self) -> None:
+        """Release connections."""
+
+
+_ACTIONS: dict[str, type[Action]] = {}
+
+
+def register_action(cls: type[Action]) -> type[Action]:
+    _ACTIONS[cls.name] = cls
+    return cls
+
+
+def registered_actions() -> dict[str, type[Action]]:
+    import dataward.incident.actions as pkg
+
+    for mod in pkgutil.iter_modules(pkg.__path__):
+        if not mod.name.startswith("_") and mod.name not in ("base", "flags"):
+            importlib.import_module(f"dataward.incident.actions.{mod.name}")
+    return dict(_ACTIONS)
+
+
+def action_for(name: str) -> type[Action]:
+    actions = registered_actions()
+    cls = actions.get(name)
+    if cls is None:
+        raise ConfigError(
+            f"the playbook names an action '{name}' that does not exist.{did_you_mean(name, actions)}",
+            tip=f"actions: {', '.join(sorted(actions))}",
+        )
+    return cls
+
+
+def step_key(index: int, config: dict[str, Any]) -> str:
+    """Stable per step and configuration: an edited step is a new step, an unchanged one resumes."""
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:8]
+    return f"{index:02d}-{config.get('action')}-{digest}"
+
+
+def ids_digest(users: Sequence[int]) -> str:
+    """Commits an audit entry to exactly which customers a batch covered, without listing them."""
+    return hashlib.sha256(",".join(str(u) for u in users).encode()).hexdigest()[:16]

@@ -1,0 +1,185 @@
+"""Run a response playbook: ordered, idempotent steps over the affected customers, resumable after a crash.
+
+Each step's customers (the affected ones, or everyone with ``scope = "all"``) are cut into batches of sorted
+ids. A batch is recorded ``done`` in the incident database's ledger right after it took effect; a re-run
+skips done batches and repeats at most the one batch that was in flight, which every action makes harmless
+(see dataward.incident.actions.base). Every batch and step is appended to the audit log.
+
+Playbook (TOML)::
+
+    [response]
+    scope = "affected"                      # or "all"
+    database = {env = "DEVICECLOUD_DB"}     # token store / production DB (default: the blast-radius source)
+    batch = 50000
+
+    [[step]]
+    action = "revoke_tokens"
+    via = "sql"
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dataward.config_values import resolve_value
+from dataward.errors import ConfigError
+from dataward.incident._db import SqlDb, connect
+from dataward.incident.actions.base import (
+    BatchOutcome,
+    Fault,
+    StepContext,
+    action_for,
+    ids_digest,
+    step_key,
+)
+from dataward.incident.audit import AuditLog
+from dataward.incident.ops import affected_table, source_for
+from dataward.incident.store import IncidentDB
+
+DONE = "done"
+
+
+@dataclass(frozen=True)
+class Playbook:
+    scope: str
+    database: str | None
+    batch: int
+    steps: tuple[dict[str, Any], ...]
+    base_dir: Path
+
+
+@dataclass
+class StepReport:
+    key: str
+    action: str
+    batches: int
+    already_done: int
+    done_now: int = 0
+    outcome: BatchOutcome = field(default_factory=BatchOutcome)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "step": self.key,
+            "action": self.action,
+            "batches": self.batches,
+            "already_done": self.already_done,
+            "done_now": self.done_now,
+            "counts": self.outcome.counts,
+            "samples": self.outcome.samples,
+        }
+
+
+def load_playbook(path: str | Path) -> Playbook:
+    file = Path(path)
+    try:
+        data = tomllib.loads(file.read_text())
+    except OSError as exc:
+        raise ConfigError(f"cannot read the playbook {file} ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"the playbook {file} is not valid TOML: {exc}") from None
+    response = data.get("response", {})
+    scope = str(response.get("scope", "affected"))
+    if scope not in ("affected", "all"):
+        raise ConfigError(f"playbook scope '{scope}' is not 'affected' or 'all'")
+    steps = data.get("step", [])
+    if not isinstance(steps, list) or not steps:
+        raise ConfigError(
+            f"the playbook {file} has no [[step]]", tip='add e.g. [[step]] action = "revoke_tokens"'
+        )
+    for i, step in enumerate(steps, start=1):
+        if "action" not in step:
+            raise ConfigError(f"step {i} of the playbook {file} has no action")
+        action_for(str(step["action"]))  # an unknown action fails before anything runs
+    database = response.get("database")
+    db_url = (
+        resolve_value(database, "playbook [response] database", file.parent) if database is not None else None
+    )
+    return Playbook(scope, db_url, int(response.get("batch", 50000)), tuple(steps), file.parent)
+
+
+def _customers(incidents: IncidentDB, name: str, scope: str, prod: SqlDb) -> list[int]:
+    if scope == "all":
+        return sorted(int(r[0]) for r in prod.query("SELECT id FROM users"))
+    return sorted(int(u) for u in affected_table(incidents, name).column("user_id").to_pylist())
+
+
+def _batches(users: Sequence[int], size: int) -> list[tuple[str, Sequence[int]]]:
+    return [(f"b{i // size:06d}", users[i : i + size]) for i in range(0, len(users), size)]
+
+
+def run_playbook(
+    incidents: IncidentDB,
+    name: str,
+    playbook: Playbook,
+    *,
+    dry_run: bool = False,
+    source: str | None = None,
+    audit: AuditLog | None = None,
+    fault: Fault | None = None,
+) -> list[StepReport]:
+    """Run (or, with ``dry_run``, preview) every step; returns what each step did or would do."""
+    incident = incidents.get(name)
+    prod = connect(playbook.database or source_for(incidents, name, source), create=False)
+    reports = []
+    try:
+        users = _customers(incidents, name, playbook.scope, prod)
+        batches = _batches(users, playbook.batch)
+        if audit and not dry_run:
+            audit.append("respond.start", incident=name, customers=len(users), scope=playbook.scope)
+        for index, config in enumerate(playbook.steps, start=1):
+            key = step_key(index, config)
+            ctx = StepContext(
+                incident,
+                incidents,
+                prod,
+                None if dry_run else audit,
+                key,
+                dict(config),
+                playbook.base_dir,
+                fault,
+            )
+            reports.append(_run_step(ctx, batches, dry_run))
+        if audit and not dry_run:
+            audit.append("respond.end", incident=name, steps=[r.to_json() for r in reports])
+    finally:
+        prod.close()
+        if audit and not dry_run:
+            audit.checkpoint()
+    return reports
+
+
+def _run_step(ctx: StepContext, batches: list[tuple[str, Sequence[int]]], dry_run: bool) -> StepReport:
+    action = action_for(str(ctx.config["action"]))(ctx)
+    states = ctx.incidents.ledger_states(ctx.incident.name, ctx.step_key)
+    pending = [(u, ids) for u, ids in batches if states.get(u) != DONE]
+    report = StepReport(ctx.step_key, action.name, len(batches), len(batches) - len(pending))
+    try:
+        for unit, ids in pending:
+            if dry_run:
+                report.outcome.add(action.preview(ids))
+                continue
+            ctx.crash_point("before_batch")
+            outcome = action.apply(unit, ids)
+            ctx.crash_point("after_apply")
+            ctx.incidents.set_ledger(ctx.incident.name, ctx.step_key, [unit], DONE)
+            ctx.log(
+                f"respond.{action.name}",
+                batch=unit,
+                customers=len(ids),
+                ids=ids_digest(ids),
+                **outcome.counts,
+            )
+            report.outcome.add(outcome)
+            report.done_now += 1
+        if not dry_run:
+            final = action.finish()
+            if final.counts:
+                ctx.log(f"respond.{action.name}.finish", **final.counts)
+            report.outcome.add(final)
+    finally:
+        action.close()
+    return report
