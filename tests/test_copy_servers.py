@@ -3,7 +3,6 @@ protected one keep joins, drop canaries and replace a previous copy atomically."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,13 +20,9 @@ KEY = tf.PseudonymKey(b"server-test-key-0123456789")
 
 
 @pytest.fixture(scope="module")
-def pg() -> Iterator[object]:
-    from dataward.testing.servers.postgres import PostgresServer, postgres_available
-
-    if not postgres_available():
-        pytest.skip("PostgreSQL binaries (initdb, postgres) are not installed")
-    with PostgresServer(auth="scram", users={"app": "app-pw"}, databases=("app", "prod", "open")) as server:
-        yield server
+def pg(postgres_factory):  # type: ignore[no-untyped-def]
+    """A scram-protected server of this module's own (databases for the source and two destinations)."""
+    return postgres_factory(auth="scram", databases=["app", "prod", "copy2"])
 
 
 @pytest.fixture(scope="module")
@@ -45,17 +40,23 @@ def _tables_in(url: str) -> list[str]:
         return store.list_tables()
 
 
-def test_open_server_is_refused_and_nothing_is_written(tmp_path: Path, pg, tables: dict) -> None:  # type: ignore[no-untyped-def]
+def test_open_server_is_refused_and_nothing_is_written(tmp_path: Path, pg_trust, tables: dict) -> None:  # type: ignore[no-untyped-def]
     src = write_source(source_url("sqlite", tmp_path), tables)
-    pg.set_auth("trust")
-    try:
-        dest = pg.url(user="app", db="open")
-        with pytest.raises(DatawardError, match=r"refusing to copy into .*readable without credentials") as err:
-            run_copy(src, parse_target(dest), plan_for(src), KEY)
-        assert "app-pw" not in err.value.message  # the destination is named redacted
-    finally:
-        pg.set_auth("scram")
-    assert _tables_in(pg.url(user="app", db="open")) == []
+    dest = pg_trust.url(user="app", db="app")
+    before = _tables_in(dest)
+    with pytest.raises(DatawardError, match=r"refusing to copy into .*readable without credentials") as err:
+        run_copy(src, parse_target(dest), plan_for(src), KEY)
+    assert "postgresql.no-auth" in err.value.message
+    assert _tables_in(dest) == before
+
+
+def test_require_tls_refuses_a_plain_server(tmp_path: Path, pg, tables: dict) -> None:  # type: ignore[no-untyped-def]
+    src = write_source(source_url("sqlite", tmp_path), tables)
+    dest = pg.url(user="app", db="copy2")
+    with pytest.raises(DatawardError, match="does not require TLS") as err:
+        run_copy(src, parse_target(dest), plan_for(src), KEY, CopyOptions(require_tls=True))
+    assert "app-pw" not in err.value.message  # the destination is named redacted
+    assert _tables_in(dest) == []
 
 
 def test_copy_into_protected_postgres_then_replace_atomically(
