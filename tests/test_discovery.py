@@ -1,0 +1,141 @@
+"""Discovery: connect-scan a loopback range, name each service from its answer (never its port number),
+refuse ranges over the limit, and identify protocols from real greeting bytes."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from dataward.discovery import MAX_HOSTS, default_ports, discover, discover_services, expand_hosts
+from dataward.errors import DatawardError
+from dataward.stores.mysql import MySQLStore, parse_greeting
+from dataward.stores.postgresql import PostgresStore
+
+
+@pytest.fixture(scope="module")
+def chatty_port() -> Iterator[int]:
+    """A service that is none of our kinds: it greets every connection with an SSH banner."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(32)
+    stop = threading.Event()
+
+    def serve() -> None:
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield srv.getsockname()[1]
+    stop.set()
+    thread.join()
+    srv.close()
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_discovers_real_servers_by_protocol(pg_scram: Any, pg_trust: Any, redis_open: Any, chatty_port: int,
+                                            request: pytest.FixtureRequest) -> None:
+    expected = {pg_scram.port: "postgresql", pg_trust.port: "postgresql", redis_open.port: "redis"}
+    for name, kind in (("mariadb_open", "mysql"), ("mosquitto_anon", "mqtt"), ("memcached_server", "memcached")):
+        try:
+            server = request.getfixturevalue(name)
+        except pytest.FixtureLookupError:
+            continue  # that kind's test server is not available in this tree yet
+        expected[server.port] = kind
+    closed = free_port()
+    ports = [*expected, chatty_port, closed]
+    services = discover_services("127.0.0.1", ports, timeout=1.0)
+    kinds = {s.port: s.kind for s in services}
+    assert kinds == {**expected, chatty_port: None}  # the closed port is not listed at all
+    targets = discover("127.0.0.1/32", ports, timeout=1.0, show_progress=False)
+    assert sorted(t.url for t in targets) == sorted(f"{k}://127.0.0.1:{p}" for p, k in expected.items())
+    # every one of these ports is non-default, so the port number cannot have named the kind
+    assert not set(expected) & set(default_ports())
+
+
+def test_identify_does_not_trust_the_port(chatty_port: int, pg_scram: Any) -> None:
+    """A PostgreSQL server on some port is still PostgreSQL; an SSH banner is nobody's."""
+    (svc,) = discover_services("127.0.0.1", [pg_scram.port], timeout=1.0)
+    assert svc.kind == "postgresql"
+    (svc,) = discover_services("127.0.0.1", [chatty_port], timeout=1.0)
+    assert svc.kind is None and svc.url is None
+
+
+@pytest.mark.parametrize(
+    "spec, n, error",
+    [
+        ("127.0.0.1", 1, None),
+        ("127.0.0.1/32", 1, None),
+        ("127.0.0.0/30", 2, None),
+        ("10.203.7.0/24", 254, None),
+        ("10.203.0.0/23", None, "refusing to scan 512 addresses"),
+        ("10.0.0.0/8", None, "refusing to scan 16,777,216 addresses"),
+        ("::1/128", 1, None),
+        ("localhost", 1, None),
+        ("", None, "empty"),
+        ("not a host!", None, "is not a host"),
+        ("10.0.0.1/99", None, "is not a host"),
+    ],
+)
+def test_expand_hosts(spec: str, n: int | None, error: str | None) -> None:
+    if error:
+        with pytest.raises(DatawardError, match=error):
+            expand_hosts(spec)
+    else:
+        assert len(expand_hosts(spec)) == n
+
+
+def test_big_range_allowed_when_owned() -> None:
+    assert len(expand_hosts("10.203.0.0/23", i_own_this_network=True)) == 510
+    assert MAX_HOSTS == 256
+
+
+def test_default_ports_cover_every_networked_kind() -> None:
+    ports = default_ports()
+    for port in (5432, 3306, 6379, 1883, 11211, 9200):
+        assert port in ports
+
+
+@pytest.mark.parametrize(
+    "answer, pg, mysql",
+    [
+        (b"S", True, False),
+        (b"N", True, False),
+        (b"NO", False, False),
+        (b"+PONG\r\n", False, False),
+        # MariaDB 10.11 handshake v10 (truncated after the capability flags it needs)
+        (b"\x5b\x00\x00\x00\x0a5.5.5-10.11.19-MariaDB\x00\x07\x00\x00\x00abcdefgh\x00\xfe\xff\x2d\x02\x00", False, True),
+        # ERR packet a server sends to a host it does not allow (1130)
+        (b"\x17\x00\x00\x00\xff\x6a\x04Host is not allowed", False, True),
+        (b"SSH-2.0-OpenSSH_9.2\r\n", False, False),
+        (b"", False, False),
+    ],
+)
+def test_identify_from_answer_bytes(answer: bytes, pg: bool, mysql: bool) -> None:
+    assert PostgresStore.identify(answer) is pg
+    assert MySQLStore.identify(answer) is mysql
+
+
+def test_greeting_parse() -> None:
+    raw = b"\x5b\x00\x00\x00\x0a5.5.5-10.11.19-MariaDB\x00\x07\x00\x00\x00abcdefgh\x00\xfe\xff\x2d\x02\x00"
+    greeting = parse_greeting(raw)
+    assert greeting is not None and greeting.version == "10.11.19-MariaDB" and greeting.tls_offered is True
+    refused = parse_greeting(b"\x17\x00\x00\x00\xff\x6a\x04Host is not allowed")
+    assert refused is not None and refused.error == "Host is not allowed"
