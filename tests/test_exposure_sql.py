@@ -202,3 +202,108 @@ def test_pg_driver_errors_never_escape() -> None:
         psycopg.connect("host=127.0.0.1 port=1 connect_timeout=2")
     facts = probe("postgresql://127.0.0.1:1/x")  # ...the probe turns it into a fact
     assert facts.reachable is False
+
+
+# ---- MySQL / MariaDB ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def mariadb() -> Iterator[Any]:
+    """A factory of MariaDB servers (dataward.testing), cached per configuration, stopped after the module."""
+    from dataward.testing.servers._base import BinaryMissing
+    from dataward.testing.servers.mariadb import MariaDBServer
+
+    started: dict[str, Any] = {}
+
+    def get(**config: Any) -> Any:
+        key = repr(sorted(config.items()))
+        if key not in started:
+            try:
+                started[key] = MariaDBServer(**config).start()
+            except BinaryMissing as exc:
+                pytest.skip(f"MariaDB cannot start: {exc}")
+        return started[key]
+
+    yield get
+    for server in started.values():
+        server.stop()
+
+
+def test_mysql_secure(mariadb: Any) -> None:
+    my = mariadb(root_password="root-pw-canary", users={"app": "app-pw-canary"}, require_secure_transport=True)
+    facts = probe(my.url(user="app"))
+    assert facts.reachable and facts.version and "MariaDB" in facts.version
+    assert (facts.auth_required, facts.anonymous_access, facts.default_credentials, facts.authenticated) == (
+        True, False, None, True)
+    assert (facts.tls_offered, facts.tls_required) == (True, True)
+    assert facts.bind == "127.0.0.1" and facts.details["require_secure_transport"] == "ON"
+    assert "anonymous_users" not in facts.details  # app may not read mysql.global_priv
+    assert rules(facts) == {}
+    assert all(sev < Severity.HIGH for sev in rules(facts, IDENTITY).values())
+    no_raw_secrets(facts, "root-pw-canary", "app-pw-canary")
+
+
+def test_mysql_empty_root_password_on_all_interfaces(mariadb: Any) -> None:
+    my = mariadb(root_password=None, bind="0.0.0.0")
+    facts = probe(my.url(user="app"))
+    assert facts.default_credentials == "root with an empty password" and facts.anonymous_access is False
+    assert facts.details["passwordless_users"] == ["'root'@'%'", "'root'@'localhost'"]
+    assert facts.details["anonymous_users"] == [] and facts.bind == "0.0.0.0"
+    assert (facts.tls_offered, facts.tls_required) == (False, False)
+    assert rules(facts) == {
+        "mysql.default-credentials": Severity.HIGH,
+        "mysql.passwordless-remote-user": Severity.HIGH,
+        "mysql.public-bind": Severity.LOW,
+        "mysql.no-tls": Severity.LOW,
+    }
+    assert rules(facts, IDENTITY)["mysql.default-credentials"] == Severity.CRITICAL
+
+
+def test_mysql_anonymous_accounts(mariadb: Any) -> None:
+    my = mariadb(root_password="root-pw", anonymous_users=True)
+    facts = probe(my.url(user="nobody", password=""))
+    assert facts.anonymous_access is True and facts.auth_required is False
+    assert facts.details["current_user"] == "''@'%'"
+    assert rules(facts) == {"mysql.no-auth": Severity.HIGH}
+    assert "anonymous account" in evaluate(facts)[0].evidence
+    admin = probe(my.admin_url)
+    assert admin.details["anonymous_users"] == ["''@'%'", "''@'localhost'"]
+    assert rules(admin)["mysql.anonymous-user"] == Severity.HIGH
+
+
+def test_mysql_tls_offered_not_required_and_wrong_password(mariadb: Any) -> None:
+    my = mariadb(root_password="root-pw", tls=True)
+    facts = probe(my.url(user="app"))
+    assert (facts.tls_offered, facts.tls_required) == (True, False)
+    assert rules(facts, IDENTITY) == {"mysql.tls-not-required": Severity.MEDIUM}
+    facts = probe(my.url(user="app", password="wrong-canary"))
+    assert facts.authenticated is False and facts.details["auth_error"].startswith("Access denied")
+    assert rules(facts) == {"mysql.auth-failed": Severity.INFO}
+    no_raw_secrets(facts, "wrong-canary")
+
+
+def test_mysql_unreachable_and_wrong_protocol(silent_port: int, pg_scram: Any) -> None:
+    facts = probe(f"mysql://app@127.0.0.1:{closed_port()}/app")
+    assert (facts.reachable, facts.error) == (False, "connection refused")
+    facts = probe(f"mysql://app@127.0.0.1:{pg_scram.port}/app", Budget(timeout_s=1))
+    assert rules(facts) == {"mysql.unknown-protocol": Severity.INFO}
+
+
+def _my_counts(my: Any) -> list[tuple[Any, ...]]:
+    return my.execute_admin("SELECT (SELECT count(*) FROM app.users), (SELECT count(*) FROM mysql.global_priv)")
+
+
+def test_mysql_probe_and_sample_write_nothing(mariadb: Any) -> None:
+    my = mariadb(root_password=None, anonymous_users=True, users={"app": "app-pw"})
+    if not my.execute_admin("SHOW TABLES FROM app LIKE 'users'"):
+        my.create_table("app", "users", [{"id": i, "email": CANARY} for i in range(20)])
+    before = _my_counts(my)
+    target = parse_target(my.url(user="app"))
+    store = store_for(target)
+    facts = store.probe(target, BUDGET)
+    objects = list(store.sample(target, BUDGET))
+    assert _my_counts(my) == before
+    assert facts.readable is True and "app" in facts.listable
+    users = next(o for o in objects if o.object.endswith("users"))
+    email = next(c for c in users.columns if c.name == "email")
+    assert CANARY in email.values.to_pylist()
+    no_raw_secrets(facts, CANARY, "app-pw")

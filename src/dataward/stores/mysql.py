@@ -47,9 +47,9 @@ _ACCOUNTS_MARIADB = """SELECT User, Host, coalesce(json_value(Priv, '$.plugin'),
     coalesce(json_value(Priv, '$.authentication_string'), '') = '',
     coalesce(json_value(Priv, '$.account_locked'), 'false') IN ('1', 'true'),
     coalesce(json_value(Priv, '$.is_role'), 'false') IN ('1', 'true')
-    FROM mysql.global_priv"""
+    FROM mysql.global_priv ORDER BY User, Host"""
 _ACCOUNTS_MYSQL = """SELECT User, Host, plugin, authentication_string = '', account_locked = 'Y', false
-    FROM mysql.user"""
+    FROM mysql.user ORDER BY User, Host"""
 
 
 @dataclass(frozen=True)
