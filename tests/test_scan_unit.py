@@ -42,10 +42,19 @@ def test_open_copy_gives_one_critical_finding_per_sensitive_table(fake: FakeStor
     assert per_object["integrations"].categories == ["alexa_token"]
     assert per_object["body_metrics"].categories == ["health_metric"]
     assert per_object["devices"].categories == ["device_nickname", "wifi_ssid"]
-    assert per_object["devices"].severity == Severity.HIGH  # device tier only
+    assert per_object["devices"].severity == Severity.CRITICAL  # device data next to emails: linkable
     assert all(per_object[t].severity == Severity.CRITICAL for t in ("users", "integrations", "body_metrics"))
     assert per_object["users"].records == 500
     assert report.findings[0].severity == Severity.CRITICAL  # worst first
+
+
+def test_device_data_alone_is_high(fake: FakeStore) -> None:
+    host = "10.9.0.8"
+    fake.facts[host] = facts(host, anonymous_access=True, auth_required=False, readable=True)
+    fake.objects[host] = [sampled(host, "devices", SEED_TABLES["devices"])]
+    report = scan_mod.scan([parse_target(f"postgresql://{host}:5432/app")])
+    (f,) = [f for f in report.findings if f.rule == "postgresql.exposed-data"]
+    assert f.severity == Severity.HIGH
 
 
 def test_protected_store_lists_sensitive_tables_as_info(fake: FakeStore) -> None:

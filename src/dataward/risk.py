@@ -31,25 +31,36 @@ CONTENT_RULES: Final[dict[str, tuple[str, str]]] = {
 }
 
 
-def object_severity(exposed: bool, categories: Iterable[str], records: int | None) -> Severity:
-    """Exposed credential/health/identity data is critical; exposed device data high (medium when tiny)."""
+def object_severity(
+    exposed: bool, categories: Iterable[str], records: int | None, *, linkable: bool = False
+) -> Severity:
+    """Exposed credential/health/identity data is critical; exposed device data high (medium when tiny).
+
+    ``linkable``: the same open store also holds identity or credential data, so device data (SSIDs,
+    nicknames like "Emma's Nursery", MACs) joins to a named customer and is as bad as the identity itself.
+    """
     tier = worst_tier(frozenset(categories))
     if tier is None or not exposed:
         return Severity.INFO
     if tier in SENSITIVE_TIERS:
         return Severity.CRITICAL
     if tier is Tier.DEVICE:
+        if linkable:
+            return Severity.CRITICAL
         return Severity.HIGH if (records is None or records >= 10) else Severity.MEDIUM
     return Severity.LOW
 
 
 def content_findings(facts: ExposureFacts, objects: Iterable[ObjectResult]) -> Iterator[Finding]:
     """One finding per object holding anything above the metadata tier: critical when the store is open."""
+    objects = list(objects)
+    store_tiers = {CATEGORY_TIERS[c] for o in objects for c in o.categories if c in CATEGORY_TIERS}
+    linkable = bool(store_tiers & {Tier.IDENTITY, Tier.CREDENTIAL})
     for obj in objects:
         cats = sorted(c for c in obj.categories if CATEGORY_TIERS.get(c, Tier.METADATA) is not Tier.METADATA)
         if not cats:
             continue
-        severity = object_severity(facts.exposed, cats, obj.records)
+        severity = object_severity(facts.exposed, cats, obj.records, linkable=linkable)
         rule = EXPOSED_RULE if facts.exposed else INVENTORY_RULE
         yield Finding(
             rule=f"{facts.store}.{rule}",
