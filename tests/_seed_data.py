@@ -29,8 +29,8 @@ def seed_tables(users: int = 300, seed: int = 7) -> dict[str, pa.Table]:
     ids = list(range(1, users + 1))
     first = [rnd.choice(FIRST) for _ in ids]
     last = [rnd.choice(LAST) for _ in ids]
-    emails = [f"{f.lower()}.{l.lower()}{i}@{rnd.choice(['gmail.com', 'yahoo.com', 'outlook.com'])}"
-              for i, f, l in zip(ids, first, last, strict=True)]
+    emails = [f"{f.lower()}.{s.lower()}{i}@{rnd.choice(['gmail.com', 'yahoo.com', 'outlook.com'])}"
+              for i, f, s in zip(ids, first, last, strict=True)]
     emails[-1] = CANARY["email"]
     hexs = "0123456789abcdef"
     b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
@@ -41,7 +41,7 @@ def seed_tables(users: int = 300, seed: int = 7) -> dict[str, pa.Table]:
     users_t = pa.table({
         "id": ids,
         "email": emails,
-        "full_name": [f"{f} {l}" for f, l in zip(first, last, strict=True)],
+        "full_name": [f"{f} {s}" for f, s in zip(first, last, strict=True)],
         "password_hash": ["$2b$12$" + tok(53) for _ in ids],
         "country": ["US"] * users,
     })
@@ -53,8 +53,8 @@ def seed_tables(users: int = 300, seed: int = 7) -> dict[str, pa.Table]:
         "id": ids, "user_id": ids, "platform": [rnd.choice(["ios", "android", "web"]) for _ in ids],
         "access_token": ["eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9." + tok(40) + "." + tok(43) for _ in ids],
     })
-    ssids = [rnd.choice([f"NETGEAR{rnd.randint(10, 99)}", f"The {l}s 5G", f"TP-Link_{rnd.randint(1000, 9999)}"])
-             for l in last]
+    ssids = [rnd.choice([f"NETGEAR{rnd.randint(10, 99)}", f"The {s}s 5G", f"TP-Link_{rnd.randint(1000, 9999)}"])
+             for s in last]
     ssids[-1] = CANARY["ssid"]
     nick = [f"{f}'s {rnd.choice(ROOMS)}" for f in first]
     nick[-1] = CANARY["nickname"]
