@@ -102,7 +102,12 @@ class Username(Detector):
 
 
 def _valid_phone(value: str) -> bool:
-    for region in (None,) if value.startswith("+") else ("US", "GB", "DE", "FR"):
+    """Valid per libphonenumber: international with '+', else NANP, else a European trunk-prefixed '0...'."""
+    if value.startswith("+"):
+        regions: tuple[str | None, ...] = (None,)
+    else:
+        regions = ("GB", "DE", "FR", "IT", "NL", "ES") if value.lstrip("(").startswith("0") else ("US",)
+    for region in regions:
         try:
             number = phonenumbers.parse(value, region)
         except phonenumbers.NumberParseException:
