@@ -249,6 +249,111 @@ def respond_cmd(
         click.echo(line)
 
 
+@incident.command("notify")
+@click.argument("name")
+@click.option(
+    "--smtp", "smtp_url", required=True, help="Mail server: smtp://host:port (?starttls=1) or smtps://."
+)
+@click.option(
+    "--template",
+    "template_dir",
+    type=click.Path(file_okay=False),
+    help="Template folder (default: the shipped one).",
+)
+@click.option("--rate", help="Messages per second, e.g. 50/s (default: as fast as the server takes them).")
+@click.option(
+    "--warmup",
+    default="0s",
+    show_default=True,
+    help="Ramp from a tenth of --rate to all of it over this time.",
+)
+@click.option("--sender", default="security@example.com", show_default=True, help="From address.")
+@click.option("--company", default="our", show_default=True, help="Company name used in the notice.")
+@click.option("--lookup-address", help="Address of the lookup site, printed as text (never a link).")
+@click.option("--source", help="Production source for emails (default: the one blast-radius used).")
+@click.option(
+    "--reconcile-log",
+    type=click.Path(dir_okay=False),
+    help="Mail log with accepted Message-IDs, to settle crashed sends.",
+)
+@click.option(
+    "--resend-uncertain",
+    is_flag=True,
+    help="Resend messages whose fate a crash left unknown (same Message-ID).",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@db_option
+@audit_options
+def notify_cmd(
+    name: str,
+    smtp_url: str,
+    template_dir: str | None,
+    rate: str | None,
+    warmup: str,
+    sender: str,
+    company: str,
+    lookup_address: str | None,
+    source: str | None,
+    reconcile_log: str | None,
+    resend_uncertain: bool,
+    fmt: str,
+    db_url: str,
+    audit_log: str,
+    signing_key: str | None,
+) -> None:
+    """Send each affected customer one notice listing exactly their exposed fields (exactly once).
+
+    \b
+    Example:
+      dataward incident notify dec-leak --smtp smtp://127.0.0.1:2525 --template notices/ --rate 50/s
+    """
+    from dataward.incident.audit import AuditLog
+    from dataward.incident.notify import reconcile_from_log, send_notices
+    from dataward.incident.store import open_incident_db, parse_duration
+
+    per_s = _rate(rate)
+    with open_incident_db(db_url) as db:
+        report = send_notices(
+            db,
+            name,
+            smtp_url,
+            template_dir=template_dir,
+            sender=sender,
+            company=company,
+            lookup_address=lookup_address,
+            source=source,
+            rate=per_s,
+            warmup_s=parse_duration(warmup, 0.0),
+            audit=AuditLog(audit_log, signing_key),
+            reconcile=reconcile_from_log(reconcile_log) if reconcile_log else None,
+            resend_uncertain=resend_uncertain,
+        )
+    if fmt == "json":
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        click.echo(
+            f"sent {report.sent}, already sent {report.already_sent}, reconciled {report.reconciled}, "
+            f"resent {report.resent}, uncertain {report.uncertain}, without email {report.no_email}"
+        )
+        for note in report.notes:
+            click.echo(f"note: {note}", err=True)
+
+
+def _rate(text: str | None) -> float | None:
+    if not text:
+        return None
+    value = text.strip().lower().removesuffix("/s")
+    try:
+        rate = float(value)
+    except ValueError:
+        raise DatawardError(
+            f"--rate '{text}' is not a number of messages per second", tip="e.g. --rate 50/s"
+        ) from None
+    if rate <= 0:
+        raise DatawardError("--rate must be above zero")
+    return rate
+
+
 @incident.group("lookup")
 def lookup() -> None:
     """The "was I affected?" static site (k-anonymous range files, checked in the browser)."""

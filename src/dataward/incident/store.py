@@ -58,6 +58,21 @@ def parse_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def parse_duration(value: object, default: float) -> float:
+    """Seconds from '30s', '500ms', '2m' or a bare number (None gives the default)."""
+    if value is None:
+        return default
+    text = str(value).strip().lower()
+    for suffix, factor in (("ms", 0.001), ("s", 1.0), ("m", 60.0)):
+        number = text[: -len(suffix)]
+        if text.endswith(suffix) and number.replace(".", "", 1).isdigit():
+            return float(number) * factor
+    try:
+        return float(text)
+    except ValueError:
+        raise DatawardError(f"'{value}' is not a duration", tip="write e.g. 30s, 500ms or 2m") from None
+
+
 @dataclass(frozen=True)
 class Incident:
     """One exposure episode of one store, with the window it was readable in."""

@@ -25,20 +25,11 @@ import paho.mqtt.client as mqtt
 from dataward.errors import ConfigError, DatawardError
 from dataward.incident._db import in_ids
 from dataward.incident.actions.base import Action, BatchOutcome, register_action
+from dataward.incident.store import parse_duration
 from dataward.redact import hash_prefix
 from dataward.targets import parse_target
 
 SENDING, PUBLISHED, ACKED = "sending", "published", "acked"
-
-
-def _seconds(value: Any, default: float) -> float:
-    if value is None:
-        return default
-    text = str(value).strip().lower()
-    for suffix, factor in (("ms", 0.001), ("s", 1.0), ("m", 60.0)):
-        if text.endswith(suffix) and text[: -len(suffix)].replace(".", "", 1).isdigit():
-            return float(text[: -len(suffix)]) * factor
-    return float(text)
 
 
 @register_action
@@ -168,7 +159,7 @@ class DeviceCommand(Action):
         uncertain = [f"d{d}" for d in devices if self.states.get(f"d{d}") == SENDING]
         if uncertain:  # a previous run crashed between write-ahead and PUBACK: listen before resending
             self._connect()
-            self._wait_acks(uncertain, _seconds(self.ctx.config.get("reconcile_wait"), 2.0))
+            self._wait_acks(uncertain, parse_duration(self.ctx.config.get("reconcile_wait"), 2.0))
             self._mark_acked()
         fresh = [d for d in devices if f"d{d}" not in self.states or self.states[f"d{d}"] == SENDING]
         if not fresh:
@@ -188,7 +179,7 @@ class DeviceCommand(Action):
         waiting = [u for u, s in self.states.items() if s != ACKED]
         if waiting:
             self._connect()
-            self._wait_acks(waiting, _seconds(self.ctx.config.get("ack_timeout"), 30.0))
+            self._wait_acks(waiting, parse_duration(self.ctx.config.get("ack_timeout"), 30.0))
         self._mark_acked()
         acked = sum(1 for s in self.states.values() if s == ACKED)
         return BatchOutcome({"acked": acked, "unacked": len(self.states) - acked})
