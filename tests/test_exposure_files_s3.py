@@ -4,11 +4,15 @@ from real files and a real (moto) S3 server, and proof that a probe writes nothi
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import duckdb
 import pyarrow as pa
@@ -152,3 +156,166 @@ def test_files_details_are_documented() -> None:
     for key in ("world_readable", "world_writable", "group_readable", "web_root", "mode", "owner", "size_bytes"):
         assert f"`{key}`" in doc, key
 
+
+
+# ---- S3 (moto's server) -------------------------------------------------------------------------------
+
+PAB_ON = {k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")}
+ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+class MotoS3:
+    """moto_server in a subprocess on a free port. ``enforce=True`` turns on moto's IAM checks (after the
+    first three unauthenticated calls, which create the admin key), so unsigned requests are refused."""
+
+    def __init__(self, enforce: bool) -> None:
+        import subprocess
+        import sys
+        import time
+
+        from dataward.testing.ports import free_port, port_open
+
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="3" if enforce else "inf")
+        moto = Path(sys.executable).with_name("moto_server")
+        self.proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(self.port)], env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not port_open("127.0.0.1", self.port):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.stop()
+                pytest.skip("moto_server did not start")
+            time.sleep(0.1)
+        self.key, self.secret = self._admin_key()
+
+    def _admin_key(self) -> tuple[str, str]:
+        iam = self.client("iam", "bootstrap", "bootstrap")
+        iam.create_user(UserName="admin")
+        key = iam.create_access_key(UserName="admin")["AccessKey"]
+        iam.put_user_policy(UserName="admin", PolicyName="all", PolicyDocument=json.dumps(ADMIN_POLICY))
+        return key["AccessKeyId"], key["SecretAccessKey"]
+
+    def client(self, service: str = "s3", key: str | None = None, secret: str | None = None) -> Any:
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id=key or self.key, aws_secret_access_key=secret or self.secret)
+
+    def url(self, bucket: str, creds: bool = True) -> str:
+        auth = f"{self.key}:{quote(self.secret, safe='')}@" if creds else ""
+        return f"s3://{auth}{bucket}?endpoint_url={self.endpoint}"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def s3_enforcing() -> Iterator[MotoS3]:
+    server = MotoS3(enforce=True)
+    s3 = server.client()
+    s3.create_bucket(Bucket="private-exports")
+    s3.put_public_access_block(Bucket="private-exports", PublicAccessBlockConfiguration=PAB_ON)
+    s3.put_bucket_encryption(Bucket="private-exports", ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    s3.put_object(Bucket="private-exports", Key="users/2026-11-01/part-0001.csv", Body=f"email\n{CANARY}\n".encode())
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def s3_open() -> Iterator[MotoS3]:
+    server = MotoS3(enforce=False)
+    s3 = server.client()
+    s3.create_bucket(Bucket="public-exports", ACL="public-read")
+    s3.put_bucket_policy(Bucket="public-exports", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::public-exports/*"}]}))
+    for day in ("2026-11-01", "2026-11-02"):
+        s3.put_object(Bucket="public-exports", Key=f"users/{day}/part-0001.csv", ACL="public-read",
+                      Body=f"id,email\n1,{CANARY}\n2,{CANARY}\n".encode())
+    s3.put_object(Bucket="public-exports", Key="devices/dump.jsonl", ACL="public-read",
+                  Body=b'{"mac": "00:11:22:33:44:55", "owner": {"email": "x@example.com"}}\n')
+    table = pa.table({"email": [CANARY] * 5})
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    s3.put_object(Bucket="public-exports", Key="snap/users.parquet", Body=sink.getvalue().to_pybytes())
+    s3.create_bucket(Bucket="unlocked")  # private ACL, but no Block Public Access and no encryption
+    yield server
+    server.stop()
+
+
+def test_s3_secure_bucket(s3_enforcing: MotoS3) -> None:
+    facts = probe(s3_enforcing.url("private-exports"))
+    assert facts.reachable and facts.authenticated is True
+    assert (facts.auth_required, facts.anonymous_access) == (True, False)
+    d = facts.details
+    assert (d["anonymous_list"], d["anonymous_read"], d["anonymous_buckets"]) == (False, False, [])
+    assert (d["public_acl"], d["policy_public"], d["block_public_access"], d["default_encryption"]) == (
+        [], False, True, "AES256")
+    assert facts.records == 1
+    assert rules(facts) == {}
+    assert all(s < Severity.HIGH for s in rules(facts, IDENTITY).values())
+    assert s3_enforcing.secret not in repr(facts) + repr([f.to_json() for f in evaluate(facts, IDENTITY)])
+
+
+def test_s3_public_bucket(s3_open: MotoS3) -> None:
+    facts = probe(s3_open.url("public-exports"))
+    d = facts.details
+    assert facts.anonymous_access is True and d["anonymous_list"] is True and d["anonymous_read"] is True
+    assert d["public_acl"] == ["AllUsers:READ"] and d["policy_public"] is True
+    assert d["block_public_access"] is False and d["default_encryption"] is None
+    assert rules(facts) == {
+        "s3.no-auth": Severity.HIGH,
+        "s3.public-acl": Severity.HIGH,
+        "s3.public-policy": Severity.HIGH,
+        "s3.block-public-access-off": Severity.LOW,
+        "s3.default-encryption-off": Severity.LOW,
+    }
+    got = rules(facts, IDENTITY)
+    assert got["s3.no-auth"] == got["s3.public-acl"] == Severity.CRITICAL
+    assert got["s3.default-encryption-off"] == Severity.MEDIUM
+
+
+def test_s3_anonymous_only_probe(s3_open: MotoS3) -> None:
+    """Without credentials only the unsigned checks run, and the settings rules stay silent."""
+    facts = probe(s3_open.url("public-exports", creds=False))
+    assert facts.anonymous_access is True and facts.authenticated is None
+    assert "public_acl" not in facts.details
+    assert set(rules(facts)) == {"s3.no-auth"}
+
+
+def test_s3_private_acl_without_guard_rails(s3_open: MotoS3) -> None:
+    facts = probe(s3_open.url("unlocked"))
+    assert facts.details["public_acl"] == [] and facts.details["policy_public"] is False
+    got = rules(facts)
+    assert got["s3.block-public-access-off"] == Severity.LOW and got["s3.default-encryption-off"] == Severity.LOW
+    assert "s3.public-acl" not in got
+
+
+def test_s3_wrong_keys_and_unreachable(s3_enforcing: MotoS3) -> None:
+    url = f"s3://AKIAWRONG:wrong-canary@private-exports?endpoint_url={s3_enforcing.endpoint}"
+    facts = probe(url)
+    assert facts.authenticated is False and facts.details["auth_error"] == "InvalidAccessKeyId"
+    assert rules(facts) == {"s3.auth-failed": Severity.INFO}
+    assert "wrong-canary" not in repr(facts)
+    from dataward.testing.ports import free_port
+
+    facts = probe(f"s3://b?endpoint_url=http://127.0.0.1:{free_port()}")
+    assert facts.reachable is False and rules(facts) == {"s3.unreachable": Severity.INFO}
+
+
+def test_s3_sample_groups_keys_and_writes_nothing(s3_open: MotoS3) -> None:
+    s3 = s3_open.client()
+    before = sorted((o["Key"], o["ETag"]) for o in s3.list_objects_v2(Bucket="public-exports")["Contents"])
+    target = parse_target(s3_open.url("public-exports"))
+    store = store_for(target)
+    store.probe(target, BUDGET)
+    objects = {o.object: o for o in store.sample(target, BUDGET)}
+    assert set(objects) == {"users/*/*.csv", "devices/dump.jsonl", "snap/users.parquet"}
+    emails = {c.name: c.values.to_pylist() for c in objects["users/*/*.csv"].columns}["email"]
+    assert emails == [CANARY, CANARY]
+    assert [c.name for c in objects["devices/dump.jsonl"].columns] == ["mac", "owner.email"]
+    assert CANARY in objects["snap/users.parquet"].columns[0].values.to_pylist()
+    after = sorted((o["Key"], o["ETag"]) for o in s3.list_objects_v2(Bucket="public-exports")["Contents"])
+    assert after == before
