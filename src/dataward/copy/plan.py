@@ -33,6 +33,14 @@ ACTIONS: tuple[str, ...] = ("keep", "drop", "pseudonymize", "generalize", "suppr
 MANIFEST_TABLE = "_dataward_manifest"
 _GEO_NAMES = re.compile(r"^(country|region|state|province|city|zip|zipcode|postcode|postal_code)$", re.I)
 _ID_NAME = re.compile(r"^(id|.+_id)$", re.I)
+# Defence in depth when the classifier found nothing: names that say credential or identity are dropped.
+_RISKY_NAME = re.compile(
+    r"(pass(word)?|passwd|pwd|secret|token|api_?key|private_?key|hash|salt|otp|session|cookie|"
+    r"e_?mail|phone|mobile|full_?name|first_?name|last_?name|surname|username|address|street|ssn|"
+    r"passport|birth|dob|ssid|nickname|mac(_?addr)?$|photo|avatar|card|iban|gender|weight|height|"
+    r"bone|body_?fat|protein)",
+    re.I,
+)
 
 
 class ColumnPlan(BaseModel):
@@ -149,6 +157,9 @@ def _by_shape(table: str, column: str, dtype: pa.DataType, tables: tuple[str, ..
         return ColumnPlan(action="pseudonymize", domain=domain, why=why, confidence=1.0)
     if pa.types.is_timestamp(dtype) or pa.types.is_date(dtype):
         return ColumnPlan(action="generalize", to="day", why="timestamp: day precision is enough for analytics")
+    if _RISKY_NAME.search(column):
+        why = "no category found in the sample, but the name suggests credential, identity or health data"
+        return ColumnPlan(action="drop", why=why)
     if _GEO_NAMES.match(column):
         return ColumnPlan(action="keep", qi=True, why="place: kept for analytics, k-anonymous")
     return ColumnPlan(action="keep", why="no sensitive category found")
