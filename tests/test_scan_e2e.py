@@ -155,3 +155,14 @@ allowed_regions = ["us"]
     assert got["policy.expired"]["severity"] == "high"
     assert got["policy.expired"]["policy"].endswith("dataward.toml:6)")
     assert got["policy.region-not-allowed"]["policy"].endswith("dataward.toml:13)")
+
+
+def test_discover_finds_an_unlisted_open_store(redis_open: Any) -> None:
+    """--discover connects to the given ports, identifies Redis from its answer, and the scan judges it."""
+    result = CliRunner().invoke(
+        cli, ["scan", "--discover", "127.0.0.1", "--ports", str(redis_open.port), "--format", "json", "--timeout", "2"]
+    )
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert [t["store"] for t in report["targets"]] == ["redis"]
+    assert any(f["rule"] == "redis.no-auth" for f in report["findings"])
