@@ -335,14 +335,12 @@ def _summary(
 
 
 def _dedupe(targets: Sequence[Target]) -> list[Target]:
-    seen: set[tuple[str, str | None]] = set()
-    out = []
+    """One scan per URL; when a URL comes both bare and from the policy, keep the policy's named one."""
+    by_url: dict[str, Target] = {}
     for t in targets:
-        key = (t.url, t.name)
-        if key not in seen:
-            seen.add(key)
-            out.append(t)
-    return out
+        if t.url not in by_url or (t.name and not by_url[t.url].name):
+            by_url[t.url] = t
+    return list(by_url.values())
 
 
 def _unique_findings(findings: list[Finding]) -> list[Finding]:
