@@ -148,3 +148,17 @@ def test_unlisted_store_when_policy_given(fake: FakeStore) -> None:
     fake.facts["10.9.0.7"] = facts("10.9.0.7", auth_required=True, authenticated=True)
     report = scan_mod.scan([*policy.targets(), parse_target("postgresql://10.9.0.5:5432/app")], policy)
     assert any(f.rule == "policy.unlisted-store" and f.target.startswith("postgresql://10.9.0.5") for f in report.findings)
+
+
+def test_exposure_only_uses_known_contents(fake: FakeStore) -> None:
+    from dataward.exposure.base import Contents
+
+    _open_copy(fake)
+    target = parse_target("postgresql://10.9.0.5:5432/app")
+    bare = scan_mod.scan_exposure_only([target])
+    assert bare.targets[0].objects == [] and bare.targets[0].sampled_rows == 0
+    no_auth = next(f for f in bare.findings if f.rule == "postgresql.no-auth")
+    assert no_auth.severity == Severity.HIGH  # contents unknown
+    known = {target.display: Contents(categories=frozenset({"email", "alexa_token"}))}
+    ranked = scan_mod.scan_exposure_only([target], known_contents=known)
+    assert next(f for f in ranked.findings if f.rule == "postgresql.no-auth").severity == Severity.CRITICAL
