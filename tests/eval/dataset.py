@@ -101,7 +101,7 @@ REFERENCE: dict[str, list[Spec]] = {
     ],
     "devices": [
         ("id", _seq, ()), ("user_id", _seq, ()), ("mac", v.mac, ("mac_address",)), ("model", v.model, ("device_model",)),
-        ("firmware_version", v.firmware, ("firmware_version",)), ("nickname", v.nickname, ("device_nickname",)),
+        ("firmware_version", v.firmware, ("firmware_version",)), ("nickname", v.nickname, ("device_nickname", "person_name")),
         ("wifi_ssid", v.ssid, ("wifi_ssid",)), ("ip_address", v.ipv4, ("ip_address",)),
         ("timezone", lambda r: r.choice(["America/New_York", "Europe/Berlin", "America/Los_Angeles"]), ()),
         ("activated_at", _ts, ()), ("last_seen_at", _ts, ()),
@@ -204,7 +204,7 @@ def _doc_health(r: random.Random) -> dict[str, object]:
 
 
 JSON_DOCS: list[tuple[Callable[[random.Random], dict[str, object]], dict[str, tuple[str, ...]]]] = [
-    (_doc_device, {"device.mac": ("mac_address",), "device.nickname": ("device_nickname",),
+    (_doc_device, {"device.mac": ("mac_address",), "device.nickname": ("device_nickname", "person_name"),
                    "device.fw": ("firmware_version",), "wifi.ssid": ("wifi_ssid",), "wifi.rssi": (),
                    "settings.night_vision": (), "settings.sens": ()}),
     (_doc_user, {"user.email": ("email",), "user.name": ("person_name",), "user.phone": ("phone",),

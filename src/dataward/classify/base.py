@@ -69,10 +69,12 @@ class ObjectResult:
 
 @dataclass(frozen=True)
 class TableFacts:
-    """What a column's neighbours look like: the numeric columns of the same object (bounded samples)."""
+    """What a column's neighbours look like: numeric columns and the first texts of string columns of
+    the same object (bounded samples, memory only)."""
 
     names: tuple[str, ...] = ()
     numbers: dict[str, np.ndarray] = field(default_factory=dict)
+    texts: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,8 @@ class Detector:
     priority: ClassVar[int] = 50  # a value several categories match counts for the highest priority only
     name_only: ClassVar[bool] = False  # the name alone decides (plain passwords have no content signature)
     not_names: ClassVar[tuple[str, ...]] = ()  # name words that cancel a hint ('password_changed_at')
+    exclusive: ClassVar[bool] = True  # False: counts its own hits even where another category claims the value
+    alongside: ClassVar[tuple[str, ...]] = ()  # non-exclusive only: reported only next to one of these categories
 
     def validate(self, value: str) -> bool:
         """Check a pattern candidate (Luhn, checksum, structure); default: every candidate is valid."""

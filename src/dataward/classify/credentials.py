@@ -10,6 +10,8 @@ import math
 import re
 from collections import Counter
 
+import numpy as np
+
 from dataward.classify.base import ColumnFacts, Detector, register_detector
 
 
@@ -173,10 +175,24 @@ class OpaqueRefreshToken(Detector):
     not_names = ("at", "expires", "expiry", "count", "interval", "rotated")
     hinted_patterns = (_OPAQUE,)
     hinted_rate = 0.3
+    min_rate = 0.8
     priority = 35
 
     def validate(self, value: str) -> bool:
         return opaque_token(value) or valid_jwt(value)
+
+    def content_mask(self, column: ColumnFacts, hinted: bool) -> np.ndarray | None:
+        """Unnamed: opaque tokens next to a column of JWT access tokens are that pair's refresh tokens."""
+        if hinted or not column.texts or not _has_jwt_neighbour(column):
+            return None
+        return np.fromiter((opaque_token(t) for t in column.texts), bool, len(column.texts))
+
+
+def _has_jwt_neighbour(column: ColumnFacts) -> bool:
+    for name, texts in column.table.texts.items():
+        if name != column.name and texts and sum(map(valid_jwt, texts[:20])) >= 0.8 * min(len(texts), 20):
+            return True
+    return False
 
 
 @register_detector

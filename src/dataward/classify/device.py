@@ -169,15 +169,21 @@ class IpAddress(Detector):
         return True
 
     def accept(self, column: ColumnFacts, rate: float, hinted: bool) -> bool:
-        """Dotted version strings ('4.36.11.58') parse as IPv4; addresses have octets above 99."""
+        """Dotted version strings ('4.36.11.58') parse as IPv4: a column of versions has some parts above
+        255, small leading numbers and no three-digit parts in most values."""
         if hinted:
             return True
-        v4 = [t for t in column.texts if re.fullmatch(_IPV4, t)]
+        if any(t in ("version", "ver", "fw", "firmware", "release", "build") for t in column.tokens):
+            return False
+        quads = [t.split(".") for t in column.texts if re.fullmatch(_IPV4, t)]
         v6 = sum(1 for t in column.texts if ":" in t)
-        if v6 >= len(v4):
+        if v6 >= len(quads):
             return True
-        wide = sum(1 for t in v4 if any(len(p) == 3 for p in t.split(".")))
-        return wide >= 0.3 * len(v4)
+        too_big = sum(1 for q in quads if any(int(p) > 255 for p in q))
+        small_lead = sum(1 for q in quads if int(q[0]) < 10)
+        wide = sum(1 for q in quads if any(len(p) == 3 for p in q))
+        n = len(quads)
+        return too_big < 0.02 * n and small_lead < 0.8 * n and wide >= 0.3 * n
 
 
 @register_detector

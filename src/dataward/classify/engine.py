@@ -39,6 +39,7 @@ from dataward.targets import Target
 # Categories whose evidence must not keep even a first character (a plain password's first letter helps).
 _HASHED_EVIDENCE = frozenset({"password", "secret_key"})
 _NUMERIC_EVIDENCE = frozenset({"health_metric", "geo"})
+_NEIGHBOUR_TEXTS = 64  # first values of each string column that neighbours may look at
 
 
 @dataclass(frozen=True)
@@ -246,16 +247,19 @@ def table_facts(columns: Iterable[SampledColumn], options: ClassifyOptions | Non
     opts = options or ClassifyOptions()
     names: list[str] = []
     numbers: dict[str, np.ndarray] = {}
+    texts: dict[str, tuple[str, ...]] = {}
     for col in columns:
         names.append(col.name)
         arr = _bounded(col.values, opts).drop_null()
         if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
             numbers[col.name] = np.asarray(arr.cast(pa.float64()).to_numpy(zero_copy_only=False))
         elif pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-            parsed = _parse_numbers(tuple(arr.to_pylist())) if len(arr) else None
+            strings = tuple(arr.to_pylist())
+            texts[col.name] = strings[:_NEIGHBOUR_TEXTS]
+            parsed = _parse_numbers(strings) if strings else None
             if parsed is not None:
                 numbers[col.name] = parsed
-    return TableFacts(tuple(names), numbers)
+    return TableFacts(tuple(names), numbers, texts)
 
 
 def _bounded(values: pa.Array, opts: ClassifyOptions) -> pa.Array:
@@ -304,8 +308,9 @@ def _decide(
     winners = _winners(dets, hit)
     out: list[tuple[CategoryMatch, str | None]] = []
     by_category: dict[str, tuple[CategoryMatch, str | None]] = {}
-    for i, det in enumerate(dets):
-        rows = np.flatnonzero(winners == i)
+    for i in sorted(range(len(dets)), key=lambda k: not dets[k].exclusive):
+        det = dets[i]
+        rows = np.flatnonzero(winners == i) if det.exclusive else np.flatnonzero(hit[:, i])
         rate = len(rows) / n
         if not _passes(det, facts, rate, len(rows), hints[i]):
             continue
@@ -313,6 +318,8 @@ def _decide(
         sample = part.get((int(rows[0]), i)) if len(rows) else None
         if sample is None and len(rows) and facts.texts:
             sample = facts.texts[int(rows[0])]
+        if not det.exclusive and det.alongside and not any(c in by_category for c in det.alongside):
+            continue
         prev = by_category.get(det.category)
         total = rate + (prev[0].match_rate if prev else 0.0)
         best = max(conf, prev[0].confidence if prev else 0.0)
@@ -354,7 +361,8 @@ def _validated_hits(
 
 def _winners(dets: Sequence[Detector], hit: np.ndarray) -> np.ndarray:
     """For each value the detector of highest priority that claims it (-1: none), vectorised."""
-    order = np.argsort([-d.priority for d in dets], kind="stable")
+    order = np.argsort([-d.priority if d.exclusive else 10**6 for d in dets], kind="stable")
+    order = order[[dets[i].exclusive for i in order]]
     ranked = hit[:, order]
     claimed = ranked.any(axis=1)
     first = ranked.argmax(axis=1)

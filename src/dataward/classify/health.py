@@ -62,11 +62,16 @@ def _profile_named(tokens: tuple[str, ...]) -> str | None:
 
 
 def _fits(values: np.ndarray, profile: Profile) -> bool:
-    """At least 95% of the values inside the range, and not a constant."""
+    """At least 95% of the values inside the range (a single tester's height may be constant)."""
     if len(values) < 3:
         return False
     inside = (values >= profile.low) & (values <= profile.high)
-    return bool(inside.mean() >= 0.95 and np.ptp(values) > 0)
+    return bool(inside.mean() >= 0.95)
+
+
+def _id_like(values: np.ndarray) -> bool:
+    """Distinct whole numbers: a key column, whatever its name."""
+    return bool(np.all(values == np.round(values)) and len(np.unique(values)) == len(values))
 
 
 def body_metric_columns(table: TableFacts) -> dict[str, str]:
@@ -77,7 +82,7 @@ def body_metric_columns(table: TableFacts) -> dict[str, str]:
     """
     numeric = {
         name: vals for name, vals in table.numbers.items()
-        if "id" not in name_tokens(name) and len(vals) >= 3
+        if "id" not in name_tokens(name) and len(vals) >= 3 and not _id_like(vals)
     }
     height = [c for c, v in numeric.items() if _fits(v, PROFILES["height"])]
     for h in height:

@@ -74,6 +74,31 @@ class PersonName(Detector):
         return np.fromiter((_person_name(t, hinted) for t in column.texts), bool, len(column.texts))
 
 
+_POSSESSIVE = re.compile(r"\b([A-Z][a-z]+)'s\b")
+
+
+@register_detector
+class PossessiveName(Detector):
+    """A person's first name inside free text ('Emma's Nursery'): the text also holds a name.
+
+    Not exclusive: the value still counts as its main category (a device nickname) as well.
+    """
+
+    category = "person_name"
+    exclusive = False
+    alongside = ("device_nickname",)
+    min_rate = 0.1
+    hinted_rate = 0.1
+    priority = 39
+
+    def content_mask(self, column: ColumnFacts, hinted: bool) -> np.ndarray | None:
+        if not column.texts:
+            return None
+        names = first_names()
+        found = (bool(m) and m.group(1).lower() in names for m in map(_POSSESSIVE.search, column.texts))
+        return np.fromiter(found, bool, len(column.texts))
+
+
 _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9._\-]{2,31}$")
 _NOT_USERNAME = re.compile(r"^(?:[0-9a-f]{7,}|[0-9a-fA-F\-]{32,36}|v?\d+(?:\.\d+)+|[A-Z0-9_\-]+)$")
 

@@ -19,7 +19,7 @@ from dataward.classify.base import ColumnFacts, Detector, register_detector
 @functools.lru_cache(maxsize=1)
 def known_models() -> frozenset[str]:
     """Model codes of the reference device cloud, when its generator is importable."""
-    return frozenset(str(m).upper() for m in devicecloud_constant("DEVICE_MODELS"))
+    return frozenset(str(m).upper() for m in devicecloud_constant("MODELS"))
 
 
 @register_detector
