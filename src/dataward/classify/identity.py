@@ -95,7 +95,7 @@ class PossessiveName(Detector):
         if not column.texts:
             return None
         names = first_names()
-        found = (bool(m) and m.group(1).lower() in names for m in map(_POSSESSIVE.search, column.texts))
+        found = (m is not None and m.group(1).lower() in names for m in map(_POSSESSIVE.search, column.texts))
         return np.fromiter(found, bool, len(column.texts))
 
 
