@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 import duckdb
@@ -24,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dataward.errors import DatawardError
-from dataward.incident.exposure import ExposedTable, Exposure
+from dataward.incident.exposure import ALEXA, ExposedTable, Exposure
 from dataward.incident.obligations import Facts, Obligation, evaluate_obligations
 from dataward.incident.store import Incident, parse_time
 from dataward.tables.base import TableStore, open_tables, quote_ident
@@ -32,6 +33,7 @@ from dataward.tables.base import TableStore, open_tables, quote_ident
 SCHEMA = "dataward.blast_radius/v1"
 CREATION_COLUMNS = ("created_at", "activated_at", "issued_at", "linked_at", "measured_at", "ts")
 BATCH = 262144
+TS = pa.timestamp("us")
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,8 @@ def compute(incident: Incident, exposure: Exposure, source: str) -> BlastRadius:
             if sql:
                 parts.append(sql)
         _load_users(con, prod)
-    affected = _aggregate(con, parts, fields, window_end.isoformat()) if parts else _empty(fields)
+    end = window_end.astimezone(UTC).replace(tzinfo=None).isoformat()
+    affected = _aggregate(con, parts, fields, end) if parts else _empty(fields)
     facts = Facts(
         country=np.asarray(affected["country"].to_pylist(), dtype=object),
         region=np.asarray(affected["region"].to_pylist(), dtype=object),
@@ -156,7 +159,7 @@ def _table_part(
         match = "row_id" if key_col == "id" else "user_link"
         where.append(f"{match} IN (SELECT k FROM {quote_ident(keys_rel)})")  # noqa: S608
     if created:
-        where.append("(created IS NULL OR CAST(created AS TIMESTAMPTZ) <= CAST($window_end AS TIMESTAMPTZ))")
+        where.append("(created IS NULL OR created <= CAST($window_end AS TIMESTAMP))")
     user_expr = "user_link"
     join = ""
     if link == "device_id":
@@ -190,8 +193,8 @@ def _flag_batches(
     created: str | None,
     cols: dict[str, tuple[str, ...]],
     fields: list[str],
-) -> pa.RecordBatchReader:
-    """Stream (row_id, user_link, created, one bool per field) batches; the values themselves are dropped."""
+) -> pa.Table:
+    """(row_id, user_link, created, one bool per field), batch by batch; the values themselves are dropped."""
     names = prod.schema(table).names
     has_id = "id" in names
     wanted = list(dict.fromkeys([*(["id"] if has_id else []), link, *([created] if created else []), *cols]))
@@ -200,7 +203,7 @@ def _flag_batches(
         [
             ("row_id", pa.int64()),
             ("user_link", pa.int64()),
-            ("created", pa.string()),
+            ("created", TS),
             *[(f, pa.bool_()) for f in own],
         ]
     )
@@ -212,24 +215,50 @@ def _flag_batches(
             arrays: list[pa.Array] = [
                 pc.cast(row_id, pa.int64()),
                 pc.cast(batch.column(link), pa.int64()),
-                _as_text(batch.column(created)) if created else pa.nulls(n, pa.string()),
+                _as_utc(batch.column(created)) if created else pa.nulls(n, TS),
             ]
+            masks = _column_masks(batch, cols)
             for f in own:
                 mask = pa.array(np.zeros(n, dtype=bool))
-                for col, cats in cols.items():
-                    if f in cats:
-                        mask = pc.or_(mask, _present(batch.column(col)))
+                for col_mask in masks.get(f, []):
+                    mask = pc.or_(mask, col_mask)
                 arrays.append(mask)
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
-    return pa.RecordBatchReader.from_batches(schema, batches())
+    # materialised here: DuckDB may read a registered reader from another thread, and drivers (SQLite) forbid it
+    return pa.Table.from_batches(list(batches()), schema=schema)
 
 
-def _as_text(col: pa.Array) -> pa.Array:
-    """Timestamps as ISO text DuckDB can cast; naive ones are UTC by the generator's convention."""
+def _column_masks(batch: pa.RecordBatch, cols: dict[str, tuple[str, ...]]) -> dict[str, list[pa.Array]]:
+    """category -> presence masks of the columns holding it in this batch.
+
+    A column that may hold Alexa tokens among other tokens is split per row by the token format: ``Atza|``
+    or ``Atzr|`` values count as ``alexa_token``, the rest as the column's other category.
+    """
+    out: dict[str, list[pa.Array]] = {}
+    for col, cats in cols.items():
+        present = _present(batch.column(col))
+        if ALEXA in cats and len(cats) > 1:
+            is_alexa = pc.fill_null(
+                pc.match_substring_regex(pc.cast(batch.column(col), pa.string()), r"^Atz[ar]\|"), False
+            )
+            other = next(c for c in cats if c != ALEXA)
+            out.setdefault(ALEXA, []).append(pc.and_(present, is_alexa))
+            out.setdefault(other, []).append(pc.and_(present, pc.invert(is_alexa)))
+            continue
+        for cat in cats:
+            out.setdefault(cat, []).append(present)
+    return out
+
+
+def _as_utc(col: pa.Array) -> pa.Array:
+    """Naive UTC microsecond timestamps (the generator's convention); zoned ones and ISO text converted."""
     if pa.types.is_timestamp(col.type):
-        return pc.strftime(col, format="%Y-%m-%dT%H:%M:%S" + ("%z" if col.type.tz else ""))
-    return pc.cast(col, pa.string())
+        return pc.cast(col.cast(pa.timestamp("us", col.type.tz)) if col.type.tz else col, TS)
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        text = pc.replace_substring_regex(pc.cast(col, pa.string()), r"(Z|[+-]00:?00)$", "")
+        return pc.cast(pc.replace_substring(text, " ", "T"), TS)
+    return pc.cast(col, TS)
 
 
 def _present(col: pa.Array) -> pa.Array:
@@ -246,15 +275,15 @@ def _devices(con: duckdb.DuckDBPyConnection, prod: TableStore) -> str:
     if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'dev_map'").fetchall():
         if not prod.has_table("devices"):
             raise DatawardError("rows keyed by device_id need the devices table in the production source")
-        reader = pa.RecordBatchReader.from_batches(
-            pa.schema([("id", pa.int64()), ("user_id", pa.int64())]),
-            (
+        reader = pa.Table.from_batches(
+            [
                 pa.RecordBatch.from_arrays(
                     [pc.cast(b.column("id"), pa.int64()), pc.cast(b.column("user_id"), pa.int64())],
                     names=["id", "user_id"],
                 )
                 for b in prod.read_batches("devices", ["id", "user_id"], batch_size=BATCH)
-            ),
+            ],
+            schema=pa.schema([("id", pa.int64()), ("user_id", pa.int64())]),
         )
         con.register("dev_src", reader)
         con.execute("CREATE TEMP TABLE dev_map AS SELECT * FROM dev_src")
@@ -271,7 +300,7 @@ def _load_users(con: duckdb.DuckDBPyConnection, prod: TableStore) -> str:
     names = prod.schema("users").names
     cols = ["id", "created_at", *[c for c in ("country", "region") if c in names]]
     schema = pa.schema(
-        [("id", pa.int64()), ("created", pa.string()), ("country", pa.string()), ("region", pa.string())]
+        [("id", pa.int64()), ("created", TS), ("country", pa.string()), ("region", pa.string())]
     )
 
     def batches() -> Iterator[pa.RecordBatch]:
@@ -280,7 +309,7 @@ def _load_users(con: duckdb.DuckDBPyConnection, prod: TableStore) -> str:
             yield pa.RecordBatch.from_arrays(
                 [
                     pc.cast(b.column("id"), pa.int64()),
-                    _as_text(b.column("created_at")),
+                    _as_utc(b.column("created_at")),
                     pc.cast(b.column("country"), pa.string())
                     if "country" in names
                     else pa.nulls(n, pa.string()),
@@ -291,7 +320,7 @@ def _load_users(con: duckdb.DuckDBPyConnection, prod: TableStore) -> str:
                 schema=schema,
             )
 
-    con.register("users_src", pa.RecordBatchReader.from_batches(schema, batches()))
+    con.register("users_src", pa.Table.from_batches(list(batches()), schema=schema))
     con.execute("CREATE TEMP TABLE users_map AS SELECT * FROM users_src")
     con.unregister("users_src")
     return "users_map"
@@ -307,7 +336,7 @@ def _aggregate(
         f"WITH e AS (SELECT user_id, {flags} FROM ({union}) GROUP BY user_id) "  # noqa: S608
         f"SELECT u.id AS user_id, u.country, u.region, {', '.join('e.' + quote_ident(f) for f in fields)} "
         "FROM e JOIN users_map u ON u.id = e.user_id "
-        f"WHERE ({any_flag}) AND CAST(u.created AS TIMESTAMPTZ) <= CAST($window_end AS TIMESTAMPTZ) "
+        f"WHERE ({any_flag}) AND u.created <= CAST($window_end AS TIMESTAMP) "
         "ORDER BY u.id"
     )
     return con.sql(sql, params={"window_end": window_end}).to_arrow_table()

@@ -185,21 +185,19 @@ def from_store(target: Target | str, categories: Exposure | None = None) -> Expo
 
 
 def reference_categories(table: str, column: str) -> tuple[str, ...]:
-    """The category of a column of the reference device-cloud schema (empty for unknown or plain columns)."""
+    """The category of a column of the reference device-cloud schema (empty for unknown or plain columns).
+
+    The main category only, except for token columns that hold Alexa tokens among others: those keep both,
+    and the blast radius tells them apart per row by the token's format (``Atza|`` / ``Atzr|``).
+    """
     try:
         schema = importlib.import_module("dataward.devicecloud.schema")
     except ImportError:
         return ()
-    lookup = getattr(schema, "column_category", None)
-    if callable(lookup):
-        found = lookup(table, column)
-        return _valid([found] if isinstance(found, str) else list(found or ()))
-    table_map = getattr(schema, "CATEGORIES", None) or getattr(schema, "COLUMN_CATEGORIES", None)
-    if isinstance(table_map, Mapping):
-        found = (
-            table_map.get(table, {}).get(column)
-            if isinstance(table_map.get(table), Mapping)
-            else table_map.get((table, column))
-        )
-        return _valid([found] if isinstance(found, str) else list(found or ()))
-    return ()
+    cats = list(schema.all_column_categories().get(table, {}).get(column, []))
+    if ALEXA in cats:
+        return tuple(cats[:2])
+    return tuple(cats[:1])
+
+
+ALEXA = "alexa_token"
