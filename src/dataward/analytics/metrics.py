@@ -4,7 +4,7 @@ Definitions (the same as the generator's ground truth, docs/devicecloud.md):
 - connectivity rate = successful connects / connection attempts, where a ``connection_events`` row of kind
   ``connect`` is a success and an attempt is a ``connect`` or a ``failure`` (``disconnect`` is neither),
   grouped by the device's ``model`` and by its ``firmware_version``;
-- failures by error code = ``failure`` events per ``error_code``;
+- failures by error code = ``failure`` events per ``error_code`` (and per the device's firmware);
 - users by month = users per ``created_at`` month (``YYYY-MM``);
 - devices per user = users by how many devices they own: ``"1"``..``"4"``, ``"5+"``.
 
@@ -31,7 +31,7 @@ from dataward.tables.base import TableStore
 from dataward.targets import Target
 
 ANALYTICS_SCHEMA = "dataward.analytics/v1"
-RATE_DIGITS = 6
+RATE_DIGITS = 4  # as the ground truth (docs/devicecloud.md)
 _NEEDED = {
     "connection_events": ["device_id", "kind", "error_code"],
     "devices": ["id", "user_id", "model", "firmware_version"],
@@ -46,6 +46,7 @@ class Analytics:
     failures_by_error_code: dict[str, int]
     users_by_month: dict[str, int]
     devices_per_user: dict[str, int]
+    failures_by_firmware: dict[str, int] = field(default_factory=dict)
     source: str = ""
     coarser: dict[str, str] = field(default_factory=dict)  # answer -> why it is coarser on this copy
     unavailable: dict[str, str] = field(default_factory=dict)  # answer -> why it cannot be computed here
@@ -59,6 +60,7 @@ class Analytics:
             "failures_by_error_code": self.failures_by_error_code,
             "users_by_month": self.users_by_month,
             "devices_per_user": self.devices_per_user,
+            "failures_by_firmware": self.failures_by_firmware,
             "coarser": self.coarser,
             "unavailable": self.unavailable,
         }
@@ -77,6 +79,9 @@ def compute(target: Target) -> Analytics:
             failures_by_error_code=_failures(con) if "failures_by_error_code" not in unavailable else {},
             users_by_month=_users_by_month(con) if "users_by_month" not in unavailable else {},
             devices_per_user=_devices_per_user(con) if "devices_per_user" not in unavailable else {},
+            failures_by_firmware=(
+                _failures_by_firmware(con) if "failures_by_firmware" not in unavailable else {}
+            ),
             source=target.display,
             coarser=coarser,
             unavailable=unavailable,
@@ -134,6 +139,7 @@ _ANSWERS = {
     "connectivity_by_model": {"connection_events": ["device_id", "kind"], "devices": ["id", "model"]},
     "connectivity_by_firmware": {"connection_events": ["device_id", "kind"], "devices": ["id", "firmware_version"]},
     "failures_by_error_code": {"connection_events": ["kind", "error_code"]},
+    "failures_by_firmware": {"connection_events": ["device_id", "kind"], "devices": ["id", "firmware_version"]},
     "users_by_month": {"users": ["created_at"]},
     "devices_per_user": {"devices": ["user_id"]},
 }
@@ -187,6 +193,14 @@ def _failures(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {str(code): int(n) for code, n in con.sql(sql).fetchall()}
 
 
+def _failures_by_firmware(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    sql = """
+        SELECT d.firmware_version, sum(e.n) FROM ev e JOIN dev d ON e.device_id = d.id
+        WHERE e.kind = 'failure' GROUP BY 1 ORDER BY 1
+    """
+    return {str(fw): int(n) for fw, n in con.sql(sql).fetchall()}
+
+
 def _users_by_month(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     sql = """
         SELECT strftime(CAST(created_at AS TIMESTAMP), '%Y-%m') AS m, count(*) FROM usr
@@ -201,4 +215,5 @@ def _devices_per_user(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
         SELECT CASE WHEN n >= 5 THEN '5+' ELSE CAST(n AS VARCHAR) END AS bucket, count(*)
         FROM per_user GROUP BY 1 ORDER BY 1
     """
-    return {str(b): int(n) for b, n in con.sql(sql).fetchall()}
+    found = {str(b): int(n) for b, n in con.sql(sql).fetchall()}
+    return {k: found.get(k, 0) for k in ("1", "2", "3", "4", "5+")}

@@ -109,10 +109,11 @@ def run_copy(
 ) -> CopyResult:
     """Copy ``source`` to ``dest`` through ``plan``; see the module docstring for the order of checks."""
     options = options or CopyOptions()
-    _check_options(source, dest, plan, key, options)
+    _check_options(source, dest, options)
     with open_tables(source) as src:
         schemas = {t: src.schema(t) for t in src.list_tables() if t != MANIFEST_TABLE}
         check_plan(plan, schemas)
+        _check_key(plan, key)
         audit = audit_destination(dest, require_tls=options.require_tls)
         override = _audit_verdict(audit, options)
         writer = ThreadedWriter(dest)
@@ -126,14 +127,15 @@ def run_copy(
     return CopyResult(dest.display, manifest, audit)
 
 
-def _check_options(
-    source: Target, dest: Target, plan: Plan, key: tf.PseudonymKey | None, options: CopyOptions
-) -> None:
+def _check_key(plan: Plan, key: tf.PseudonymKey | None) -> None:
     if plan.pseudonymizes() and key is None:
         raise ConfigError(
             "the plan pseudonymises columns but no key was given",
             tip=f"export {KEY_ENV}=... (at least 16 bytes) or pass --key-file FILE; keep the key out of the copy",
         )
+
+
+def _check_options(source: Target, dest: Target, options: CopyOptions) -> None:
     if options.k < 1:
         raise ConfigError("k must be at least 1")
     if options.expires is not None:
