@@ -49,13 +49,13 @@ def _url(kind: str, tmp: Path) -> str:
 
 
 def server_url(request: pytest.FixtureRequest, kind: str, database: str) -> str:
-    """A URL on the session's real test server (dataward.testing.fixtures) for a fresh database."""
+    """A superuser URL on the session's real test server (dataward.testing.fixtures) for ``database``."""
     name = _SERVER_FIXTURES[kind]
     try:
         server = request.getfixturevalue(name)
     except pytest.FixtureLookupError:
         pytest.skip(f"the {name} fixture of dataward.testing.fixtures is not available")
-    return str(server.url(db=database))
+    return str(server.admin_url).rsplit("/", 1)[0] + "/" + database
 
 
 @pytest.fixture(params=EMBEDDED + SERVERS)
