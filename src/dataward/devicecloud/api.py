@@ -14,8 +14,6 @@ revoked token stops working while the others keep working.
 * ``GET /v1/integrations`` -> link state per provider and whether the user must relink it.
 """
 
-from __future__ import annotations
-
 import base64
 import hashlib
 import hmac
@@ -26,13 +24,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
-from fastapi import Depends, FastAPI, Form, Header, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from dataward.incident._db import SqlDb, connect
-from dataward.incident.actions.flags import as_datetime, flags_for
+from dataward.incident.actions.flags import as_datetime, flags_for, utc_now_naive
 
 TOKEN_LIFETIME = timedelta(days=30)
 PBKDF2_ITERATIONS = 60_000
@@ -82,7 +82,7 @@ class _Api:
             yield self.db
 
     def issue(self, user_id: int, platform: str) -> dict[str, Any]:
-        now = datetime.now(UTC)
+        now = utc_now_naive()
         access, refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(48)
         with self.locked() as db, db.transaction():
             next_id = int(db.query("SELECT COALESCE(MAX(id), 0) + 1 FROM api_tokens")[0][0])
@@ -102,7 +102,8 @@ class _Api:
         """The user of a live access token: not revoked, not expired, not older than a forced logout."""
         with self.locked() as db:
             rows = db.query(
-                "SELECT user_id, issued_at, expires_at, revoked_at FROM api_tokens WHERE access_token = ?", (token,)
+                "SELECT user_id, issued_at, expires_at, revoked_at FROM api_tokens WHERE access_token = ?",
+                (token,),
             )
             if not rows:
                 return None
@@ -121,8 +122,12 @@ class _Api:
 
     def revoke(self, token: str, hint: str | None) -> None:
         """RFC 7009 §2.1: the hint only orders the lookup; both kinds are searched; idempotent."""
-        columns = ("refresh_token", "access_token") if hint == "refresh_token" else ("access_token", "refresh_token")
-        now = datetime.now(UTC)
+        columns = (
+            ("refresh_token", "access_token")
+            if hint == "refresh_token"
+            else ("access_token", "refresh_token")
+        )
+        now = utc_now_naive()
         with self.locked() as db:
             for column in columns:
                 changed = db.execute(
@@ -151,7 +156,9 @@ def create_app(db_url: str, clients: dict[str, str] | None = None) -> FastAPI:
     @app.post("/v1/login")
     def login(body: Login) -> dict[str, Any]:
         with api.locked() as db:
-            rows = db.query("SELECT id, password_hash FROM users WHERE lower(email) = lower(?)", (body.email,))
+            rows = db.query(
+                "SELECT id, password_hash FROM users WHERE lower(email) = lower(?)", (body.email,)
+            )
         if not rows or not verify_password(body.password, rows[0][1]):
             raise HTTPException(401, "wrong email or password")
         return api.issue(int(rows[0][0]), body.platform)
@@ -182,16 +189,16 @@ def create_app(db_url: str, clients: dict[str, str] | None = None) -> FastAPI:
         ]
 
     @app.post("/oauth/revoke")
-    def revoke(
-        request: Request,
-        token: Annotated[str | None, Form()] = None,
-        token_type_hint: Annotated[str | None, Form()] = None,
-    ) -> JSONResponse:
+    async def revoke(request: Request) -> JSONResponse:
+        # application/x-www-form-urlencoded (RFC 7009 §2.1), parsed here rather than with a multipart dependency
+        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        token = form.get("token", [None])[0]
+        token_type_hint = form.get("token_type_hint", [None])[0]
         if api.clients and not _client_ok(request, api.clients):
             return JSONResponse({"error": "invalid_client"}, 401, headers={"WWW-Authenticate": "Basic"})
         if not token:
             return JSONResponse({"error": "invalid_request", "error_description": "token is required"}, 400)
-        api.revoke(token, token_type_hint)
+        await run_in_threadpool(api.revoke, token, token_type_hint)
         return JSONResponse({}, 200)  # RFC 7009 §2.2: 200 whether or not the token was known
 
     @app.get("/healthz")

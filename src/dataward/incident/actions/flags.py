@@ -22,6 +22,11 @@ def ensure_flags(db: SqlDb) -> None:
     db.execute(_DDL)
 
 
+def utc_now_naive() -> datetime:
+    """Now in UTC without a zone: how the reference cloud stores every timestamp in every output kind."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
 def as_datetime(value: Any) -> datetime | None:
     """A timestamp as the token store returns it (datetime, ISO text or epoch seconds), in UTC."""
     if value is None or value == "":

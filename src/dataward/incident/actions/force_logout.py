@@ -25,7 +25,7 @@ class ForceLogout(Action):
         clause, params = in_ids(db, "user_id", users)
         done = db.query(
             f"SELECT user_id FROM dataward_account_flags WHERE force_logout_at >= ? AND {clause}",  # noqa: S608
-            (self.ctx.incident.opened_at, *params),
+            (self.ctx.incident.opened_at.replace("Z", ".000000Z"), *params),
         )
         skip = {int(r[0]) for r in done}
         return [u for u in users if u not in skip]
@@ -36,7 +36,7 @@ class ForceLogout(Action):
 
     def apply(self, unit: str, users: Sequence[int]) -> BatchOutcome:
         pending = self._pending(users)
-        stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # sorts as text against opened_at
         self.ctx.prod.executemany(
             "INSERT INTO dataward_account_flags (user_id, force_logout_at) VALUES (?, ?)"
             " ON CONFLICT (user_id) DO UPDATE SET force_logout_at = excluded.force_logout_at",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -19,6 +18,7 @@ from dataward.config_values import resolve_value
 from dataward.errors import ConfigError, DatawardError
 from dataward.incident._db import in_ids
 from dataward.incident.actions.base import Action, BatchOutcome, register_action
+from dataward.incident.actions.flags import utc_now_naive
 from dataward.redact import hash_prefix
 
 
@@ -50,7 +50,7 @@ class RevokeTokens(Action):
         clause, params = in_ids(self.ctx.prod, "user_id", users)
         changed = self.ctx.prod.execute(
             f"UPDATE api_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND {clause}",  # noqa: S608
-            (datetime.now(UTC), *params),
+            (utc_now_naive(), *params),
         )
         return BatchOutcome({"tokens": max(changed, 0)})
 

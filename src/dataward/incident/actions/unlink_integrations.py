@@ -7,11 +7,10 @@ provider to the user's ``relink_providers`` flag, which the API reports and the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from dataward.incident._db import in_ids
 from dataward.incident.actions.base import Action, BatchOutcome, register_action
-from dataward.incident.actions.flags import ensure_flags
+from dataward.incident.actions.flags import ensure_flags, utc_now_naive
 from dataward.redact import hash_prefix
 
 DEFAULT_PROVIDERS = ("alexa", "google_assistant", "ifttt")
@@ -44,7 +43,7 @@ class UnlinkIntegrations(Action):
     def apply(self, unit: str, users: Sequence[int]) -> BatchOutcome:
         db = self.ctx.prod
         ensure_flags(db)
-        now = datetime.now(UTC)
+        now = utc_now_naive()
         counts: dict[str, int] = {}
         with db.transaction():
             for provider in self.providers:
