@@ -94,7 +94,7 @@ def opaque_token(value: str) -> bool:
     return classes >= 2 and any(c.isdigit() for c in value) and entropy(value) >= 3.8
 
 
-_OPAQUE = r"[A-Za-z0-9_\-.~+/]{20,512}={0,2}"
+_OPAQUE = r"[A-Za-z0-9_\-+/]{20,}={0,2}"  # length capped by the validator
 
 
 @register_detector
@@ -105,7 +105,7 @@ class JwtToken(Detector):
         "id_token", "jwt", "session", "sessionid", "session_id", "access_key", "token_value",
     )
     not_names = ("at", "type", "kind", "expires", "expiry", "count", "id_hash", "revoked", "issued", "platform")
-    patterns = (r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{10,}",)
+    patterns = (r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{10,}(?:[^A-Za-z0-9_\-]|$)",)
     embedded = True
     min_rate = 0.05
     hinted_rate = 0.05
@@ -123,11 +123,11 @@ class PrefixedToken(Detector):
     names = JwtToken.names
     not_names = JwtToken.not_names
     patterns = (
-        r"gh[pousr]_[A-Za-z0-9]{36,}",  # GitHub token formats (2021)
-        r"github_pat_[A-Za-z0-9_]{60,}",
-        r"xox[baprs]-[A-Za-z0-9\-]{10,}",  # Slack
-        r"glpat-[A-Za-z0-9_\-]{20}",  # GitLab personal access token
-        r"ya29\.[A-Za-z0-9_\-]{20,}",  # Google OAuth 2.0 access token
+        r"gh[pousr]_[A-Za-z0-9]{36,}(?:[^A-Za-z0-9]|$)",  # GitHub token formats (2021)
+        r"github_pat_[A-Za-z0-9_]{60,}(?:[^A-Za-z0-9_]|$)",
+        r"xox[baprs]-[A-Za-z0-9\-]{10,}(?:[^A-Za-z0-9\-]|$)",  # Slack
+        r"glpat-[A-Za-z0-9_\-]{20}\b",  # GitLab personal access token
+        r"ya29\.[A-Za-z0-9_\-]{20,}(?:[^A-Za-z0-9_\-]|$)",  # Google OAuth 2.0 access token
     )
     embedded = True
     min_rate = 0.05
@@ -159,7 +159,7 @@ class OpaqueToken(Detector):
 class GoogleRefreshToken(Detector):
     category = "oauth_refresh_token"
     names = ("refresh_token", "refresh", "refreshtoken", "rt", "offline_token")
-    patterns = (r"1//[0-9A-Za-z_\-]{30,}",)  # Google OAuth 2.0 refresh tokens
+    patterns = (r"1//[0-9A-Za-z_\-]{30,}(?:[^0-9A-Za-z_\-]|$)",)  # Google OAuth 2.0 refresh tokens
     embedded = True
     min_rate = 0.05
     hinted_rate = 0.05
@@ -199,7 +199,7 @@ def _has_jwt_neighbour(column: ColumnFacts) -> bool:
 class AlexaToken(Detector):
     category = "alexa_token"
     names = ("alexa", "amzn", "lwa", "alexa_token", "amazon_token")
-    patterns = (r"Atz[ar]\|[A-Za-z0-9_\-+/=|]{40,}",)  # Login with Amazon access (Atza|) and refresh (Atzr|)
+    patterns = (r"Atz[ar]\|[A-Za-z0-9_\-+/=|]{40,}(?:[^A-Za-z0-9_\-+/=|]|$)",)  # Login with Amazon access (Atza|) and refresh (Atzr|)
     embedded = True
     min_rate = 0.05
     hinted_rate = 0.05
@@ -215,10 +215,10 @@ class SecretKey(Detector):
     )
     not_names = ("at", "id", "name", "arn", "version", "rotated", "expires")
     patterns = (
-        r"(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}",  # AWS access key ids
+        r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[0-9A-Z]{16}\b",  # AWS access key ids
         r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----",
-        r"sk_(?:live|test)_[0-9A-Za-z]{16,}",  # Stripe secret keys
-        r"AIza[0-9A-Za-z_\-]{35}",  # Google API keys
+        r"sk_(?:live|test)_[0-9A-Za-z]{16,}(?:[^0-9A-Za-z]|$)",  # Stripe secret keys
+        r"AIza[0-9A-Za-z_\-]{35}(?:[^0-9A-Za-z_\-]|$)",  # Google API keys
     )
     embedded = True
     min_rate = 0.05
@@ -233,9 +233,9 @@ class NamedSecret(Detector):
     category = "secret_key"
     names = SecretKey.names
     not_names = SecretKey.not_names
-    hinted_patterns = (r"[A-Za-z0-9/+=_\-]{16,256}",)
+    hinted_patterns = (r"[A-Za-z0-9/+=_\-]{16,}",)
     hinted_rate = 0.3
     priority = 87
 
     def validate(self, value: str) -> bool:
-        return entropy(value) >= 3.5
+        return len(value) <= 512 and entropy(value) >= 3.5

@@ -156,7 +156,11 @@ class IpAddress(Detector):
         "host_ip", "inet", "source_ip", "public_ip", "private_ip", "ip_addr",
     )
     not_names = ("count", "version")
-    patterns = (_IPV4, r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:%[0-9A-Za-z]+)?")
+    patterns = (
+        _IPV4,
+        r"[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){7}",  # full IPv6
+        r"[0-9A-Fa-f:]*::[0-9A-Fa-f:.]*(?:%[0-9A-Za-z]+)?",  # compressed IPv6 (and IPv4-mapped)
+    )
     min_rate = 0.3
     hinted_rate = 0.3
     priority = 75

@@ -58,56 +58,65 @@ class _Pattern:
     detector: int  # index into Matcher.detectors
     hinted: bool  # counts only when the column name hints at the category
     embedded: bool
+    source: str  # the pattern as written (re-run with Python's re on an embedded candidate to validate it)
 
 
 @dataclass(frozen=True)
 class Matches:
     """Pattern hits of one scan: parallel arrays, one entry per (pattern, value) pair, deduplicated."""
 
-    pattern: np.ndarray  # int32 pattern ids
+    pattern: np.ndarray  # int32 pattern ids (Matcher.patterns)
     row: np.ndarray  # int64 value index in the scanned array
-    start: np.ndarray  # int64 byte offset of the match inside its value (0 unless embedded)
-    end: np.ndarray  # int64 byte offset of the match end inside its value
 
 
 class Matcher:
-    """All detectors' patterns in one Hyperscan block-mode database."""
+    """All detectors' patterns in Hyperscan block-mode databases: one for content patterns, one for the
+    patterns that count only under a hinting column name (scanned only for such columns).
+
+    No start-of-match tracking (SOM) and no bounded repeats of hundreds: both make Hyperscan slow. Embedded
+    patterns end on a delimiter so that each occurrence reports once.
+    """
 
     def __init__(self, detectors: Sequence[Detector]) -> None:
         self.detectors = tuple(detectors)
         self.patterns: list[_Pattern] = []
-        expressions: list[bytes] = []
-        flags: list[int] = []
+        groups: dict[bool, list[int]] = {False: [], True: []}
         for index, det in enumerate(self.detectors):
             for hinted, group in ((False, det.patterns), (True, det.hinted_patterns)):
                 for pattern in group:
-                    body = pattern if det.embedded else f"^(?:{pattern})$"
-                    expressions.append(body.encode())
-                    flag = hs.HS_FLAG_MULTILINE | (hs.HS_FLAG_SOM_LEFTMOST if det.embedded else 0)
-                    flags.append(flag)
-                    self.patterns.append(_Pattern(index, hinted, det.embedded))
-        self._db = hs.Database(mode=hs.HS_MODE_BLOCK)
-        self._db.compile(
-            expressions=expressions, ids=list(range(len(expressions))), elements=len(expressions), flags=flags
-        )
+                    groups[hinted].append(len(self.patterns))
+                    self.patterns.append(_Pattern(index, hinted, det.embedded, pattern))
+        self._dbs = {hinted: self._compile(ids) for hinted, ids in groups.items() if ids}
+        self.hinting = frozenset(self.patterns[i].detector for i in groups[True])
         self._lock = threading.Lock()  # one scratch space per database: scans take turns
 
-    def scan(self, values: pa.Array) -> Matches:
-        """Every (pattern, value) hit in a string array, in one Hyperscan pass over its joined buffer."""
+    def _compile(self, ids: list[int]) -> hs.Database:
+        expressions = []
+        for i in ids:
+            spec = self.patterns[i]
+            expressions.append((spec.source if spec.embedded else f"^(?:{spec.source})$").encode())
+        db = hs.Database(mode=hs.HS_MODE_BLOCK)
+        db.compile(expressions=expressions, ids=ids, elements=len(ids), flags=[hs.HS_FLAG_MULTILINE] * len(ids))
+        return db
+
+    def scan(self, values: pa.Array, hinted: bool = False) -> Matches:
+        """Every (pattern, value) hit in a string array, in one Hyperscan pass over its joined buffer;
+        with ``hinted`` the name-dependent patterns too (a second pass)."""
         data, offsets = _joined_buffer(values)
         pats: list[int] = []
-        starts: list[int] = []
         ends: list[int] = []
+        add_pat, add_end = pats.append, ends.append
 
-        def on_match(pid: int, start: int, end: int, _flags: int, _ctx: object) -> None:
-            pats.append(pid)
-            starts.append(start)
-            ends.append(end)
+        def on_match(pid: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+            add_pat(pid)
+            add_end(end)
 
         if data:
             with self._lock:
-                self._db.scan(data, match_event_handler=on_match)
-        return _map_to_rows(np.asarray(pats, np.int32), np.asarray(starts), np.asarray(ends), offsets)
+                for is_hinted, db in self._dbs.items():
+                    if hinted or not is_hinted:
+                        db.scan(data, match_event_handler=on_match)
+        return _map_to_rows(np.asarray(pats, np.int32), np.asarray(ends, np.int64), offsets)
 
 
 def _joined_buffer(values: pa.Array) -> tuple[bytes, np.ndarray]:
@@ -123,17 +132,22 @@ def _joined_buffer(values: pa.Array) -> tuple[bytes, np.ndarray]:
     return data, offsets - offsets[0]
 
 
-def _map_to_rows(pats: np.ndarray, starts: np.ndarray, ends: np.ndarray, offsets: np.ndarray) -> Matches:
-    """Match offsets (in the joined buffer) to value indices and in-value offsets; one hit per pair."""
+def _map_to_rows(pats: np.ndarray, ends: np.ndarray, offsets: np.ndarray) -> Matches:
+    """Match end offsets (in the joined buffer) to value indices; one hit per (pattern, value)."""
     if len(pats) == 0:
-        empty = np.zeros(0, np.int64)
-        return Matches(np.zeros(0, np.int32), empty, empty, empty)
+        return Matches(np.zeros(0, np.int32), np.zeros(0, np.int64))
     rows = np.searchsorted(offsets[1:], ends, side="left").astype(np.int64)
-    key = rows * (int(pats.max()) + 1) + pats
-    _, first = np.unique(key, return_index=True)
-    rows, pats, starts, ends = rows[first], pats[first], starts[first], ends[first]
-    base = offsets[rows]
-    return Matches(pats, rows, np.maximum(starts - base, 0), ends - base)
+    key = np.unique(rows * (int(pats.max()) + 1) + pats)
+    width = int(pats.max()) + 1
+    return Matches((key % width).astype(np.int32), key // width)
+
+
+@functools.lru_cache(maxsize=64)
+def _python_pattern(source: str) -> re.Pattern[str]:
+    return re.compile(source)
+
+
+_TRAILING = " \t,;:\"')]}>"
 
 
 @functools.lru_cache(maxsize=1)
@@ -188,7 +202,7 @@ def _facts(name: str, values: pa.Array, dtype: str, table: TableFacts) -> tuple[
     kind = values.type
     if pa.types.is_integer(kind) or pa.types.is_decimal(kind):
         strings = values.cast(pa.string())
-        numbers = np.asarray(values.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+        numbers = np.asarray(values.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False), dtype=np.float64)
     elif pa.types.is_floating(kind):
         numbers = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
     elif pa.types.is_boolean(kind):
@@ -252,7 +266,7 @@ def table_facts(columns: Iterable[SampledColumn], options: ClassifyOptions | Non
         names.append(col.name)
         arr = _bounded(col.values, opts).drop_null()
         if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
-            numbers[col.name] = np.asarray(arr.cast(pa.float64()).to_numpy(zero_copy_only=False))
+            numbers[col.name] = np.asarray(arr.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False))
         elif pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
             strings = tuple(arr.to_pylist())
             texts[col.name] = strings[:_NEIGHBOUR_TEXTS]
@@ -282,7 +296,8 @@ def _classify_column(
     if nested is not None:
         return _classify_json(name, nested, opts, depth)
     matcher = default_matcher()
-    matches = matcher.scan(strings) if strings is not None and len(strings) else None
+    hinting = any(hinted(matcher.detectors[i], facts.tokens) for i in matcher.hinting)
+    matches = matcher.scan(strings, hinting) if strings is not None and len(strings) else None
     decided = _decide(matcher, facts, matches)
     return [ColumnResult(name, tuple(m for m, _ in decided if m.confidence >= opts.min_confidence),
                          _evidence(decided, facts))]
@@ -344,17 +359,18 @@ def _validated_hits(
     part: dict[tuple[int, int], str],
 ) -> None:
     """Mark (value, detector) cells whose candidate passes the detector's validator."""
-    for pid, row, start, end in zip(
-        matches.pattern.tolist(), matches.row.tolist(), matches.start.tolist(), matches.end.tolist(), strict=True
-    ):
+    for pid, row in zip(matches.pattern.tolist(), matches.row.tolist(), strict=True):
         spec = matcher.patterns[pid]
         det_index = spec.detector
         if (spec.hinted and not hints[det_index]) or hit[row, det_index]:
             continue
-        text = facts.texts[row]
-        if spec.embedded:
-            text = text.encode()[start:end].decode("utf-8", "replace")
-        if matcher.detectors[det_index].validate(text):
+        detector = matcher.detectors[det_index]
+        if spec.embedded:  # validate each occurrence inside the text (Python's re, on this candidate only)
+            found = (m.group(0).rstrip(_TRAILING) for m in _python_pattern(spec.source).finditer(facts.texts[row]))
+            text = next((t for t in found if detector.validate(t)), None)
+        else:
+            text = facts.texts[row] if detector.validate(facts.texts[row]) else None
+        if text is not None:
             hit[row, det_index] = True
             part[(row, det_index)] = text
 
