@@ -12,25 +12,29 @@ Loading the data is not timed.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Python puts bench/ first on sys.path, where bench/copy.py would shadow the standard library's copy module:
+# move it to the end (still importable for bench/_data.py).
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE] + [str(_HERE)]
 
-import duckdb
-import pyarrow.parquet as pq
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
 
-from dataward.tables import open_tables, quote_ident
-from dataward.targets import parse_target
-from dataward.testing.servers.postgres import PostgresServer
+import duckdb  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+
+from dataward.tables import open_tables, quote_ident  # noqa: E402
+from dataward.targets import parse_target  # noqa: E402
+from dataward.testing.servers.postgres import PostgresServer  # noqa: E402
 
 POLICY = """
 [[store]]
@@ -96,10 +100,22 @@ def timed_scan(policy: Path, out: Path, env: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def run_scale(users: int, seed: int, work: Path) -> dict[str, Any]:
-    from _data import reference_parquet
+def reference(users: int, seed: int) -> Path:
+    """bench/_data.py's cached Parquet folder; if that helper is missing, the generator's own Parquet output."""
+    try:
+        from _data import reference_parquet  # type: ignore[import-not-found]
+    except ImportError:
+        folder = Path("/tmp/dataward-bench") / f"scan-{users}-{seed}"
+        if not folder.exists():
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run([sys.executable, "-m", "dataward", "generate", "--users", str(users), "--seed", str(seed),
+                            "--out", f"file://{folder}"], check=True)
+        return folder
+    return Path(reference_parquet(users, seed))
 
-    folder = Path(reference_parquet(users, seed))
+
+def run_scale(users: int, seed: int, work: Path) -> dict[str, Any]:
+    folder = reference(users, seed)
     copy = work / f"analytics-{users}.duckdb"
     naive_copy(folder, copy)
     policy = work / f"dataward-{users}.toml"

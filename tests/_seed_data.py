@@ -6,6 +6,8 @@ generator (dataward.devicecloud) is what benchmarks and the demo use.
 
 from __future__ import annotations
 
+import base64
+import json
 import random
 
 import pyarrow as pa
@@ -51,7 +53,7 @@ def seed_tables(users: int = 300, seed: int = 7) -> dict[str, pa.Table]:
                              "refresh_token": ["Atzr|IwEBI" + tok(80) for _ in ids]})
     api_tokens = pa.table({
         "id": ids, "user_id": ids, "platform": [rnd.choice(["ios", "android", "web"]) for _ in ids],
-        "access_token": ["eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9." + tok(40) + "." + tok(43) for _ in ids],
+        "access_token": [_jwt(i, tok(43)) for i in ids],
     })
     ssids = [rnd.choice([f"NETGEAR{rnd.randint(10, 99)}", f"The {s}s 5G", f"TP-Link_{rnd.randint(1000, 9999)}"])
              for s in last]
@@ -78,6 +80,14 @@ def seed_tables(users: int = 300, seed: int = 7) -> dict[str, pa.Table]:
                        "rssi": [rnd.randint(-90, -30) for _ in ids]})
     return {"users": users_t, "devices": devices, "api_tokens": api_tokens, "integrations": integrations,
             "body_metrics": body, "connection_events": events}
+
+
+def _jwt(user_id: int, signature: str) -> str:
+    """A structurally valid JWT (base64url JSON header and payload); the signature is random."""
+    def b64(doc: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
+
+    return f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64({'sub': str(user_id), 'iat': 1700000000})}.{signature}"
 
 
 def load(url: str, tables: dict[str, pa.Table]) -> None:

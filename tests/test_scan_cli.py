@@ -66,7 +66,8 @@ def test_world_readable_export_fails_at_high(db: Path) -> None:
     code, out, _ = run(f"sqlite:///{db}", "--format", "json")
     assert code == 1
     report = json.loads(out)
-    cats = {f.get("object"): set(f["categories"]) for f in report["findings"] if f["rule"] == "sqlite.sensitive-data"}
+    cats = {f.get("object"): set(f["categories"]) for f in report["findings"] if f["rule"] == "sqlite.exposed-data"}
+    assert all(f["severity"] == "high" for f in report["findings"] if f["rule"] == "sqlite.exposed-data")
     assert {"email", "password_hash"} <= cats["users"]
     assert "alexa_token" in cats["integrations"]
     assert "wifi_ssid" in cats["devices"]

@@ -7,7 +7,7 @@ that holds sensitive data, with its categories and estimated records, so a reade
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Final
+from typing import Final, Literal
 
 from dataward.categories import CATEGORY_TIERS, SENSITIVE_TIERS, TIER_ORDER, Tier, worst_tier
 from dataward.classify.base import ObjectResult
@@ -31,24 +31,43 @@ CONTENT_RULES: Final[dict[str, tuple[str, str]]] = {
 }
 
 
+Exposure = Literal["open", "local"] | None  # open: anyone on the network (or the web); local: every account
+
+
+def exposure_of(facts: ExposureFacts) -> Exposure:
+    """How far the contents reach: an open server or a file served from a web root is 'open'; a file
+    every local account can read is 'local' (exposure/files.py's world-readable facts)."""
+    if facts.exposed:
+        return "open"
+    details = facts.details or {}
+    readable = set(details.get("world_readable") or ()) | set(details.get("group_readable") or ())
+    if any(p in readable for p in (details.get("web_root") or {})):
+        return "open"
+    if details.get("world_readable"):
+        return "local"
+    return None
+
+
 def object_severity(
-    exposed: bool, categories: Iterable[str], records: int | None, *, linkable: bool = False
+    exposure: Exposure | bool, categories: Iterable[str], records: int | None, *, linkable: bool = False
 ) -> Severity:
-    """Exposed credential/health/identity data is critical; exposed device data high (medium when tiny).
+    """Open credential/health/identity data is critical; open device data high (medium when tiny).
 
     ``linkable``: the same open store also holds identity or credential data, so device data (SSIDs,
     nicknames like "Emma's Nursery", MACs) joins to a named customer and is as bad as the identity itself.
+    Data only local accounts can read ranks one step lower.
     """
+    exposure = "open" if exposure is True else (None if exposure is False else exposure)
     tier = worst_tier(frozenset(categories))
-    if tier is None or not exposed:
+    if tier is None or exposure is None:
         return Severity.INFO
-    if tier in SENSITIVE_TIERS:
-        return Severity.CRITICAL
-    if tier is Tier.DEVICE:
-        if linkable:
-            return Severity.CRITICAL
-        return Severity.HIGH if (records is None or records >= 10) else Severity.MEDIUM
-    return Severity.LOW
+    if tier in SENSITIVE_TIERS or (tier is Tier.DEVICE and linkable):
+        severity = Severity.CRITICAL
+    elif tier is Tier.DEVICE:
+        severity = Severity.HIGH if (records is None or records >= 10) else Severity.MEDIUM
+    else:
+        severity = Severity.LOW
+    return severity if exposure == "open" else Severity(max(int(severity) - 1, int(Severity.LOW)))
 
 
 def content_findings(facts: ExposureFacts, objects: Iterable[ObjectResult]) -> Iterator[Finding]:
@@ -56,12 +75,13 @@ def content_findings(facts: ExposureFacts, objects: Iterable[ObjectResult]) -> I
     objects = list(objects)
     store_tiers = {CATEGORY_TIERS[c] for o in objects for c in o.categories if c in CATEGORY_TIERS}
     linkable = bool(store_tiers & {Tier.IDENTITY, Tier.CREDENTIAL})
+    exposure = exposure_of(facts)
     for obj in objects:
         cats = sorted(c for c in obj.categories if CATEGORY_TIERS.get(c, Tier.METADATA) is not Tier.METADATA)
         if not cats:
             continue
-        severity = object_severity(facts.exposed, cats, obj.records, linkable=linkable)
-        rule = EXPOSED_RULE if facts.exposed else INVENTORY_RULE
+        severity = object_severity(exposure, cats, obj.records, linkable=linkable)
+        rule = EXPOSED_RULE if exposure else INVENTORY_RULE
         yield Finding(
             rule=f"{facts.store}.{rule}",
             severity=severity,
@@ -71,7 +91,7 @@ def content_findings(facts: ExposureFacts, objects: Iterable[ObjectResult]) -> I
             object=obj.object,
             categories=cats,
             records=obj.records,
-            title=_title(facts, obj, cats),
+            title=_title(exposure, obj, cats),
             evidence=_evidence(obj),
             remediation=CONTENT_RULES[f"*.{rule}"][1],
         )
@@ -83,12 +103,14 @@ def tiers_of(categories: Iterable[str]) -> list[str]:
     return [t.value for t in TIER_ORDER if t in present]
 
 
-def _title(facts: ExposureFacts, obj: ObjectResult, cats: list[str]) -> str:
+def _title(exposure: Exposure, obj: ObjectResult, cats: list[str]) -> str:
     what = ", ".join(cats[:6]) + (", ..." if len(cats) > 6 else "")
     size = f" ({obj.records:,} records)" if obj.records else ""
     tiers = "/".join(tiers_of(cats))
-    if facts.exposed:
+    if exposure == "open":
         return f"'{obj.object}'{size} is readable without credentials and holds {tiers} data: {what}"
+    if exposure == "local":
+        return f"'{obj.object}'{size} is readable by every local account and holds {tiers} data: {what}"
     return f"'{obj.object}'{size} holds {tiers} data: {what}"
 
 
