@@ -320,7 +320,7 @@ def _decide(
         mask = det.content_mask(facts, hints[i])
         if mask is not None and len(mask) == n:
             hit[:, i] |= mask
-    winners = _winners(dets, hit)
+    winners = _settled_winners(dets, facts, hit, hints, n)
     out: list[tuple[CategoryMatch, str | None]] = []
     by_category: dict[str, tuple[CategoryMatch, str | None]] = {}
     for i in sorted(range(len(dets)), key=lambda k: not dets[k].exclusive):
@@ -373,6 +373,27 @@ def _validated_hits(
         if text is not None:
             hit[row, det_index] = True
             part[(row, det_index)] = text
+
+
+def _settled_winners(
+    dets: Sequence[Detector], facts: ColumnFacts, hit: np.ndarray, hints: list[bool], n: int
+) -> np.ndarray:
+    """Winners after dropping categories the column rejects, so a rejected category (dotted versions
+    that looked like IPv4) does not keep the values it claimed."""
+    hit = hit.copy()
+    for _ in range(4):
+        winners = _winners(dets, hit)
+        rejected = [
+            i for i, det in enumerate(dets)
+            if det.exclusive and hit[:, i].any()
+            and not _passes(det, facts, float(np.count_nonzero(winners == i)) / n,
+                            int(np.count_nonzero(winners == i)), hints[i])
+        ]
+        claimed = [i for i in rejected if np.count_nonzero(winners == i)]
+        if not claimed:
+            return winners
+        hit[:, claimed] = False
+    return _winners(dets, hit)
 
 
 def _winners(dets: Sequence[Detector], hit: np.ndarray) -> np.ndarray:

@@ -48,9 +48,10 @@ def _person_name(value: str, single: bool) -> bool:
         return False
     if any(not (_NAME_WORD.match(w) or _INITIAL.match(w)) for w in words):
         return False
+    first, last = words[0].lower(), words[-1].lower().strip(".")
     if len(words) == 1:
-        return single and (words[0].lower() in first_names() or words[0].lower() in last_names())
-    return words[0].lower() in first_names() and words[-1].lower().strip(".") in last_names()
+        return single and (first in first_names() or first in last_names())
+    return first in first_names() or (last in last_names() and len(words) == 2 and not _INITIAL.match(words[0]))
 
 
 @register_detector
@@ -137,7 +138,8 @@ def _valid_phone(value: str) -> bool:
             number = phonenumbers.parse(value, region)
         except phonenumbers.NumberParseException:
             continue
-        if phonenumbers.is_valid_number(number):
+        # with a '+', the right length for the country code is enough (new area codes, ranges)
+        if phonenumbers.is_valid_number(number) or (region is None and phonenumbers.is_possible_number(number)):
             return True
     return False
 
