@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import time
+
+import httpx
+import paho.mqtt.client as mqtt
 import psycopg
+import pymysql
 import pytest
 import redis
+from pymemcache.client.base import Client as MemcacheClient
+from pymemcache.exceptions import MemcacheClientError
 
 from dataward.testing.fixtures import ServerFactory
 from dataward.testing.ports import STANDARD_PORTS, free_port
-from dataward.testing.servers import PostgresServer, RedisServer
+from dataward.testing.servers import (
+    MariaDBServer,
+    MemcachedServer,
+    MosquittoServer,
+    PostgresServer,
+    RedisServer,
+    S3Server,
+)
 
 
 def _pg_login(url: str) -> str:
@@ -105,3 +119,102 @@ def test_redis_acl_users(redis_factory: ServerFactory[RedisServer]) -> None:
         assert client.get("cache:1") is None
         with pytest.raises(redis.exceptions.NoPermissionError):
             client.set("cache:1", "x")
+
+
+# ---- MariaDB ---------------------------------------------------------------------------------------
+def _my_login(server: MariaDBServer, user: str, password: str, **kw: object) -> str:
+    conn = pymysql.connect(host=server.host, port=server.port, user=user, password=password, connect_timeout=3, **kw)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT current_user()")
+            row = cur.fetchone()
+        assert row is not None
+        return str(row[0])
+    finally:
+        conn.close()
+
+
+def test_mariadb_secure_refuses_empty_root_and_plain_tcp(mariadb_secure: MariaDBServer) -> None:
+    tls = {"ssl": {"ca": str(mariadb_secure.cert_file)}, "ssl_verify_identity": False}
+    with pytest.raises(pymysql.err.OperationalError):
+        _my_login(mariadb_secure, "root", "", **tls)
+    with pytest.raises(pymysql.err.OperationalError):
+        _my_login(mariadb_secure, "someone", "", **tls)  # no anonymous account
+    with pytest.raises(pymysql.err.OperationalError):
+        _my_login(mariadb_secure, "root", "root-pw", ssl_disabled=True)  # require_secure_transport
+    assert _my_login(mariadb_secure, "root", "root-pw", **tls) == "root@%"
+
+
+def test_mariadb_open_lets_root_and_anyone_in(mariadb_open: MariaDBServer) -> None:
+    assert _my_login(mariadb_open, "root", "") == "root@%"
+    assert _my_login(mariadb_open, "someone", "") == "@%"  # anonymous account matches any name
+    assert _my_login(mariadb_open, "app", "app-pw") == "app@%"
+
+
+def test_mariadb_runtime_changes(mariadb_factory: ServerFactory[MariaDBServer]) -> None:
+    my = mariadb_factory.new(root_password="pw")
+    with pytest.raises(pymysql.err.OperationalError):
+        _my_login(my, "guest", "")
+    my.execute_admin("CREATE USER 'guest'@'%'")  # a passwordless user appears
+    assert _my_login(my, "guest", "") == "guest@%"
+    my.set_root_password(None)
+    assert _my_login(my, "root", "") == "root@%"
+    my.create_table("app", "people", [{"email": "a@example.com"}])
+    assert my.execute_admin("SELECT count(*) FROM app.people") == [(1,)]
+
+
+# ---- Mosquitto -------------------------------------------------------------------------------------
+def _mqtt_connect(server: MosquittoServer, user: str | None = None, password: str | None = None) -> str:
+    """The broker's CONNACK reason as text ('Success', 'Not authorized', ...)."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+    if user:
+        client.username_pw_set(user, password)
+    reasons: list[str] = []
+    client.on_connect = lambda _c, _u, _f, reason, _p: reasons.append(str(reason))
+    client.connect(server.host, server.port, 5)
+    deadline = time.monotonic() + 5
+    while not reasons and time.monotonic() < deadline:
+        client.loop(timeout=0.05)
+    client.disconnect()
+    return reasons[0] if reasons else "no answer"
+
+
+def test_mosquitto_without_anonymous_refuses_anon(mosquitto_auth: MosquittoServer) -> None:
+    assert _mqtt_connect(mosquitto_auth) == "Not authorized"
+    assert _mqtt_connect(mosquitto_auth, "device", "wrong") == "Not authorized"
+    assert _mqtt_connect(mosquitto_auth, "device", "device-pw") == "Success"
+
+
+def test_mosquitto_anon_accepts_anyone(mosquitto_anon: MosquittoServer) -> None:
+    assert _mqtt_connect(mosquitto_anon) == "Success"
+
+
+def test_mosquitto_reconfigure_at_runtime(mosquitto_factory: ServerFactory[MosquittoServer]) -> None:
+    m = mosquitto_factory.new(allow_anonymous=False, passwords={"u": "p"})
+    assert _mqtt_connect(m) == "Not authorized"
+    m.reconfigure(allow_anonymous=True)
+    assert _mqtt_connect(m) == "Success"
+    m.reconfigure(allow_anonymous=False, passwords={"v": "q"})
+    assert _mqtt_connect(m) == "Not authorized"
+    assert _mqtt_connect(m, "v", "q") == "Success"
+    assert _mqtt_connect(m, "u", "p") == "Not authorized"
+
+
+# ---- memcached and S3 ------------------------------------------------------------------------------
+def test_memcached_open_and_with_auth(memcached_server: MemcachedServer,
+                                      memcached_factory: ServerFactory[MemcachedServer]) -> None:
+    client = MemcacheClient((memcached_server.host, memcached_server.port))
+    client.set("k", "v")
+    assert client.get("k") == b"v"
+    locked = memcached_factory(auth_users={"u": "p"})
+    with pytest.raises(MemcacheClientError):
+        MemcacheClient((locked.host, locked.port)).get("k")
+
+
+def test_s3_public_bucket_readable_anonymously(s3_server: S3Server) -> None:
+    s3_server.create_bucket("open-exports", public=True, objects={"users.csv": "email\na@example.com\n"})
+    s3_server.create_bucket("closed-exports", public=False, objects={"users.csv": "email\n"})
+    assert httpx.get(f"{s3_server.endpoint_url}/open-exports/users.csv").status_code == 200
+    assert httpx.get(f"{s3_server.endpoint_url}/closed-exports/users.csv").status_code == 403
+    grants = s3_server.client().get_bucket_acl(Bucket="open-exports")["Grants"]
+    assert any(g["Grantee"].get("URI", "").endswith("AllUsers") for g in grants)

@@ -17,7 +17,16 @@ from typing import Any, Generic, TypeVar
 
 import pytest
 
-from dataward.testing.servers import BinaryMissing, LocalServer, PostgresServer, RedisServer
+from dataward.testing.servers import (
+    BinaryMissing,
+    LocalServer,
+    MariaDBServer,
+    MemcachedServer,
+    MosquittoServer,
+    PostgresServer,
+    RedisServer,
+    S3Server,
+)
 
 S = TypeVar("S", bound=LocalServer)
 
@@ -77,6 +86,30 @@ def redis_factory() -> Iterator[ServerFactory[RedisServer]]:
     yield from _factory(RedisServer)
 
 
+@pytest.fixture(scope="session")
+def mariadb_factory() -> Iterator[ServerFactory[MariaDBServer]]:
+    """``mariadb_factory(root_password=None, anonymous_users=True)`` -> started MariaDBServer."""
+    yield from _factory(MariaDBServer)
+
+
+@pytest.fixture(scope="session")
+def mosquitto_factory() -> Iterator[ServerFactory[MosquittoServer]]:
+    """``mosquitto_factory(allow_anonymous=False, passwords={"u": "p"})`` -> started MosquittoServer."""
+    yield from _factory(MosquittoServer)
+
+
+@pytest.fixture(scope="session")
+def memcached_factory() -> Iterator[ServerFactory[MemcachedServer]]:
+    """``memcached_factory()`` -> started MemcachedServer."""
+    yield from _factory(MemcachedServer)
+
+
+@pytest.fixture(scope="session")
+def s3_factory() -> Iterator[ServerFactory[S3Server]]:
+    """``s3_factory()`` -> started moto S3Server."""
+    yield from _factory(S3Server)
+
+
 # ---- ready-made shared servers ------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def pg_trust(postgres_factory: ServerFactory[PostgresServer]) -> PostgresServer:
@@ -112,3 +145,39 @@ def redis_open(redis_factory: ServerFactory[RedisServer]) -> RedisServer:
 def redis_protected(redis_factory: ServerFactory[RedisServer]) -> RedisServer:
     """Redis with ``requirepass`` = ``redis-pw`` (unauthenticated commands are refused)."""
     return redis_factory(requirepass="redis-pw")
+
+
+@pytest.fixture(scope="session")
+def mariadb_open(mariadb_factory: ServerFactory[MariaDBServer]) -> MariaDBServer:
+    """MariaDB with root@'%' without a password and anonymous accounts (SELECT on db ``app``)."""
+    return mariadb_factory(root_password=None, anonymous_users=True)
+
+
+@pytest.fixture(scope="session")
+def mariadb_secure(mariadb_factory: ServerFactory[MariaDBServer]) -> MariaDBServer:
+    """MariaDB with root password ``root-pw``, no anonymous accounts, TLS required; ``app``/``app-pw``."""
+    return mariadb_factory(root_password="root-pw", anonymous_users=False, require_secure_transport=True)
+
+
+@pytest.fixture(scope="session")
+def mosquitto_anon(mosquitto_factory: ServerFactory[MosquittoServer]) -> MosquittoServer:
+    """Mosquitto that lets anonymous clients connect, publish and subscribe to everything."""
+    return mosquitto_factory(allow_anonymous=True)
+
+
+@pytest.fixture(scope="session")
+def mosquitto_auth(mosquitto_factory: ServerFactory[MosquittoServer]) -> MosquittoServer:
+    """Mosquitto without anonymous access; password file with ``device``/``device-pw``."""
+    return mosquitto_factory(allow_anonymous=False, passwords={"device": "device-pw"})
+
+
+@pytest.fixture(scope="session")
+def memcached_server(memcached_factory: ServerFactory[MemcachedServer]) -> MemcachedServer:
+    """memcached without any authentication (its default)."""
+    return memcached_factory()
+
+
+@pytest.fixture(scope="session")
+def s3_server(s3_factory: ServerFactory[S3Server]) -> S3Server:
+    """moto S3 endpoint; create buckets with ``s3_server.create_bucket(name, public=...)``."""
+    return s3_factory()

@@ -5,7 +5,22 @@ dir and process group, and is torn down by ``stop()`` (and by an atexit hook as 
 """
 
 from dataward.testing.servers._base import BinaryMissing, LocalServer, ServerStartError, find_binary
+from dataward.testing.servers.mariadb import MariaDBServer
+from dataward.testing.servers.memcached import MemcachedServer
+from dataward.testing.servers.mosquitto import MosquittoServer
 from dataward.testing.servers.postgres import PostgresServer
 from dataward.testing.servers.redis import RedisServer
+from dataward.testing.servers.s3 import S3Server
 
-__all__ = ["BinaryMissing", "LocalServer", "PostgresServer", "RedisServer", "ServerStartError", "find_binary"]
+__all__ = [
+    "BinaryMissing",
+    "LocalServer",
+    "MariaDBServer",
+    "MemcachedServer",
+    "MosquittoServer",
+    "PostgresServer",
+    "RedisServer",
+    "S3Server",
+    "ServerStartError",
+    "find_binary",
+]

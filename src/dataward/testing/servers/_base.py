@@ -171,7 +171,10 @@ class LocalServer:
     def _os_user(self) -> pwd.struct_passwd | None:
         if self.run_as is None or os.geteuid() != 0:
             return None
-        return pwd.getpwnam(self.run_as)
+        try:
+            return pwd.getpwnam(self.run_as)
+        except KeyError:
+            return pwd.getpwnam("nobody")
 
     def chown(self, path: Path) -> None:
         """Hand a file the server must read (key, password file) to its OS user."""
