@@ -7,7 +7,7 @@ import re
 import numpy as np
 import phonenumbers
 
-from dataward.classify._lists import first_names, last_names
+from dataward.classify._lists import ROOM_WORDS, first_names, last_names
 from dataward.classify.base import ColumnFacts, Detector, register_detector
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
@@ -49,6 +49,8 @@ def _person_name(value: str, single: bool) -> bool:
     if any(not (_NAME_WORD.match(w) or _INITIAL.match(w)) for w in words):
         return False
     first, last = words[0].lower(), words[-1].lower().strip(".")
+    if any(w.lower() in ROOM_WORDS for w in words):  # 'Living Room', 'Garage Hall' are places
+        return False
     if len(words) == 1:
         return single and (first in first_names() or first in last_names())
     return first in first_names() or (last in last_names() and len(words) == 2 and not _INITIAL.match(words[0]))
