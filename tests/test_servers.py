@@ -14,7 +14,8 @@ from pymemcache.client.base import Client as MemcacheClient
 from pymemcache.exceptions import MemcacheClientError
 
 from dataward.testing.fixtures import ServerFactory
-from dataward.testing.ports import STANDARD_PORTS, free_port
+from dataward.testing.netns import NetNamespace
+from dataward.testing.ports import STANDARD_PORTS, free_port, port_open
 from dataward.testing.servers import (
     MariaDBServer,
     MemcachedServer,
@@ -22,6 +23,7 @@ from dataward.testing.servers import (
     PostgresServer,
     RedisServer,
     S3Server,
+    ServerStartError,
 )
 
 
@@ -84,6 +86,11 @@ def test_pg_stop_removes_everything() -> None:
     assert not folder.exists()
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(f"postgresql://app@127.0.0.1:{port}/app", connect_timeout=2)
+
+
+def test_failed_start_reports_the_server_log() -> None:
+    with pytest.raises(ServerStartError, match="no_such_setting"):
+        PostgresServer(settings={"no_such_setting": "1"}, start_timeout=20).start()
 
 
 # ---- Redis -----------------------------------------------------------------------------------------
@@ -218,3 +225,19 @@ def test_s3_public_bucket_readable_anonymously(s3_server: S3Server) -> None:
     assert httpx.get(f"{s3_server.endpoint_url}/closed-exports/users.csv").status_code == 403
     grants = s3_server.client().get_bucket_acl(Bucket="open-exports")["Grants"]
     assert any(g["Grantee"].get("URI", "").endswith("AllUsers") for g in grants)
+
+
+# ---- network namespaces ----------------------------------------------------------------------------
+@pytest.mark.netns
+def test_netns_wildcard_bind_reachable_loopback_bind_not(
+    netns: NetNamespace, redis_factory: ServerFactory[RedisServer], postgres_factory: ServerFactory[PostgresServer]
+) -> None:
+    exposed = redis_factory.new(bind="0.0.0.0", protected_mode=False, netns=netns.name, connect_host=netns.ns_address)
+    hidden = redis_factory.new(bind="127.0.0.1", netns=netns.name, connect_host=netns.ns_address)
+    assert exposed.host == netns.ns_address
+    with redis.from_url(exposed.url(), socket_timeout=3) as client:
+        assert client.ping()
+    assert not port_open(netns.ns_address, hidden.port, timeout=1)
+    assert hidden.admin_client().ping()  # it is up: reachable through its unix socket only
+    pg = postgres_factory.new(auth="trust", listen="0.0.0.0", netns=netns.name, connect_host=netns.ns_address)
+    assert _pg_login(pg.url(user="app", password="")) == "app"

@@ -12,11 +12,12 @@ A missing binary turns into ``pytest.skip`` with the reason printed (``-ra`` sho
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 import pytest
 
+from dataward.testing.netns import NetNamespace, create_netns, netns_unavailable
 from dataward.testing.servers import (
     BinaryMissing,
     LocalServer,
@@ -181,3 +182,30 @@ def memcached_server(memcached_factory: ServerFactory[MemcachedServer]) -> Memca
 def s3_server(s3_factory: ServerFactory[S3Server]) -> S3Server:
     """moto S3 endpoint; create buckets with ``s3_server.create_bucket(name, public=...)``."""
     return s3_factory()
+
+
+# ---- network namespaces -------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def netns_factory() -> Iterator[Callable[[], NetNamespace]]:
+    """``netns_factory()`` -> a new NetNamespace (veth pair, 10.203.x.y/30); skips with the reason if forbidden."""
+    made: list[NetNamespace] = []
+
+    def make() -> NetNamespace:
+        reason = netns_unavailable()
+        if reason:
+            pytest.skip(f"network namespaces unavailable: {reason}")
+        ns = create_netns()
+        made.append(ns)
+        return ns
+
+    try:
+        yield make
+    finally:
+        for ns in made:
+            ns.close()
+
+
+@pytest.fixture(scope="session")
+def netns(netns_factory: Callable[[], NetNamespace]) -> NetNamespace:
+    """One shared namespace; start servers in it with ``factory.new(netns=netns.name, connect_host=netns.ns_address)``."""
+    return netns_factory()
