@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
 
-TEST_RANGE = ipaddress.ip_network("10.203.0.0/16")
+TEST_RANGE = ipaddress.IPv4Network("10.203.0.0/16")
 
 
 class NetnsError(RuntimeError):
@@ -54,11 +54,11 @@ def netns_unavailable() -> str | None:
 
 def _used_addresses() -> set[ipaddress.IPv4Address]:
     out = _ip("-4", "-o", "addr", "show", check=False).stdout
-    used = set()
+    used: set[ipaddress.IPv4Address] = set()
     for line in out.splitlines():
         parts = line.split()
         if "inet" in parts:
-            used.add(ipaddress.ip_interface(parts[parts.index("inet") + 1]).ip)
+            used.add(ipaddress.IPv4Interface(parts[parts.index("inet") + 1]).ip)
     return used
 
 
