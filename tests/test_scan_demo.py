@@ -28,7 +28,7 @@ def test_replay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     critical = {f.object for f in report.at_or_above(Severity.CRITICAL) if f.object}
     assert {"users", "api_tokens", "integrations", "body_metrics", "devices"} <= critical
     text = buf.getvalue()
-    assert "critical findings" in text and str(out / "report.html") in text
+    assert "critical: what anyone could read" in text and str(out / "report.html") in text
     for path in out.iterdir():
         if path.suffix in (".html", ".json"):
             content = path.read_text()

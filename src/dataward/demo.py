@@ -76,7 +76,9 @@ def print_files(ctx: DemoContext) -> None:
         ctx.console.print(f"  {label}: {path}", highlight=False, soft_wrap=True)
 
 
-STEPS: list[Step] = [generate_production, summarise_production]
+from dataward.demo_leak import scan_leaky_copy  # noqa: E402 - step modules import DemoContext only for typing
+
+STEPS: list[Step] = [generate_production, summarise_production, scan_leaky_copy]
 FINAL_STEPS: list[Step] = [print_files]
 
 

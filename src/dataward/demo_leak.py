@@ -10,9 +10,11 @@ Nothing leaves the machine: the server listens on 127.0.0.1 and is stopped at th
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
@@ -26,7 +28,24 @@ from dataward.scan import scan
 from dataward.tables import open_tables
 from dataward.targets import parse_target
 
+if TYPE_CHECKING:
+    from dataward.demo import DemoContext
+
 POLICY = Path(__file__).resolve().parents[2] / "demo" / "dataward.toml"
+
+
+def scan_leaky_copy(ctx: DemoContext) -> None:
+    """Demo step: the seed case's naive analytics copy, scanned with the policy (report.html, report.json)."""
+    started = time.perf_counter()
+    ctx.console.print("[bold]3. the leak[/bold]: an engineer copies production, every column, into an "
+                      "'analytics' store and switches its protection off")
+    if ctx.production_url.startswith("duckdb://"):
+        Path(ctx.production_url.removeprefix("duckdb://")).chmod(0o600)  # production itself is locked down
+    report = replay(ctx.production_url, ctx.out, ctx.console)
+    ctx.state["leak_report"] = report
+    ctx.files["scan report (HTML)"] = ctx.out / "report.html"
+    ctx.files["scan report (JSON)"] = ctx.out / "report.json"
+    ctx.console.print(f"   scanned in {time.perf_counter() - started:.1f} s")
 
 
 @contextmanager
@@ -70,20 +89,24 @@ def replay(production_url: str, out: Path, console: Console) -> Report:
     html.write_text(registered_formats()["html"](report))
     js.write_text(registered_formats()["json"](report))
     show(report, console)
-    console.print(f"HTML report: [bold]{html}[/bold]   JSON: {js}")
+    console.print(f"HTML report: [bold]{html}[/bold]   JSON: {js}", highlight=False, soft_wrap=True)
     return report
 
 
 def show(report: Report, console: Console) -> None:
+    """The critical findings: one row per exposed table (what leaks), then the store-level causes."""
     s = report.summary()
     console.print(
         f"dataward scan with {POLICY.name}: "
         + ", ".join(f"{s['by_severity'][k]} {k}" for k in ("critical", "high", "medium", "low", "info"))
     )
-    table = Table(title="critical findings", title_justify="left")
-    for col in ("store", "rule", "object", "categories", "records"):
-        table.add_column(col)
-    for f in report.at_or_above(Severity.CRITICAL):
-        table.add_row(Text(f.store_name or f.target), Text(f.rule), Text(f.object or ""),
-                      Text(", ".join(f.categories)), Text(f"{f.records:,}" if f.records else ""))
+    critical = report.at_or_above(Severity.CRITICAL)
+    table = Table(title="critical: what anyone could read", title_justify="left")
+    table.add_column("table")
+    table.add_column("records", justify="right")
+    table.add_column("categories")
+    for f in (f for f in critical if f.object):
+        table.add_row(Text(f.object or ""), Text(f"{f.records:,}" if f.records else ""), Text(", ".join(f.categories)))
     console.print(table)
+    for f in (f for f in critical if not f.object):
+        console.print(Text(f"  critical {f.rule}: {f.title}"), soft_wrap=True)
