@@ -96,3 +96,10 @@ def test_scans_from_threads_agree() -> None:
     for t in threads:
         t.join()
     assert out == [("email",)] * 4
+
+
+def test_struct_columns_are_flattened_like_json() -> None:
+    values = pa.array([{"contact": {"email": f"u{i}@example.com"}, "n": i} for i in range(30)])
+    obj = SampledObject("duckdb:///x", "duckdb", "t", (SampledColumn("info", values, str(values.type)),))
+    cols = {c.name: set(c.category_ids) for c in classify_object(obj).columns}
+    assert cols["info"] == {"email"} and cols["info.contact.email"] == {"email"}

@@ -223,6 +223,8 @@ def _as_strings(values: pa.Array) -> pa.Array:
         return values
     if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
         return pa.array([v.decode("utf-8", "replace") for v in values.to_pylist()], pa.string())
+    if pa.types.is_nested(values.type):  # struct / list / map: their JSON text, flattened like any blob
+        return pa.array([json.dumps(v, default=str) for v in values.to_pylist()], pa.string())
     try:
         return values.cast(pa.string())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
