@@ -50,6 +50,7 @@ class DeviceCommand(Action):
             raise ConfigError('device_command needs broker = "mqtt://…" and topic = "devices/{device_id}/…"')
         self.command = str(cfg.get("command", "reboot"))
         self.acks: set[str] = set()
+        self.unconfirmed: list[tuple[int, int]] = []  # (mid, qos) of ack messages not yet PUBACKed
         self.lock = threading.Lock()
         self.client: mqtt.Client | None = None
         self.states = dict(ctx.incidents.ledger_states(ctx.incident.name, self._devices_step))
@@ -83,7 +84,11 @@ class DeviceCommand(Action):
             "dw-" + hashlib.sha256(f"{self.ctx.incident.name}|{self.ctx.step_key}".encode()).hexdigest()[:16]
         )
         client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, protocol=mqtt.MQTTv311
+            mqtt.CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+            manual_ack=True,  # PUBACK an acknowledgement only once the ledger holds it: none is lost in a crash
         )
         if target.username:
             client.username_pw_set(target.username, target.password)
@@ -111,9 +116,11 @@ class DeviceCommand(Action):
         try:
             command_id = str(json.loads(message.payload)["command_id"])
         except (ValueError, KeyError, TypeError):
+            client.ack(message.mid, message.qos)  # not ours to keep
             return
         with self.lock:
             self.acks.add(command_id)
+            self.unconfirmed.append((message.mid, message.qos))
 
     def _publish(self, devices: Sequence[int]) -> None:
         client = self._connect()
@@ -135,13 +142,17 @@ class DeviceCommand(Action):
                 raise DatawardError("the device broker did not acknowledge a QoS 1 publish within 30 s")
 
     def _mark_acked(self) -> int:
-        """Record acknowledgements received so far; returns how many devices moved to acked."""
+        """Record acknowledgements received so far, then confirm them to the broker; returns how many."""
         with self.lock:
             acks = set(self.acks)
+            confirm, self.unconfirmed = self.unconfirmed, []
         done = [u for u, s in self.states.items() if s != ACKED and self.command_id(int(u[1:])) in acks]
         if done:
             self.ctx.incidents.set_ledger(self.ctx.incident.name, self._devices_step, done, ACKED)
             self.states.update(dict.fromkeys(done, ACKED))
+        if self.client is not None:
+            for mid, qos in confirm:
+                self.client.ack(mid, qos)
         return len(done)
 
     def _wait_acks(self, units: Sequence[str], timeout: float) -> None:
@@ -151,6 +162,9 @@ class DeviceCommand(Action):
             with self.lock:
                 if wanted <= self.acks:
                     return
+                pending = bool(self.unconfirmed)
+            if pending:  # the broker sends only a few unconfirmed messages at a time (its inflight window)
+                self._mark_acked()
             time.sleep(0.05)
 
     # the step ---------------------------------------------------------------------------------------

@@ -1,0 +1,305 @@
+"""incident respond against the reference API (uvicorn on a free port) and a real Mosquitto broker.
+
+Revoked tokens get 401 and the others keep working; each affected device's topic gets its command once;
+a dry run changes nothing; a response crashed at random points many times and re-run never repeats a
+side effect and misses nobody.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import threading
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import httpx
+import paho.mqtt.client as mqtt
+import pytest
+import uvicorn
+from incident_helpers import cloud_tables, exposed_copy, write_store
+
+from dataward.devicecloud.api import create_app, set_password
+from dataward.incident import ops
+from dataward.incident._db import connect
+from dataward.incident.audit import AuditLog, verify_log
+from dataward.incident.respond import load_playbook, run_playbook
+from dataward.incident.store import open_incident_db
+from dataward.testing.ports import free_port
+
+USERS = 600
+COPY = {
+    "users": ["id", "email", "country"],
+    "devices": ["id", "user_id", "nickname", "wifi_ssid"],
+    "api_tokens": ["id", "user_id", "access_token"],
+    "integrations": ["id", "user_id", "provider", "access_token"],
+}
+
+
+class Crash(Exception):
+    pass
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("respond")
+    prod = cloud_tables(USERS, 11)
+    write_store(f"sqlite:///{root}/prod.db", prod)
+    half = exposed_copy(
+        prod,
+        COPY,
+        lambda name, t: __import__("pyarrow").compute.less_equal(
+            t["id" if name == "users" else "user_id"], USERS // 2
+        ),
+    )
+    copy = write_store(f"duckdb:///{root}/copy.duckdb", half)
+    return {"root": root, "copy": copy, "prod": prod}
+
+
+class Devices:
+    """Simulated cameras: every command on devices/<id>/cmd is recorded and acknowledged (QoS 1)."""
+
+    def __init__(self, broker, prefix: str) -> None:
+        self.prefix = prefix
+        self.received: dict[str, list[str]] = defaultdict(list)
+        self.lock = threading.Lock()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"sim-{prefix}")
+        self.client.on_message = self._on_message
+        self.client.connect(broker.host, broker.port)
+        self.client.subscribe(f"{prefix}/devices/+/cmd", qos=1)
+        self.client.loop_start()
+        time.sleep(0.3)
+
+    def _on_message(self, client, userdata, message) -> None:
+        data = json.loads(message.payload)
+        with self.lock:
+            self.received[message.topic].append(data["command_id"])
+        device = message.topic.split("/")[-2]
+        client.publish(
+            f"{self.prefix}/devices/{device}/ack", json.dumps({"command_id": data["command_id"]}), qos=1
+        )
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def world(template, tmp_path, mosquitto_anon):
+    shutil.copy(template["root"] / "prod.db", tmp_path / "prod.db")
+    prod_url = f"sqlite:///{tmp_path}/prod.db"
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(prod_url), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    prefix = f"t{random.randrange(10**9)}"
+    devices = Devices(mosquitto_anon, prefix)
+    db_path = str(tmp_path / "inc.db")
+    with open_incident_db(db_path) as db:
+        ops.open_incident(db, "leak", template["copy"], "2019-12-04", "2019-12-26")
+        result = ops.run_blast_radius(db, "leak", prod_url)
+    affected = set(result.affected["user_id"].to_pylist())
+    playbook = tmp_path / "playbook.toml"
+    playbook.write_text(f"""
+[response]
+scope = "affected"
+database = "{prod_url}"
+batch = 40
+
+[[step]]
+action = "revoke_tokens"
+via = "endpoint"
+endpoint = "http://127.0.0.1:{port}/oauth/revoke"
+
+[[step]]
+action = "unlink_integrations"
+providers = ["alexa", "google_assistant", "ifttt"]
+
+[[step]]
+action = "force_logout"
+
+[[step]]
+action = "password_reset"
+
+[[step]]
+action = "device_command"
+broker = "{mosquitto_anon.url()}"
+topic = "{prefix}/devices/{{device_id}}/cmd"
+ack_topic = "{prefix}/devices/+/ack"
+command = "reboot"
+ack_timeout = "10s"
+reconcile_wait = "1s"
+""")
+    yield {
+        "prod": prod_url,
+        "api": f"http://127.0.0.1:{port}",
+        "devices": devices,
+        "db": db_path,
+        "affected": affected,
+        "playbook": playbook,
+        "tmp": tmp_path,
+    }
+    devices.close()
+    server.should_exit = True
+    thread.join(10)
+
+
+def _login(api: str, prod_url: str, user_id: int) -> str:
+    db = connect(prod_url)
+    set_password(db, user_id, f"pw{user_id}")
+    email = db.query("SELECT email FROM users WHERE id = ?", (user_id,))[0][0]
+    db.close()
+    r = httpx.post(f"{api}/v1/login", json={"email": email, "password": f"pw{user_id}"})
+    assert r.status_code == 200
+    return r.json()["access_token"]
+
+
+def _me(api: str, token: str) -> int:
+    return httpx.get(f"{api}/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code
+
+
+def _devices_of(prod_url: str, users: set[int]) -> set[int]:
+    db = connect(prod_url)
+    rows = db.query("SELECT id, user_id FROM devices")
+    db.close()
+    return {int(d) for d, u in rows if int(u) in users}
+
+
+def test_respond_revokes_unlinks_and_commands_devices(world):
+    api, prod = world["api"], world["prod"]
+    affected = world["affected"]
+    assert affected and max(affected) <= USERS // 2
+    hit, spared = min(affected), USERS - 1
+    hit_token, spared_token = _login(api, prod, hit), _login(api, prod, spared)
+    assert _me(api, hit_token) == 200 and _me(api, spared_token) == 200
+    db = connect(prod)
+    before = {int(t): (int(u), r) for t, u, r in db.query("SELECT id, user_id, revoked_at FROM api_tokens")}
+    db.close()
+    audit = AuditLog(world["tmp"] / "audit.jsonl")
+    with open_incident_db(world["db"]) as db:
+        reports = run_playbook(db, "leak", load_playbook(world["playbook"]), audit=audit)
+    assert _me(api, hit_token) == 401
+    assert _me(api, spared_token) == 200
+    db = connect(prod)
+    after = {int(t): (int(u), r) for t, u, r in db.query("SELECT id, user_id, revoked_at FROM api_tokens")}
+    assert all(r is not None for u, r in after.values() if u in affected)
+    assert all(after[t] == v for t, v in before.items() if v[0] not in affected), "others' tokens untouched"
+    assert all(before[t][1] == after[t][1] for t in before if before[t][1] is not None), (
+        "no token revoked twice"
+    )
+    linked = db.query("SELECT user_id FROM integrations WHERE unlinked_at IS NULL")
+    assert not {int(u) for (u,) in linked} & affected
+    relink = db.query(
+        "SELECT user_id, relink_providers FROM dataward_account_flags WHERE relink_providers <> ''"
+    )
+    assert relink and all(int(u) in affected for u, _ in relink)
+    db.close()
+    expected = _devices_of(prod, affected)
+    received = world["devices"].received
+    deadline = time.monotonic() + 10
+    while len(received) < len(expected) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    topics = {int(t.split("/")[-2]) for t in received}
+    assert topics == expected
+    assert all(len(v) == 1 for v in received.values())
+    final = {r.action: r.outcome.counts for r in reports}
+    assert final["device_command"]["acked"] == len(expected) and final["device_command"]["unacked"] == 0
+    assert verify_log(world["tmp"] / "audit.jsonl").ok
+    # a second run does nothing again
+    with open_incident_db(world["db"]) as db:
+        again = run_playbook(db, "leak", load_playbook(world["playbook"]), audit=audit)
+    assert all(r.done_now == 0 for r in again)
+    time.sleep(0.5)
+    assert all(len(v) == 1 for v in received.values())
+
+
+def test_dry_run_changes_nothing(world):
+    prod = world["prod"]
+    db = connect(prod)
+    before = db.query("SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NULL")[0][0]
+    with open_incident_db(world["db"]) as inc:
+        reports = run_playbook(inc, "leak", load_playbook(world["playbook"]), dry_run=True)
+    counts = {r.action: r.outcome.counts for r in reports}
+    affected = world["affected"]
+    clause = ",".join(str(u) for u in affected)
+    expected_tokens = db.query(
+        f"SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NULL AND user_id IN ({clause})"
+    )[0][0]
+    assert counts["revoke_tokens"]["tokens"] == expected_tokens
+    assert counts["device_command"]["devices"] == len(_devices_of(prod, affected))
+    assert counts["force_logout"]["users"] == len(affected)
+    assert db.query("SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NULL")[0][0] == before
+    assert not db.table_exists("dataward_account_flags") or not db.query(
+        "SELECT * FROM dataward_account_flags"
+    )
+    samples = [s for r in reports for s in r.outcome.samples]
+    assert samples and all(s.startswith("h:") for s in samples)
+    time.sleep(0.3)
+    assert not world["devices"].received
+    db.close()
+
+
+@pytest.mark.parametrize("seed", [20191226, 4])
+def test_crashes_at_random_points_never_repeat_a_side_effect(world, seed):
+    prod = world["prod"]
+    rng = random.Random(seed)
+    crashes = 0
+
+    def fault(point: str) -> None:
+        nonlocal crashes
+        if rng.random() < (0.01 if point.endswith("mid_publish") else 0.15):
+            crashes += 1
+            raise Crash(point)
+
+    revoked_first: dict[int, str] = {}
+    for _attempt in range(300):
+        try:
+            with open_incident_db(world["db"]) as db:
+                run_playbook(
+                    db,
+                    "leak",
+                    load_playbook(world["playbook"]),
+                    fault=fault,
+                    audit=AuditLog(world["tmp"] / "a.jsonl"),
+                )
+            break
+        except Crash:
+            db2 = connect(prod)
+            for tid, at in db2.query("SELECT id, revoked_at FROM api_tokens WHERE revoked_at IS NOT NULL"):
+                assert revoked_first.setdefault(int(tid), str(at)) == str(at), "a token was revoked twice"
+            db2.close()
+    else:
+        pytest.fail("the response never completed")
+    assert crashes >= 5
+    expected = _devices_of(prod, world["affected"])
+    received = world["devices"].received
+    deadline = time.monotonic() + 10
+    while len(received) < len(expected) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert {int(t.split("/")[-2]) for t in received} == expected
+    counts = Counter(len(v) for v in received.values())
+    assert set(counts) == {1}, f"devices got a command more than once: {counts}"
+    db = connect(prod)
+    clause = ",".join(str(u) for u in world["affected"])
+    assert (
+        db.query(f"SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NULL AND user_id IN ({clause})")[0][0]
+        == 0
+    )
+    db.close()
+    assert verify_log(world["tmp"] / "a.jsonl").ok
+
+
+def test_unknown_action_is_a_config_error(tmp_path: Path):
+    book = tmp_path / "p.toml"
+    book.write_text('[[step]]\naction = "revoke_token"\n')
+    from dataward.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="Did you mean 'revoke_tokens'"):
+        load_playbook(book)
