@@ -12,9 +12,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+# Python puts bench/ first on sys.path, where bench/copy.py would shadow the standard library's copy module.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(_HERE.parent / "tests")] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-from eval import dataset, scoring
+from eval import dataset, scoring  # noqa: E402
 
 
 def main() -> int:

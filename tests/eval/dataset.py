@@ -244,6 +244,29 @@ def negatives(seed: int, rows: int = 300) -> Iterator[Labelled]:
     yield Labelled("negative", _obj(f"sensors_{seed}", cols, "negative"), {c.name: frozenset() for c in cols})
 
 
+def noisy(seed: int) -> Iterator[Labelled]:
+    """The reference tables again with 40% nulls, some empty strings and whitespace-padded values."""
+    r = random.Random(seed + 5000)
+    for item in reference(seed + 1, renamed=False, rows=300):
+        cols = []
+        for col in item.obj.columns:
+            vals = col.values.to_pylist()
+            out: list[object] = []
+            for x in vals:
+                roll = r.random()
+                if roll < 0.4:
+                    out.append(None)
+                elif roll < 0.45 and isinstance(x, str):
+                    out.append("")
+                elif roll < 0.6 and isinstance(x, str):
+                    out.append(f"  {x} ")
+                else:
+                    out.append(x)
+            cols.append(SampledColumn(col.name, pa.array(out, col.values.type)))
+        obj = SampledObject("eval://noisy", "eval", f"noisy_{item.obj.object}", tuple(cols), item.obj.records)
+        yield Labelled("noisy", obj, item.labels)
+
+
 def shaped(seed: int, rows: int = 300) -> Iterator[Labelled]:
     """Positives in less common shapes (upper-case emails, 'Last, First', Bearer headers, world phones)."""
     r = random.Random(seed + 4000)
@@ -268,6 +291,7 @@ def build(seeds: tuple[int, ...] = SEEDS) -> list[Labelled]:
         out.extend(json_blobs(seed))
         out.extend(negatives(seed))
         out.extend(shaped(seed))
+        out.extend(noisy(seed))
         with contextlib.suppress(ImportError):
             out.extend(devicecloud(seed))
     return out

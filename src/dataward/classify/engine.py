@@ -208,13 +208,21 @@ def _facts(name: str, values: pa.Array, dtype: str, table: TableFacts) -> tuple[
     elif pa.types.is_boolean(kind):
         pass
     else:
-        strings = _as_strings(values)
+        strings = _trimmed(_as_strings(values))
     texts: tuple[str, ...] = tuple(strings.to_pylist()) if strings is not None else ()
     if numbers is None and texts:
         numbers = _parse_numbers(texts)
     distinct = len(set(texts)) if texts else (len(np.unique(numbers)) if numbers is not None else 0)
     facts = ColumnFacts(name, name_tokens(name), dtype, texts, numbers, distinct, table)
     return facts, strings
+
+
+def _trimmed(strings: pa.Array) -> pa.Array:
+    """Surrounding whitespace removed and empty strings dropped (they say nothing), in Arrow kernels."""
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    trimmed = pc.utf8_trim_whitespace(strings)
+    return trimmed.filter(pc.greater(pc.utf8_length(trimmed), 0))
 
 
 def _as_strings(values: pa.Array) -> pa.Array:
