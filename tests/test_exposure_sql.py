@@ -293,7 +293,7 @@ def _my_counts(my: Any) -> list[tuple[Any, ...]]:
 
 
 def test_mysql_probe_and_sample_write_nothing(mariadb: Any) -> None:
-    my = mariadb(root_password=None, anonymous_users=True, users={"app": "app-pw"})
+    my = mariadb(root_password=None, bind="0.0.0.0")
     if not my.execute_admin("SHOW TABLES FROM app LIKE 'users'"):
         my.create_table("app", "users", [{"id": i, "email": CANARY} for i in range(20)])
     before = _my_counts(my)
@@ -307,3 +307,21 @@ def test_mysql_probe_and_sample_write_nothing(mariadb: Any) -> None:
     email = next(c for c in users.columns if c.name == "email")
     assert CANARY in email.values.to_pylist()
     no_raw_secrets(facts, CANARY, "app-pw")
+
+
+def test_sampling_uses_the_login_the_probe_found_open(postgres_factory: Any, mariadb: Any) -> None:
+    """A URL without a password is sampled the way an outsider reads it: trust, empty root, defaults."""
+    pg = postgres_factory(auth="trust", users={"app": "app-pw"}, databases=["app"])
+    if not _has_users(pg):
+        pg.create_table("app", "users", [{"id": i, "email": CANARY} for i in range(25)])
+    target = parse_target(f"postgresql://{pg.host}:{pg.port}/app")
+    objects = list(store_for(target).sample(target, BUDGET))
+    assert any(o.object.endswith("users") for o in objects)
+    assert {o.target for o in objects} == {target.display}
+    my = mariadb(root_password=None, bind="0.0.0.0")
+    if not my.execute_admin("SHOW TABLES FROM app LIKE 'users'"):
+        my.create_table("app", "users", [{"id": i, "email": CANARY} for i in range(20)])
+    target = parse_target(f"mysql://{my.host}:{my.port}/")
+    objects = list(store_for(target).sample(target, BUDGET))
+    assert "app.users" in {o.object for o in objects}
+    assert {o.target for o in objects} == {target.display}

@@ -15,17 +15,23 @@ from dataward.stores.base import Budget, SampledColumn, SampledObject
 from dataward.targets import Target
 
 
-def sample_tables(target: Target, budget: Budget, store: str) -> Iterator[SampledObject]:
-    """Up to ``budget.max_objects`` tables, ``budget.rows_per_object`` sampled rows each."""
+def sample_tables(
+    target: Target, budget: Budget, store: str, *, prefix: str = "", display: str | None = None
+) -> Iterator[SampledObject]:
+    """Up to ``budget.max_objects`` tables, ``budget.rows_per_object`` sampled rows each.
+
+    ``prefix`` names the database in object names when one server's databases are sampled in turn;
+    ``display`` is the URL reports show (the target as given, not the login the probe found open).
+    """
     from dataward.tables import open_tables  # the table layer imports drivers; load it only when sampling
 
     with open_tables(target) as tables:
         for name in tables.list_tables()[: budget.max_objects]:
             sample = tables.sample(name, budget.rows_per_object, seed=0)
             yield SampledObject(
-                target=target.display,
+                target=display or target.display,
                 store=store,
-                object=name,
+                object=prefix + name,
                 columns=tuple(column(f.name, sample.column(f.name), f.type) for f in sample.schema),
                 records=tables.estimate_rows(name),
             )

@@ -20,15 +20,16 @@ import socket
 import ssl
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 import pymysql
 
 from dataward.stores._net import describe_error
 from dataward.stores._tables import sample_tables
 from dataward.stores.base import Budget, ExposureFacts, SampledObject, register_store
-from dataward.targets import Target
+from dataward.targets import Target, parse_target
 
 CLIENT_SSL = 0x800
 ANONYMOUS_PROBE_USER = "dataward-no-such-user"
@@ -106,7 +107,20 @@ class MySQLStore:
         return _to_facts(target, seen, greeting)
 
     def sample(self, target: Target, budget: Budget) -> Iterator[SampledObject]:
-        return sample_tables(target, budget, self.scheme)
+        """Tables of the URL's database (or of every database the login sees, named ``db.table``), read with
+        the URL's login or, without a password there, the empty/anonymous/default login the probe finds open."""
+        login = target if target.password is not None else (open_login(target, budget) or target)
+        if login.database:
+            yield from sample_tables(login, budget, self.scheme, display=target.display)
+            return
+        remaining = budget
+        for db in _databases(login, budget):
+            for obj in sample_tables(_with_database(login, db), remaining, self.scheme, prefix=f"{db}.",
+                                     display=target.display):
+                yield obj
+                remaining = replace(remaining, max_objects=remaining.max_objects - 1)
+                if remaining.max_objects <= 0:
+                    return
 
     def _facts(self, target: Target, **kw: Any) -> ExposureFacts:
         return ExposureFacts(target=target.display, store=self.scheme, scope=target.scope, name=target.name, **kw)
@@ -170,6 +184,36 @@ def _attempts(target: Target, budget: Budget) -> list[tuple[str, str, str]]:
     defaults = BUILTIN_DEFAULTS if budget.default_credentials is None else budget.default_credentials
     out.extend(("default", u, p) for u, p in defaults)
     return out
+
+
+def open_login(target: Target, budget: Budget) -> Target | None:
+    """The target with the first empty, anonymous or default login that connects (plain text), or None."""
+    for kind, user, password in _attempts(target, budget):
+        if kind == "given":
+            continue
+        try:
+            with _connect(target, user, password, budget, tls=False):
+                return target.with_credentials(user, password)
+        except pymysql.MySQLError:
+            continue
+    return None
+
+
+def _databases(login: Target, budget: Budget) -> list[str]:
+    try:
+        with _connect(login, login.username or "", login.password or "", budget, tls=False) as conn, \
+                conn.cursor() as cur:
+            cur.execute("SHOW DATABASES")
+            return [r[0] for r in cur.fetchall() if r[0] not in SYSTEM_SCHEMAS]
+    except pymysql.MySQLError:
+        return []
+
+
+def _with_database(target: Target, db: str) -> Target:
+    url = target.with_credentials(target.username, target.password).url
+    base, _, query = url.partition("?")
+    head = base[: base.index("/", base.index("//") + 2)] if "/" in base[base.index("//") + 2 :] else base
+    return parse_target(f"{head}/{quote(db, safe='')}" + (f"?{query}" if query else ""), name=target.name)
 
 
 def _try_logins(target: Target, budget: Budget, tls: bool) -> _Observed:

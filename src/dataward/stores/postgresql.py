@@ -108,7 +108,10 @@ class PostgresStore:
         return _to_facts(target, seen, tls_offered=answer == b"S")
 
     def sample(self, target: Target, budget: Budget) -> Iterator[SampledObject]:
-        return sample_tables(target, budget, self.scheme)
+        """Tables of the URL's database, read with the URL's login or, when it has no password, with the
+        login the probe would find open (trust, a default password): what an outsider can read."""
+        login = target if target.password is not None else (open_login(target, budget) or target)
+        return sample_tables(login, budget, self.scheme, display=target.display)
 
     def _facts(self, target: Target, **kw: Any) -> ExposureFacts:
         return ExposureFacts(target=target.display, store=self.scheme, scope=target.scope, name=target.name, **kw)
@@ -130,6 +133,19 @@ def _attempts(target: Target, budget: Budget) -> list[_Attempt]:
     defaults = BUILTIN_DEFAULTS if budget.default_credentials is None else budget.default_credentials
     out.extend(_Attempt(u, p, "default") for u, p in defaults)
     return out
+
+
+def open_login(target: Target, budget: Budget) -> Target | None:
+    """The target with the first no-password or default login that connects, or None."""
+    for attempt in _attempts(target, budget):
+        if attempt.kind == "given":
+            continue
+        try:
+            with _connect(target, attempt.user, attempt.password, budget):
+                return target.with_credentials(attempt.user, attempt.password)
+        except psycopg.Error:
+            continue
+    return None
 
 
 def _try_logins(target: Target, budget: Budget) -> _Observed:
