@@ -164,11 +164,15 @@ PAB_ON = {k: True for k in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicP
 ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
-class MotoS3:
-    """moto_server in a subprocess on a free port. ``enforce=True`` turns on moto's IAM checks (after the
-    first three unauthenticated calls, which create the admin key), so unsigned requests are refused."""
+class EnforcingMotoS3:
+    """moto_server with IAM enforcement (INITIAL_NO_AUTH_ACTION_COUNT=3: the first three calls create the
+    admin key), so unsigned requests are refused as a real private bucket refuses them.
 
-    def __init__(self, enforce: bool) -> None:
+    dataward.testing's S3Server runs moto without enforcement (it answers anonymous listings of every
+    bucket), which is right for the public-bucket cases but cannot stand for a secure configuration.
+    """
+
+    def __init__(self) -> None:
         import subprocess
         import sys
         import time
@@ -177,7 +181,7 @@ class MotoS3:
 
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="3" if enforce else "inf")
+        env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="3")
         moto = Path(sys.executable).with_name("moto_server")
         self.proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(self.port)], env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -212,8 +216,8 @@ class MotoS3:
 
 
 @pytest.fixture(scope="module")
-def s3_enforcing() -> Iterator[MotoS3]:
-    server = MotoS3(enforce=True)
+def s3_enforcing() -> Iterator[EnforcingMotoS3]:
+    server = EnforcingMotoS3()
     s3 = server.client()
     s3.create_bucket(Bucket="private-exports")
     s3.put_public_access_block(Bucket="private-exports", PublicAccessBlockConfiguration=PAB_ON)
@@ -225,8 +229,9 @@ def s3_enforcing() -> Iterator[MotoS3]:
 
 
 @pytest.fixture(scope="module")
-def s3_open() -> Iterator[MotoS3]:
-    server = MotoS3(enforce=False)
+def s3_open(s3_factory: Any) -> Any:
+    """dataward.testing's S3Server (moto without IAM enforcement) holding a public and an unlocked bucket."""
+    server = s3_factory.new()
     s3 = server.client()
     s3.create_bucket(Bucket="public-exports", ACL="public-read")
     s3.put_bucket_policy(Bucket="public-exports", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
@@ -241,11 +246,10 @@ def s3_open() -> Iterator[MotoS3]:
     pq.write_table(table, sink)
     s3.put_object(Bucket="public-exports", Key="snap/users.parquet", Body=sink.getvalue().to_pybytes())
     s3.create_bucket(Bucket="unlocked")  # private ACL, but no Block Public Access and no encryption
-    yield server
-    server.stop()
+    return server
 
 
-def test_s3_secure_bucket(s3_enforcing: MotoS3) -> None:
+def test_s3_secure_bucket(s3_enforcing: EnforcingMotoS3) -> None:
     facts = probe(s3_enforcing.url("private-exports"))
     assert facts.reachable and facts.authenticated is True
     assert (facts.auth_required, facts.anonymous_access) == (True, False)
@@ -259,8 +263,8 @@ def test_s3_secure_bucket(s3_enforcing: MotoS3) -> None:
     assert s3_enforcing.secret not in repr(facts) + repr([f.to_json() for f in evaluate(facts, IDENTITY)])
 
 
-def test_s3_public_bucket(s3_open: MotoS3) -> None:
-    facts = probe(s3_open.url("public-exports"))
+def test_s3_public_bucket(s3_open: Any) -> None:
+    facts = probe(s3_open.url("public-exports", credentials=True))
     d = facts.details
     assert facts.anonymous_access is True and d["anonymous_list"] is True and d["anonymous_read"] is True
     assert d["public_acl"] == ["AllUsers:READ"] and d["policy_public"] is True
@@ -277,23 +281,23 @@ def test_s3_public_bucket(s3_open: MotoS3) -> None:
     assert got["s3.default-encryption-off"] == Severity.MEDIUM
 
 
-def test_s3_anonymous_only_probe(s3_open: MotoS3) -> None:
+def test_s3_anonymous_only_probe(s3_open: Any) -> None:
     """Without credentials only the unsigned checks run, and the settings rules stay silent."""
-    facts = probe(s3_open.url("public-exports", creds=False))
+    facts = probe(s3_open.url("public-exports"))
     assert facts.anonymous_access is True and facts.authenticated is None
     assert "public_acl" not in facts.details
     assert set(rules(facts)) == {"s3.no-auth"}
 
 
-def test_s3_private_acl_without_guard_rails(s3_open: MotoS3) -> None:
-    facts = probe(s3_open.url("unlocked"))
+def test_s3_private_acl_without_guard_rails(s3_open: Any) -> None:
+    facts = probe(s3_open.url("unlocked", credentials=True))
     assert facts.details["public_acl"] == [] and facts.details["policy_public"] is False
     got = rules(facts)
     assert got["s3.block-public-access-off"] == Severity.LOW and got["s3.default-encryption-off"] == Severity.LOW
     assert "s3.public-acl" not in got
 
 
-def test_s3_wrong_keys_and_unreachable(s3_enforcing: MotoS3) -> None:
+def test_s3_wrong_keys_and_unreachable(s3_enforcing: EnforcingMotoS3) -> None:
     url = f"s3://AKIAWRONG:wrong-canary@private-exports?endpoint_url={s3_enforcing.endpoint}"
     facts = probe(url)
     assert facts.authenticated is False and facts.details["auth_error"] == "InvalidAccessKeyId"
@@ -305,10 +309,10 @@ def test_s3_wrong_keys_and_unreachable(s3_enforcing: MotoS3) -> None:
     assert facts.reachable is False and rules(facts) == {"s3.unreachable": Severity.INFO}
 
 
-def test_s3_sample_groups_keys_and_writes_nothing(s3_open: MotoS3) -> None:
+def test_s3_sample_groups_keys_and_writes_nothing(s3_open: Any) -> None:
     s3 = s3_open.client()
     before = sorted((o["Key"], o["ETag"]) for o in s3.list_objects_v2(Bucket="public-exports")["Contents"])
-    target = parse_target(s3_open.url("public-exports"))
+    target = parse_target(s3_open.url("public-exports", credentials=True))
     store = store_for(target)
     store.probe(target, BUDGET)
     objects = {o.object: o for o in store.sample(target, BUDGET)}
