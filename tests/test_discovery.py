@@ -156,3 +156,14 @@ def test_greeting_parse() -> None:
     assert greeting is not None and greeting.version == "10.11.19-MariaDB" and greeting.tls_offered is True
     refused = parse_greeting(b"\x17\x00\x00\x00\xff\x6a\x04Host is not allowed")
     assert refused is not None and refused.error == "Host is not allowed"
+
+
+def test_every_networked_kind_can_be_discovered() -> None:
+    """Walk the store registry: a kind with default ports must also say how to recognise its answer."""
+    from dataward.stores.base import registered_stores
+
+    for scheme, cls in registered_stores().items():
+        if getattr(cls, "default_ports", ()):
+            assert isinstance(getattr(cls, "discovery_hello", None), bytes), scheme
+            assert callable(getattr(cls, "identify", None)), scheme
+            assert cls.identify(b"") is False, scheme  # silence is nobody's protocol
