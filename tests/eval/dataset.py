@@ -7,6 +7,7 @@ Groups, each built at several seeds:
   justify are dropped: firmware_version (bare version strings are hard negatives) and password.
 - ``mixed``: free-text and noise columns with 10-20% planted credentials, cards, emails, MACs, ...
 - ``json``: JSON blob columns; the column carries the union, each nested field ``column.path`` its own label.
+- ``faker``: Faker's providers in seven locales (values shaped by someone else), named and renamed.
 - ``negative``: hard negatives (commit ids, UUIDs, base64 images, version strings, SKUs, room temperatures,
   English labels, ...) under their natural and meaningless names; they must get no category.
 """
@@ -284,6 +285,10 @@ def devicecloud(seed: int) -> Iterator[Labelled]:
 
 def build(seeds: tuple[int, ...] = SEEDS) -> list[Labelled]:
     out: list[Labelled] = []
+    with contextlib.suppress(ImportError):
+        from . import faker_eval
+
+        out.extend(faker_eval.objects(seeds[0]))
     for seed in seeds:
         out.extend(reference(seed, renamed=False))
         out.extend(reference(seed, renamed=True))

@@ -34,7 +34,11 @@ class Email(Detector):
         return len(labels) > 1 and labels[-1].isalpha() and all(0 < len(x) <= 63 for x in labels)
 
 
-_NAME_WORD = re.compile(r"^[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?$|^[A-Z]{2,}$")
+_NAME_WORD = re.compile(r"^[^\W\d_][^\W\d_]*(?:[-'][^\W\d_]+)*$")
+_PARTICLES = frozenset({"van", "der", "den", "de", "du", "des", "la", "le", "von", "zu", "di", "da", "del", "dos",
+                        "das", "y", "e", "mc", "bin", "al", "el"})
+_AFFIXES = frozenset({"mr", "mrs", "ms", "dr", "prof", "jr", "sr", "ii", "iii", "iv", "mba", "md", "phd", "dds",
+                      "dvm", "b.sc", "m.sc", "ing", "dipl"})
 _INITIAL = re.compile(r"^[A-Z]\.?$")
 
 
@@ -43,10 +47,12 @@ def _person_name(value: str, single: bool) -> bool:
     if value.count(",") == 1:  # 'Last, First'
         last, _, first = value.partition(",")
         value = f"{first.strip()} {last.strip()}"
-    words = value.split()
+    words = [w for w in value.split() if w.lower().strip(".") not in _AFFIXES]
+    if len(words) > 2:
+        words = [words[0]] + [w for w in words[1:-1] if w.lower() not in _PARTICLES] + [words[-1]]
     if not words or len(words) > 4 or any("'s" in w.lower() for w in words):
         return False
-    if any(not (_NAME_WORD.match(w) or _INITIAL.match(w)) for w in words):
+    if any(not ((_NAME_WORD.match(w) and w[0].isupper()) or _INITIAL.match(w)) for w in words):
         return False
     first, last = words[0].lower(), words[-1].lower().strip(".")
     if any(w.lower() in ROOM_WORDS for w in words):  # 'Living Room', 'Garage Hall' are places
@@ -117,59 +123,124 @@ class Username(Detector):
     def content_mask(self, column: ColumnFacts, hinted: bool) -> np.ndarray | None:
         if not column.texts:
             return None
-        ok = (bool(_USERNAME.match(t)) and not _NOT_USERNAME.match(t) for t in column.texts)
+        ok = (_handle(t) for t in column.texts)
         return np.fromiter(ok, bool, len(column.texts))
 
     def accept(self, column: ColumnFacts, rate: float, hinted: bool) -> bool:
-        """Without a name, usernames look like handles: mostly distinct, many with digits, dots or '_'."""
+        """Without a name, usernames look like handles: mostly distinct, and many carry digits, a '.' or
+        '_', or a person's name ('frostkelly')."""
         if hinted:
             return True
         texts = column.texts
-        marked = sum(1 for t in texts if re.search(r"[0-9._]", t)) / max(len(texts), 1)
-        return column.distinct >= 0.8 * len(texts) and marked >= 0.3
+        marked = sum(1 for t in texts if re.search(r"[0-9._]", t) or _has_name_part(t)) / max(len(texts), 1)
+        capitalised = sum(1 for t in texts if t[:1].isupper()) / max(len(texts), 1)
+        return column.distinct >= 0.8 * len(texts) and marked >= 0.5 and capitalised < 0.5
+
+
+# File extensions and top-level domains: 'south.jpg' and 'web-05.example.org' are not handles.
+_SUFFIXES = frozenset(
+    "jpg jpeg png gif bmp webp svg pdf doc docx xls xlsx ppt pptx txt csv json xml html htm md mp3 mp4 wav avi "
+    "mov zip gz tar log py js css exe dll so com org net io de uk fr es it nl eu us info biz co app dev".split()
+)
+
+
+def _handle(value: str) -> bool:
+    if not _USERNAME.match(value) or _NOT_USERNAME.match(value) or value.count(".") > 1:
+        return False
+    return "." not in value or value.rsplit(".", 1)[1].lower() not in _SUFFIXES
+
+
+def _has_name_part(value: str) -> bool:
+    """A known first or last name of 4+ letters inside the handle."""
+    letters = re.sub(r"[^a-z]", " ", value.lower())
+    names, surnames = first_names(), last_names()
+    for word in letters.split():
+        for i in range(len(word) - 3):
+            for j in range(i + 4, min(len(word), i + 12) + 1):
+                part = word[i:j]
+                if part in names or part in surnames:
+                    return True
+    return False
+
+
+_EXTENSION = re.compile(r"\s*(?:x|ext\.?|#)\s*[0-9]{1,6}$", re.I)
 
 
 def _valid_phone(value: str) -> bool:
-    """Valid per libphonenumber: international with '+', else NANP, else a European trunk-prefixed '0...'."""
+    """A plausible number per libphonenumber: international with '+' (or 00/011), else NANP, else a
+    European trunk-prefixed '0...'. Formatted values need only the right length (new area codes appear
+    every year); bare digits must be valid numbers."""
+    value = _EXTENSION.sub("", value)
+    if value.startswith(("00", "011")) and not value.startswith("0 "):
+        value = "+" + value[3:] if value.startswith("011") else "+" + value[2:]
     if value.startswith("+"):
         regions: tuple[str | None, ...] = (None,)
     else:
         regions = ("GB", "DE", "FR", "IT", "NL", "ES") if value.lstrip("(").startswith("0") else ("US",)
+    formatted = value.startswith("+") or not value.isdigit()
     for region in regions:
         try:
             number = phonenumbers.parse(value, region)
         except phonenumbers.NumberParseException:
             continue
-        # with a '+', the right length for the country code is enough (new area codes, ranges)
-        if phonenumbers.is_valid_number(number) or (region is None and phonenumbers.is_possible_number(number)):
+        if phonenumbers.is_valid_number(number) or (formatted and phonenumbers.is_possible_number(number)):
             return True
     return False
+
+
+_EXT = r"(?:[ ]?(?:x|ext\.?|#)[ ]?[0-9]{1,6})?"
 
 
 @register_detector
 class Phone(Detector):
     category = "phone"
     names = ("phone", "phone_number", "mobile", "cell", "telephone", "tel", "msisdn", "contact_number")
-    not_names = ("model", "brand", "os")
+    not_names = ("model", "brand", "os", "verified", "at", "confirmed", "country", "type")
     patterns = (
-        r"\+[1-9][0-9 \-().]{6,18}[0-9]",  # E.164 and international formats
-        r"\(?[2-9][0-9]{2}\)?[ .\-][0-9]{3}[ .\-][0-9]{4}",  # NANP national
+        rf"\+[1-9][0-9 \-().]{{6,18}}[0-9]{_EXT}",  # E.164 and international formats
+        rf"(?:00|011)[ \-]?[1-9][0-9 \-().]{{6,18}}[0-9]{_EXT}",  # international access prefix
+        rf"(?:1[ .\-])?(?:\([2-9][0-9]{{2}}\) ?|[2-9][0-9]{{2}}[ .\-])[0-9]{{3}}[ .\-][0-9]{{4}}{_EXT}",  # NANP
         r"0[0-9]{2,4}[ \-][0-9]{3,4}[ \-]?[0-9]{3,4}",  # European national with a trunk prefix
     )
     hinted_patterns = (r"[0-9]{10,15}",)  # bare digits only when the name says phone
     min_rate = 0.3
     hinted_rate = 0.3
     priority = 60
-    # ref: ITU-T E.164; validity from libphonenumber metadata (phonenumbers)
+    # ref: ITU-T E.164; numbering plans from libphonenumber metadata (phonenumbers)
 
     def validate(self, value: str) -> bool:
         return _valid_phone(value)
 
 
+# USPS Publication 28 street suffixes (common ones) plus British/European forms
 _STREET = (
     r"street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|ter|"
-    r"parkway|pkwy|highway|hwy|circle|cir|square|sq|trail|trl|crescent|close"
+    r"parkway|pkwy|highway|hwy|circle|cir|square|sq|trail|trl|crescent|close|alley|aly|bend|bluff|bluffs|"
+    r"bridge|brook|brooks|burg|burgs|bypass|camp|canyon|cape|causeway|center|centers|cliff|cliffs|club|"
+    r"common|commons|corner|corners|course|courts|cove|coves|creek|crest|crossing|crossroad|curve|dale|dam|"
+    r"divide|drives|estate|estates|expressway|extension|extensions|falls|ferry|field|fields|flat|flats|"
+    r"ford|fords|forest|forge|forges|fork|forks|fort|freeway|garden|gardens|gateway|glen|glens|green|"
+    r"greens|grove|groves|harbor|harbors|haven|heights|hill|hills|hollow|inlet|island|islands|isle|"
+    r"junction|junctions|key|keys|knoll|knolls|lake|lakes|landing|light|lights|loaf|lock|locks|lodge|loop|"
+    r"mall|manor|manors|meadow|meadows|mews|mill|mills|mission|motorway|mount|mountain|mountains|neck|"
+    r"orchard|oval|overpass|park|parks|parkways|pass|passage|path|pike|pine|pines|plain|plains|plaza|"
+    r"point|points|port|ports|prairie|radial|ramp|ranch|rapid|rapids|rest|ridge|ridges|river|roads|route|"
+    r"row|rue|run|shoal|shoals|shore|shores|skyway|spring|springs|spur|spurs|squares|station|stravenue|"
+    r"stream|streets|summit|throughway|trace|track|trafficway|trailer|tunnel|turnpike|underpass|union|"
+    r"unions|valley|valleys|via|viaduct|view|views|village|villages|ville|vista|walk|walks|wall|ways|well|"
+    r"wells"
 )
+_EU_SUFFIX = (
+    "stra\u00dfe|strasse|str\\.|weg|gasse|platz|allee|ring|damm|ufer|pfad|steig|chaussee|steeg|straat|laan|"
+    "plein|pad|hof|singel|kade|gracht|dijk|vej|gade|gatan|v\u00e4gen|vagen|veien"
+)
+_FR_WAYS = "rue|avenue|av\\.|boulevard|bd|chemin|all\u00e9e|allee|impasse|place|quai|route|cours|square|voie"
+_SOUTH_WAYS = (
+    "calle|c\\.|avenida|av\\.|paseo|pasaje|pasadizo|camino|carrer|plaza|ronda|v\u00eda|via|vial|alameda|glorieta|"
+    "traves\u00eda|travesia|callej\u00f3n|cuesta|rambla|acceso|viale|piazza|piazzale|vicolo|corso|largo|strada|"
+    "incrocio|rotonda|stretto|borgo|contrada|vico|canale|rua|travessa|avenida"
+)
+_UNIT = r"(?:apt\.?|apartment|suite|ste\.?|unit|#) ?[0-9A-Z]{1,6}"
 
 
 @register_detector
@@ -181,9 +252,17 @@ class PostalAddress(Detector):
     )
     not_names = ("email", "ip", "mac", "wallet", "url", "web", "server", "bind", "remote", "local")
     patterns = (
-        rf"(?i)\b[0-9]{{1,6}}[A-Za-z]? (?:[A-Za-z0-9.'\-]+ ){{1,5}}(?:{_STREET})\b",
-        r"(?i)\b[A-Za-z]+(?:strasse|straße|weg|gasse|straat|laan|plein|gade|vej) [0-9]{1,5}\b",
-        r"(?i)\b(?:rue|via|viale|calle|avenida|plaza|piazza|carrer|rua) [A-Za-z' \-]{2,40},? [0-9]{1,5}\b",
+        # US / UK: '804 Javier Port', '20686 Taylor Street Apt. 630', 'City, ST 12345'
+        rf"(?i)\b[0-9]{{1,6}}[A-Za-z]? (?:[A-Za-z0-9.'\-]+ ){{1,4}}(?:{_STREET})\.?(?:,? {_UNIT})?\b",
+        r"\b[A-Z][A-Za-z .'\-]{1,30}, [A-Z]{2} [0-9]{5}(?:-[0-9]{4})?\b",
+        # German, Dutch, Nordic: 'Lukasring 7', 'Hauptstraße 5', 'Dehmelgasse 98-30', 'Roosstraat 283'
+        rf"(?i)[^\s,0-9]{{2,}}(?:{_EU_SUFFIX}) [0-9]{{1,5}}[a-z]?(?:[-/][0-9]{{1,4}})?(?:[^0-9A-Za-z]|$)",
+        # French: '64, boulevard Gabrielle Faure'
+        rf"\b[0-9]{{1,4}}(?: ?(?:bis|ter))?,? (?i:{_FR_WAYS}) [^\s,0-9]",
+        # Spanish, Italian, Portuguese: 'Paseo de Omar Viña 7', 'Viale Federigo, 41'
+        rf"(?:^|[^A-Za-z])(?i:{_SOUTH_WAYS}) (?:de |del |di |da )?[A-Z][^,\n]{{1,40}},? [0-9]{{1,4}}(?:[^0-9]|$)",
+        # postal code with a city: '46756 Hannoversch Münden', '4601 TV, Grolloo', '13017, Quarona (VC)'
+        r", [0-9]{4,5}(?: ?[A-Z]{2})?,? [A-Z][^\s,0-9]+",
     )
     embedded = True
     min_rate = 0.3
@@ -216,15 +295,16 @@ class DateOfBirth(Detector):
         if not column.texts:
             return None
         years = _years(column.texts)
-        return (years >= 1900) & (years <= 2025) if hinted else (years >= 1920) & (years <= 2010)
+        return (years >= 1900) & (years <= 2026)
 
     def accept(self, column: ColumnFacts, rate: float, hinted: bool) -> bool:
-        """Unnamed dates are birth dates only when they spread over decades (event dates cluster)."""
+        """Unnamed dates are birth dates only when they spread over decades around an adult median
+        (event dates cluster in recent years)."""
         if hinted:
             return True
         years = _years(column.texts)
         years = years[years > 0]
-        return len(years) > 0 and float(np.std(years)) >= 8.0
+        return len(years) > 0 and float(np.std(years)) >= 8.0 and 1935 <= float(np.median(years)) <= 2008
 
 
 @register_detector
@@ -237,6 +317,8 @@ class PhotoUrl(Detector):
     patterns = (
         r"(?i)https?://[^\s\"'<>]+\.(?:jpe?g|png|gif|webp|heic|bmp)(?:\?[^\s\"'<>]*)?",
         r"(?i)https?://[^\s\"'<>]*(?:avatar|photo|profile[_\-]?(?:pic|image|img)|gravatar|picture|headshot)[^\s\"'<>]*",
+        r"(?i)https?://(?:[a-z0-9\-]+\.)*(?:picsum\.photos|dummyimage\.com|placehold\.co|placekitten\.com|"
+        r"imgur\.com|cloudinary\.com|googleusercontent\.com|fbcdn\.net|twimg\.com|gravatar\.com)/[^\s\"'<>]*",
     )
     hinted_patterns = (r"https?://[^\s\"'<>]+",)
     min_rate = 0.5
