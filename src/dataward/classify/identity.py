@@ -139,8 +139,7 @@ class Username(Detector):
 
 # File extensions and top-level domains: 'south.jpg' and 'web-05.example.org' are not handles.
 _SUFFIXES = frozenset(
-    "jpg jpeg png gif bmp webp svg pdf doc docx xls xlsx ppt pptx txt csv json xml html htm md mp3 mp4 wav avi "
-    "mov zip gz tar log py js css exe dll so com org net io de uk fr es it nl eu us info biz co app dev".split()
+    ["jpg", "jpeg", "png", "gif", "bmp", "webp", "svg", "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "txt", "csv", "json", "xml", "html", "htm", "md", "mp3", "mp4", "wav", "avi", "mov", "zip", "gz", "tar", "log", "py", "js", "css", "exe", "dll", "so", "com", "org", "net", "io", "de", "uk", "fr", "es", "it", "nl", "eu", "us", "info", "biz", "co", "app", "dev"]
 )
 
 
