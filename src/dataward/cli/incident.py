@@ -239,9 +239,9 @@ def respond_cmd(
         )
         return
     for r in reports:
-        counts = ", ".join(f"{k} {v:,}" for k, v in r.outcome.counts.items()) or "nothing to change"
+        counts = ", ".join(f"{k} {v:,}" for k, v in r.outcome.counts.items() if v)
         verb = "would change" if dry_run else "changed"
-        line = f"{r.key}: {verb} {counts}"
+        line = f"{r.key}: {verb} {counts}" if counts else f"{r.key}: nothing {'to' if dry_run else 'left to'} change"
         if not dry_run:
             line += f" ({r.done_now} batches now, {r.already_done} done before)"
         elif r.outcome.samples:
