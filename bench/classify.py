@@ -160,11 +160,11 @@ def full_classification(folder: Path) -> tuple[float, int, int]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--users", type=int, default=200_000, help="users of the cloud whose strings are scanned")
+    parser.add_argument("--users", type=int, default=240_000, help="users of the cloud whose strings are scanned")
     parser.add_argument("--values", type=int, default=1_000_000, help="values per column at most")
     parser.add_argument("--presidio-values", type=int, default=300, help="values Presidio analyses")
     parser.add_argument("--full-users", type=int, default=2_400_000, help="users of the sampled full run (0: skip)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--setup-presidio", action="store_true", help=f"create {PRESIDIO_VENV} first")
     args = parser.parse_args()
     if args.setup_presidio:
