@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 import pytest
 
 from dataward.testing.netns import NetNamespace, create_netns, netns_unavailable
+from dataward.testing.receivers import SmtpReceiver, WebhookReceiver
 from dataward.testing.servers import (
     BinaryMissing,
     LocalServer,
@@ -209,3 +210,18 @@ def netns_factory() -> Iterator[Callable[[], NetNamespace]]:
 def netns(netns_factory: Callable[[], NetNamespace]) -> NetNamespace:
     """One shared namespace; start servers in it with ``factory.new(netns=netns.name, connect_host=netns.ns_address)``."""
     return netns_factory()
+
+
+# ---- receivers for alerts and mail ---------------------------------------------------------------------
+@pytest.fixture
+def webhook_receiver() -> Iterator[WebhookReceiver]:
+    """A local webhook (``.url``) collecting JSON POSTs in ``.received``; ``.fail_next = N`` answers 500 N times."""
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def smtp_receiver() -> Iterator[SmtpReceiver]:
+    """A local aiosmtpd server (``.port``, ``.url`` as an smtp:// alert URL) collecting ``.messages``."""
+    with SmtpReceiver() as receiver:
+        yield receiver

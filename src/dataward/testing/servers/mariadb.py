@@ -110,7 +110,7 @@ class MariaDBServer(LocalServer):
         self.run_tool(
             [find_binary("mariadb-install-db"), "--no-defaults", f"--datadir={self.data_dir}", "--user=mysql",
              "--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve",
-             "--innodb-log-file-size=8M"]
+             "--innodb-log-file-size=8M", f"--tmpdir={self.tmpdir}"]  # /tmp temp names clash between servers
         )
         if self.tls:
             crt, key = self_signed(self.tmpdir, (self.host, "localhost", "127.0.0.1"))
@@ -124,7 +124,7 @@ class MariaDBServer(LocalServer):
             f"--port={self.port}", f"--bind-address={self.bind}", f"--pid-file={self.tmpdir / 'mysqld.pid'}",
             "--user=mysql", "--skip-name-resolve", "--skip-log-bin", "--innodb-buffer-pool-size=16M",
             "--innodb-log-file-size=8M", "--performance-schema=OFF", "--max-connections=60",
-            f"--log-error={self.log_path}",
+            f"--log-error={self.log_path}", f"--tmpdir={self.tmpdir}",
         ]
         if self.tls and self.cert_file:
             argv += [f"--ssl-cert={self.cert_file}", f"--ssl-key={self.tmpdir / 'server.key'}"]
