@@ -94,17 +94,17 @@ def scan_command(
       dataward scan --discover 10.0.0.0/28 --ports default --format json
       dataward scan --config dataward.toml --baseline baseline.json --update-baseline --reason "accepted"
     """
-    if update_baseline and not baseline_path:
-        raise DatawardError("--update-baseline needs --baseline FILE", tip="e.g. --baseline baseline.json")
     policy = load_policy(config) if config else None
     settings = policy.scan if policy else None
+    baseline_path = baseline_path or (settings.baseline if settings else None)
+    if update_baseline and not baseline_path:
+        raise DatawardError("--update-baseline needs --baseline FILE", tip="e.g. --baseline baseline.json")
     threshold = Severity.parse(fail_on or (settings.fail_on if settings and settings.fail_on else "high"))
     targets = _targets(urls, policy, discover_specs, ports, i_own, timeout)
     if not targets:
         raise DatawardError(
             "nothing to scan", tip="give one or more URLs, --config dataward.toml, or --discover HOST[/CIDR]"
         )
-    baseline_path = baseline_path or (settings.baseline if settings else None)
     baseline = load_baseline(baseline_path, missing_ok=update_baseline) if baseline_path else None
     budget = _budget(rows or (settings.rows if settings else None), timeout or (settings.timeout if settings else None))
     contents = not no_contents and (settings.contents if settings else True)
