@@ -96,7 +96,8 @@ def scan_command(
     """
     policy = load_policy(config) if config else None
     settings = policy.scan if policy else None
-    baseline_path = baseline_path or (settings.baseline if settings else None)
+    if not baseline_path and settings and settings.baseline and config:
+        baseline_path = str(Path(config).parent / settings.baseline)  # relative to the policy file
     if update_baseline and not baseline_path:
         raise DatawardError("--update-baseline needs --baseline FILE", tip="e.g. --baseline baseline.json")
     threshold = Severity.parse(fail_on or (settings.fail_on if settings and settings.fail_on else "high"))
