@@ -15,15 +15,21 @@ Goals: dataward within 2x of raw COPY, at least 5x faster than pganonymize, memo
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
-from typing import Any
+
+# This file is named like the stdlib's ``copy``: drop its folder from the import path before anything
+# (pydantic, argparse) imports ``copy`` and gets this script instead.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse  # noqa: E402
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from typing import Any  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -32,11 +38,21 @@ KEY = "bench-key-0123456789abcdef0123456789"
 
 
 def reference_parquet(users: int, seed: int) -> Path:
-    """The cached reference cloud as a Parquet folder (bench/_data.py)."""
-    sys.path.insert(0, str(BENCH_DIR))
-    from _data import reference_parquet as cached  # type: ignore[import-not-found]
+    """The cached reference cloud as a Parquet folder (bench/_data.py; generated here if that is missing)."""
+    data_py = BENCH_DIR / "_data.py"
+    if data_py.exists():
+        spec = importlib.util.spec_from_file_location("_bench_data", data_py)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return Path(module.reference_parquet(users, seed))
+    from dataward.devicecloud import generate
 
-    return Path(cached(users, seed))
+    folder = Path(f"/tmp/dataward-bench/copy-reference-{users}-{seed}")
+    if not (folder / "users.parquet").exists():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        generate(users, seed, f"file://{folder}", force=True)
+    return folder
 
 
 def load_into(url: str, folder: Path) -> dict[str, int]:
