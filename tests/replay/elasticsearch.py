@@ -98,6 +98,15 @@ class ReplaySearchCluster:
             self.kibana_port = self._serve(_handler(self, self._kibana_answer))
         return self
 
+    host = "127.0.0.1"
+
+    def start(self) -> ReplaySearchCluster:
+        """Start serving (benches keep many fixtures running without a with-block)."""
+        return self.__enter__()
+
+    def stop(self) -> None:
+        self.__exit__(None, None, None)
+
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         for server in self._servers:
             server.shutdown()

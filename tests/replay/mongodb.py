@@ -58,6 +58,15 @@ class ReplayMongo:
         threading.Thread(target=self._accept, daemon=True).start()
         return self
 
+    host = "127.0.0.1"
+
+    def start(self) -> ReplayMongo:
+        """Start serving (benches keep many fixtures running without a with-block)."""
+        return self.__enter__()
+
+    def stop(self) -> None:
+        self.__exit__(None, None, None)
+
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
         self._stop.set()
         self._sock.close()

@@ -26,6 +26,10 @@ def _who(facts: ExposureFacts) -> str | None:
     return None
 
 
+def _short(facts: ExposureFacts) -> str:
+    return "An anonymous client" if facts.anonymous_access else "A client with default credentials"
+
+
 @exposure_rule(
     "mqtt.subscribe-all",
     stores=("mqtt",),
@@ -44,7 +48,7 @@ def subscribe_all(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]
     quiet = "" if seen else "; none arrived (an ACL may filter them, or the broker was quiet)"
     yield make_finding(
         "mqtt.subscribe-all", facts, contents, severity=severity, obj="#",
-        title=f"{who[0].upper()}{who[1:]} can subscribe to every MQTT topic{contents_note(contents)}",
+        title=f"{_short(facts)} can subscribe to every MQTT topic{contents_note(contents)}",
         evidence=f"SUBACK granted '#' to {who}; {window}{quiet}", fix=_ACL_FIX,
     )
 

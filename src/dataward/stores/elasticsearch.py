@@ -187,8 +187,14 @@ class ElasticsearchStore:
         return None
 
     def _kibana(self, client: httpx.Client, target: Target, budget: Budget) -> dict[str, Any]:
-        """Kibana / OpenSearch Dashboards next to the cluster (5601, or ``?kibana_port=``)."""
-        port = int(target.params.get("kibana_port", KIBANA_PORT))
+        """Kibana / OpenSearch Dashboards next to the cluster: ``?kibana_port=N``, or 5601 when the cluster uses
+        the standard 9200 (next to a cluster on another port we do not guess: None)."""
+        if "kibana_port" in target.params:
+            port = int(target.params["kibana_port"])
+        elif (target.port or 9200) == 9200:
+            port = KIBANA_PORT
+        else:
+            return {"kibana": None, "kibana_port": None}
         host = f"[{target.host}]" if target.host and ":" in target.host else (target.host or "localhost")
         try:
             resp = client.get(f"http://{host}:{port}/api/status", timeout=min(budget.timeout_s, 2.0))

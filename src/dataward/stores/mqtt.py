@@ -262,11 +262,17 @@ class MqttStore:
                 return f"user '{user}' with {what}", conn
         return None, None
 
-    def _tls_listener(self, ep: Endpoint, target: Target, budget: Budget) -> tuple[int, bool]:
-        """Is there a TLS listener? For mqtts:// the target itself; else ``?tls_port=`` or 8883, same host."""
+    def _tls_listener(self, ep: Endpoint, target: Target, budget: Budget) -> tuple[int | None, bool | None]:
+        """Is there a TLS listener? For mqtts:// the target itself; else ``?tls_port=N`` on the same host, or
+        8883 when the broker uses the standard 1883 (on another port we do not guess a sibling: None)."""
         if ep.tls:
             return ep.port, True
-        port = int(target.params.get("tls_port", TLS_PORT))
+        if "tls_port" in target.params:
+            port = int(target.params["tls_port"])
+        elif ep.port == 1883:
+            port = TLS_PORT
+        else:
+            return None, None
         return port, tls_handshake_ok(ep.host, port, budget.timeout_s)
 
     def sample(self, target: Target, budget: Budget) -> Iterator[SampledObject]:
