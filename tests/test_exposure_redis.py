@@ -222,3 +222,33 @@ def test_unreachable_and_identify(open_loopback: RedisServer) -> None:
         assert RedisStore.identify(sock.recv(64))
     assert RedisStore.identify(b"-NOAUTH Authentication required.\r\n")
     assert not RedisStore.identify(b"VERSION 1.6.18\r\n")
+
+
+# ---- seen from another host (network namespace) --------------------------------------------------------
+
+
+@pytest.mark.netns
+def test_protected_mode_denies_a_remote_client(redis_factory: Any, netns: Any) -> None:
+    """No password, protected-mode on, bound to every interface: a client on another host gets -DENIED."""
+    server = redis_factory.new(protected_mode=True, bind="0.0.0.0", netns=netns.name, connect_host=netns.ns_address)
+    facts = _probe(server.url())
+    assert (facts.reachable, facts.scope, facts.anonymous_access) == (True, "private", False)
+    assert facts.details == {"protected_mode": True, "denied_by_protected_mode": True}
+    assert _rules(facts) == {"redis.protected-mode-only": Severity.LOW}
+    assert _rules(facts, Contents(frozenset({"email"}))) == {"redis.protected-mode-only": Severity.MEDIUM}
+
+
+@pytest.mark.netns
+def test_open_redis_seen_from_another_host(redis_factory: Any, netns: Any) -> None:
+    server = redis_factory.new(protected_mode=False, bind="0.0.0.0", netns=netns.name,
+                               connect_host=netns.ns_address)
+    facts = _probe(server.url())
+    assert (facts.scope, facts.anonymous_access, facts.bind) == ("private", True, "0.0.0.0")
+    assert _rules(facts) == {
+        "redis.no-auth": Severity.HIGH,
+        "redis.dangerous-commands": Severity.HIGH,
+        "redis.default-user-nopass": Severity.MEDIUM,
+        "redis.protected-mode-off": Severity.MEDIUM,
+        "redis.public-bind": Severity.LOW,
+        "redis.no-tls": Severity.LOW,
+    }
