@@ -114,13 +114,19 @@ def duration_text(opened: str, closed: str | None) -> str:
     return f"{days} days {hours} h" if hours else f"{days} days"
 
 
+def _sentence_case(title: str) -> str:
+    """'Redis answers ...' -> 'redis answers ...', but 'SQLite file ...' stays (an acronym or brand)."""
+    first = title.split(" ", 1)[0]
+    return title[:1].lower() + title[1:] if first[1:].islower() else title
+
+
 def history_lines(doc: dict[str, Any]) -> list[str]:
     """One sentence per store window, oldest first."""
     lines = []
     for s in sorted(doc["store_windows"], key=lambda s: s["opened"]):
         until = f"to {s['closed']}" if s["closed"] else "until now (still open)"
         held = ", held " + ", ".join(s["categories"]) if s["categories"] else ", contents unknown"
-        title = s["title"][:1].lower() + s["title"][1:] if s["title"] else "exposed"
+        title = _sentence_case(s["title"]) if s["title"] else "exposed"
         lines.append(
             f"{s['store']}: {title} from {s['opened']} {until}, {duration_text(s['opened'], s['closed'])}{held}"
             f" ({s['severity']}, {len(s['findings'])} finding{'s' if len(s['findings']) != 1 else ''})"
