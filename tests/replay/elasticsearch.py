@@ -113,7 +113,7 @@ class ReplaySearchCluster:
             server.server_close()
 
     def _serve(self, handler: type[BaseHTTPRequestHandler]) -> int:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server = _QuietServer(("127.0.0.1", 0), handler)
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
         self._servers.append(server)
@@ -208,6 +208,13 @@ class ReplaySearchCluster:
                          "version": {"number": number, "build_hash": "b8f55aa", "build_number": 68312,
                                      "build_snapshot": False},
                          "status": {"overall": {"level": "available", "summary": "All services are available"}}}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Scanners (nmap) reset connections mid-request; that is not worth a traceback on stderr."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return
 
 
 def _handler(cluster: ReplaySearchCluster, answer: Any) -> type[BaseHTTPRequestHandler]:
