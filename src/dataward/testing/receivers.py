@@ -24,6 +24,7 @@ class WebhookReceiver:
 
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
+        self.arrived: list[float] = []  # time.time() of each entry of ``received``
         self.requests = 0
         self.fail_next = 0  # answer this many requests with HTTP 500 first
         self._lock = threading.Lock()
@@ -47,6 +48,7 @@ class WebhookReceiver:
                         receiver.fail_next -= 1
                     else:
                         receiver.received.append(json.loads(body or b"{}"))
+                        receiver.arrived.append(time.time())
                 self.send_response(500 if failing else 200)
                 self.end_headers()
 
