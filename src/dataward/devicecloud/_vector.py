@@ -7,7 +7,7 @@ into Arrow buffers from NumPy byte matrices.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -87,3 +87,35 @@ def timestamps(seconds: np.ndarray) -> pa.Array:
 
 def where(mask: np.ndarray, yes: pa.Array | str, no: pa.Array | str) -> pa.Array:
     return pc.if_else(pa.array(mask, pa.bool_()), yes, no)
+
+
+def choose(group: np.ndarray, builders: Sequence[Callable[[np.ndarray], pa.Array]]) -> pa.Array:
+    """Row i gets ``builders[group[i]]``'s value: each builder is called once with the row positions of its
+    group and returns that many values, so only the values that are used are ever built."""
+    parts, order = [], []
+    for g, build in enumerate(builders):
+        rows = np.flatnonzero(group == g)
+        if rows.size:
+            parts.append(build(rows))
+            order.append(rows)
+    if not parts:
+        return pa.array([], pa.string())
+    positions = np.concatenate(order)
+    inverse = np.empty(positions.size, dtype=np.int64)
+    inverse[positions] = np.arange(positions.size)
+    combined = pa.concat_arrays([p.cast(parts[0].type) for p in parts])
+    return combined.take(pa.array(inverse))
+
+
+def template_text(rng: np.random.Generator, n: int, *segments: bytes | tuple[int, bytes]) -> pa.Array:
+    """``n`` strings of one fixed layout: literal byte segments and ``(length, alphabet)`` random segments,
+    assembled as one byte matrix (no per-segment string concatenation)."""
+    columns = []
+    for segment in segments:
+        if isinstance(segment, bytes):
+            columns.append(np.broadcast_to(np.frombuffer(segment, dtype=np.uint8), (n, len(segment))))
+        else:
+            length, alphabet = segment
+            table = np.resize(np.frombuffer(alphabet, dtype=np.uint8), 256)
+            columns.append(table[np.frombuffer(rng.bytes(n * length), dtype=np.uint8).reshape(n, length)])
+    return fixed_width_strings(np.concatenate(columns, axis=1))

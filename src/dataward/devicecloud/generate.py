@@ -29,6 +29,7 @@ from dataward.devicecloud._vector import (
     BCRYPT64,
     HEX,
     categorical,
+    choose,
     concat,
     fixed_width_strings,
     hex_pairs,
@@ -37,6 +38,7 @@ from dataward.devicecloud._vector import (
     random_text,
     stream,
     take,
+    template_text,
     timestamps,
     where,
 )
@@ -299,11 +301,10 @@ class DeviceCloud:
         core = self.user_core(chunk)
         p, n = self._pools, core.index.size
         first, last = take(p.first, core.first), take(p.last, core.last)
-        first_l, last_l = take(p.first_lower, core.first), take(p.last_lower, core.last)
         columns = {
             "id": pa.array(core.ids),
-            "email": self._emails(chunk, core, first_l, last_l),
-            "username": self._usernames(chunk, core, first, first_l, last_l),
+            "email": self._emails(chunk, core),
+            "username": self._usernames(chunk, core),
             "full_name": concat(first, " ", last),
             "phone": self._phones(chunk, core),
             "country": take(p.countries, core.country),
@@ -315,41 +316,56 @@ class DeviceCloud:
         }
         return pa.RecordBatch.from_pydict(columns, schema=arrow_schema("users"))
 
-    def _emails(self, chunk: int, core: UserCore, first_l: pa.Array, last_l: pa.Array) -> pa.Array:
+    def _emails(self, chunk: int, core: UserCore) -> pa.Array:
         rng = stream(self.seed, chunk, "users.email")
-        n = core.index.size
+        n, p = core.index.size, self._pools
         number = number_text(_scramble(core.ids, 7919, self.users))  # unique per user, so emails are unique
         style = categorical(rng, n, (0.45, 0.3, 0.25))
-        initial = pc.utf8_slice_codeunits(first_l, 0, 1)
-        local = where(
-            style == 0,
-            concat(first_l, ".", last_l, number),
-            where(style == 1, concat(initial, last_l, number), concat(first_l, "_", number)),
+        domain = categorical(rng, n, V.EMAIL_DOMAIN_WEIGHTS)
+        word = rng.integers(0, len(V.DOMAIN_WORDS), n)
+        tld = rng.integers(0, len(V.DOMAIN_TLDS), n)
+        private = (rng.random(n) < 0.06).astype(np.int8)  # the long tail: small family domains
+        first, last = core.first, core.last
+        local = choose(
+            style,
+            [
+                lambda r: concat(
+                    take(p.first_lower, first[r]), ".", take(p.last_lower, last[r]), _rows(number, r)
+                ),
+                lambda r: concat(
+                    take(p.first_initial, first[r]), take(p.last_lower, last[r]), _rows(number, r)
+                ),
+                lambda r: concat(take(p.first_lower, first[r]), "_", _rows(number, r)),
+            ],
         )
-        domain = take(self._pools.email_domains, categorical(rng, n, V.EMAIL_DOMAIN_WEIGHTS))
-        word = take(pool(V.DOMAIN_WORDS), rng.integers(0, len(V.DOMAIN_WORDS), n))
-        tld = take(pool(V.DOMAIN_TLDS), rng.integers(0, len(V.DOMAIN_TLDS), n))
-        private = rng.random(n) < 0.06  # the long tail: small family domains
-        return concat(local, "@", where(private, concat(last_l, word, tld), domain))
+        host = choose(
+            private,
+            [
+                lambda r: take(p.email_domains, domain[r]),
+                lambda r: concat(
+                    take(p.last_lower, last[r]), take(p.domain_words, word[r]), take(p.domain_tlds, tld[r])
+                ),
+            ],
+        )
+        return concat(local, "@", host)
 
-    def _usernames(
-        self, chunk: int, core: UserCore, first: pa.Array, first_l: pa.Array, last_l: pa.Array
-    ) -> pa.Array:
+    def _usernames(self, chunk: int, core: UserCore) -> pa.Array:
         rng = stream(self.seed, chunk, "users.username")
+        p, first, last = self._pools, core.first, core.last
         number = number_text(_scramble(core.ids, 104_729, self.users))
         style = categorical(rng, core.index.size, (0.4, 0.25, 0.2, 0.15))
-        return where(
-            style == 0,
-            concat(first_l, last_l, number),
-            where(
-                style == 1,
-                concat(first, "_", number),
-                where(
-                    style == 2,
-                    concat(last_l, pc.utf8_slice_codeunits(first_l, 0, 1), number),
-                    concat("wyze", first_l, number),
+        return choose(
+            style,
+            [
+                lambda r: concat(
+                    take(p.first_lower, first[r]), take(p.last_lower, last[r]), _rows(number, r)
                 ),
-            ),
+                lambda r: concat(take(p.first, first[r]), "_", _rows(number, r)),
+                lambda r: concat(
+                    take(p.last_lower, last[r]), take(p.first_initial, first[r]), _rows(number, r)
+                ),
+                lambda r: concat("wyze", take(p.first_lower, first[r]), _rows(number, r)),
+            ],
         )
 
     def _phones(self, chunk: int, core: UserCore) -> pa.Array:
@@ -363,10 +379,11 @@ class DeviceCloud:
 
     def _photo_urls(self, chunk: int, n: int) -> pa.Array:
         rng = stream(self.seed, chunk, "users.profile_photo_url")
-        key = random_text(rng, n, 32, HEX)
-        missing = rng.random(n) >= 0.45
-        url = concat("https://wyze-user-avatars.s3.amazonaws.com/avatars/", key, ".jpg")
-        return where(missing, pa.nulls(n, pa.string()), url)
+        present = (rng.random(n) < 0.45).astype(np.int8)
+        url = (b"https://wyze-user-avatars.s3.amazonaws.com/avatars/", (32, HEX), b".jpg")
+        return choose(
+            present, [lambda r: pa.nulls(r.size, pa.string()), lambda r: template_text(rng, r.size, *url)]
+        )
 
     def _devices(self, chunk: int) -> pa.RecordBatch:
         users = self.user_core(chunk)
@@ -394,43 +411,51 @@ class DeviceCloud:
     def _nicknames(self, chunk: int, n: int) -> pa.Array:
         """'Emma's Nursery' (a person), 'Grandma's Kitchen' (a relative), 'Back Yard' (a room), 'Wyze Cam 2'."""
         rng = stream(self.seed, chunk, "devices.nickname")
+        p = self._pools
         style = categorical(rng, n, (0.32, 0.08, 0.52, 0.08))
-        person = concat(
-            take(self._pools.first, rng.integers(0, len(V.FIRST_NAMES), n)),
-            "'s ",
-            take(pool(V.PERSON_ROOMS), rng.integers(0, len(V.PERSON_ROOMS), n)),
+        name = rng.integers(0, len(V.FIRST_NAMES), n)
+        person_room = rng.integers(0, len(V.PERSON_ROOMS), n)
+        relative = rng.integers(0, len(V.RELATIVES), n)
+        relative_room = rng.integers(0, len(V.RELATIVE_ROOMS), n)
+        room = rng.integers(0, len(V.ROOMS), n)
+        number = rng.integers(1, 6, n)
+        return choose(
+            style,
+            [
+                lambda r: concat(take(p.first, name[r]), "'s ", take(p.person_rooms, person_room[r])),
+                lambda r: concat(
+                    take(p.relatives, relative[r]), "'s ", take(p.relative_rooms, relative_room[r])
+                ),
+                lambda r: take(p.rooms, room[r]),
+                lambda r: concat("Wyze Cam ", number_text(number[r])),
+            ],
         )
-        relative = concat(
-            take(pool(V.RELATIVES), rng.integers(0, len(V.RELATIVES), n)),
-            "'s ",
-            take(pool(V.RELATIVE_ROOMS), rng.integers(0, len(V.RELATIVE_ROOMS), n)),
-        )
-        room = take(pool(V.ROOMS), rng.integers(0, len(V.ROOMS), n))
-        default = concat("Wyze Cam ", number_text(rng.integers(1, 6, n)))
-        return where(style == 0, person, where(style == 1, relative, where(style == 2, room, default)))
 
     def _home_ssids(self, chunk: int, users: UserCore) -> pa.Array:
         """One home network per user: router defaults ('NETGEAR47'), family names ('The Smiths 5G'),
         first names ("Emma's WiFi") and jokes."""
         rng = stream(self.seed, chunk, "users.home_ssid")
-        n = users.index.size
+        n, p = users.index.size, self._pools
         style = categorical(rng, n, (0.45, 0.2, 0.15, 0.1, 0.1))
-        brand_idx = rng.integers(0, len(V.SSID_BRANDS), n)
-        width = np.array([2, 5, 4, 3, 2, 4, 5, 4, 4, 4])[brand_idx]
-        suffix = number_text(rng.integers(0, 10**width))
-        brand = concat(take(pool(V.SSID_BRANDS), brand_idx), pc.utf8_lpad(suffix, 2, "0"))
-        last = take(self._pools.last, users.last)
-        band = where(rng.random(n) < 0.5, " 5G", "")
-        family = concat("The ", last, "s", band)
-        named = where(rng.random(n) < 0.5, concat(last, " Family WiFi"), concat(last, "Net"))
-        first = concat(
-            take(self._pools.first, users.first), where(rng.random(n) < 0.5, "'s WiFi", "'s Network")
-        )
-        joke = take(pool(_JOKE_SSIDS), rng.integers(0, len(_JOKE_SSIDS), n))
-        return where(
-            style == 0,
-            brand,
-            where(style == 1, family, where(style == 2, named, where(style == 3, first, joke))),
+        brand = rng.integers(0, len(V.SSID_BRANDS), n)
+        width = np.array([2, 5, 4, 3, 2, 4, 5, 4, 4, 4])[brand]
+        suffix = rng.integers(0, 10**width)
+        flags = rng.random((n, 3)) < 0.5
+        joke = rng.integers(0, len(_JOKE_SSIDS), n)
+        last, first = users.last, users.first
+
+        def default(r: np.ndarray) -> pa.Array:
+            return concat(take(p.ssid_brands, brand[r]), pc.utf8_lpad(number_text(suffix[r]), 2, "0"))
+
+        return choose(
+            style,
+            [
+                default,
+                lambda r: concat("The ", take(p.last, last[r]), "s", where(flags[r, 0], " 5G", "")),
+                lambda r: concat(take(p.last, last[r]), where(flags[r, 1], " Family WiFi", "Net")),
+                lambda r: concat(take(p.first, first[r]), where(flags[r, 2], "'s WiFi", "'s Network")),
+                lambda r: take(p.jokes, joke[r]),
+            ],
         )
 
     def _ip_addresses(self, chunk: int, users: UserCore, core: DeviceCore) -> pa.Array:
@@ -439,22 +464,26 @@ class DeviceCloud:
         m = users.index.size
         first = np.array(V.PUBLIC_FIRST_OCTETS)[rng.integers(0, len(V.PUBLIC_FIRST_OCTETS), m)]
         octets = rng.integers(1, 255, (m, 3))
-        public = concat(
-            number_text(first),
-            ".",
-            number_text(octets[:, 0]),
-            ".",
-            number_text(octets[:, 1]),
-            ".",
-            number_text(octets[:, 2]),
-        )
         rng = stream(self.seed, chunk, "devices.ip_address")
         n = core.ids.size
-        lan_prefix = take(
-            pool(("192.168.0.", "192.168.1.", "192.168.86.", "10.0.0.", "10.0.1.")), rng.integers(0, 5, n)
+        lan_prefix = rng.integers(0, 5, n)
+        host = rng.integers(2, 255, n)
+        public = (rng.random(n) >= 0.55).astype(np.int8)
+
+        def home(r: np.ndarray) -> pa.Array:
+            u = core.user[r]
+            parts = [
+                number_text(first[u]),
+                number_text(octets[u, 0]),
+                number_text(octets[u, 1]),
+                number_text(octets[u, 2]),
+            ]
+            return concat(parts[0], ".", parts[1], ".", parts[2], ".", parts[3])
+
+        return choose(
+            public,
+            [lambda r: concat(take(self._pools.lan_prefixes, lan_prefix[r]), number_text(host[r])), home],
         )
-        lan = concat(lan_prefix, number_text(rng.integers(2, 255, n)))
-        return where(rng.random(n) < 0.55, lan, take(public, core.user))
 
     def _events(self, chunk: int) -> pa.RecordBatch:
         users = self.user_core(chunk)
@@ -478,13 +507,14 @@ class DeviceCloud:
         platform = categorical(rng, n, (0.46, 0.44, 0.10))
         app = platform < 2
         # mobile apps hold JWTs; the web app holds opaque session tokens
-        jwt = concat(
-            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ",
-            random_text(rng, n, 93, B64URL),
-            ".",
-            random_text(rng, n, 43, B64URL),
+        jwt = (b"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJ", (93, B64URL), b".", (43, B64URL))
+        access = choose(
+            (~app).astype(np.int8),
+            [
+                lambda r: template_text(rng, r.size, *jwt),
+                lambda r: template_text(rng, r.size, b"wz_", (40, BASE62)),
+            ],
         )
-        opaque = concat("wz_", random_text(rng, n, 40, BASE62))
         created = users.created_s[owner]
         issued = created + rng.random(n) * (END_S - created)
         expires = issued + np.where(app, 180 * DAY, 30 * DAY)
@@ -493,7 +523,7 @@ class DeviceCloud:
             "id": pa.array(self._offsets["api_tokens"][chunk] + 1 + np.arange(n, dtype=np.int64)),
             "user_id": pa.array(users.ids[owner]),
             "platform": take(pool(PLATFORMS), platform),
-            "access_token": where(app, jwt, opaque),
+            "access_token": access,
             "refresh_token": random_text(rng, n, 64, B64URL),
             "issued_at": timestamps(issued),
             "expires_at": timestamps(expires),
@@ -508,14 +538,22 @@ class DeviceCloud:
         n = owner.size
         rng = stream(self.seed, chunk, "integrations.values")
         # ref: Login with Amazon token shapes (Atza| access, Atzr| refresh); Google OAuth (ya29. / 1//)
-        alexa_access = concat("Atza|IwEBI", random_text(rng, n, 180, B64URL))
-        alexa_refresh = concat("Atzr|IwEBI", random_text(rng, n, 180, B64URL))
-        google_access = concat("ya29.a0", random_text(rng, n, 150, B64URL))
-        google_refresh = concat("1//0", random_text(rng, n, 99, B64URL))
-        ifttt_access = random_text(rng, n, 43, BASE62)
-        ifttt_refresh = random_text(rng, n, 64, BASE62)
-        access = where(provider == 0, alexa_access, where(provider == 1, google_access, ifttt_access))
-        refresh = where(provider == 0, alexa_refresh, where(provider == 1, google_refresh, ifttt_refresh))
+        access = choose(
+            provider,
+            [
+                lambda r: template_text(rng, r.size, b"Atza|IwEBI", (180, B64URL)),
+                lambda r: template_text(rng, r.size, b"ya29.a0", (150, B64URL)),
+                lambda r: random_text(rng, r.size, 43, BASE62),
+            ],
+        )
+        refresh = choose(
+            provider,
+            [
+                lambda r: template_text(rng, r.size, b"Atzr|IwEBI", (180, B64URL)),
+                lambda r: template_text(rng, r.size, b"1//0", (99, B64URL)),
+                lambda r: random_text(rng, r.size, 64, BASE62),
+            ],
+        )
         created = users.created_s[owner]
         linked_at = created + rng.random(n) * (END_S - created)
         unlinked = linked_at + rng.random(n) * (END_S - linked_at)
@@ -576,6 +614,16 @@ class _Pools:
     last: pa.Array
     first_lower: pa.Array
     last_lower: pa.Array
+    first_initial: pa.Array
+    domain_words: pa.Array
+    domain_tlds: pa.Array
+    person_rooms: pa.Array
+    relatives: pa.Array
+    relative_rooms: pa.Array
+    rooms: pa.Array
+    ssid_brands: pa.Array
+    jokes: pa.Array
+    lan_prefixes: pa.Array
     countries: pa.Array
     regions: pa.Array
     region_tz: pa.Array
@@ -593,6 +641,16 @@ class _Pools:
             last=pool(V.LAST_NAMES),
             first_lower=pool([s.lower() for s in V.FIRST_NAMES]),
             last_lower=pool([s.lower() for s in V.LAST_NAMES]),
+            first_initial=pool([s[0].lower() for s in V.FIRST_NAMES]),
+            domain_words=pool(V.DOMAIN_WORDS),
+            domain_tlds=pool(V.DOMAIN_TLDS),
+            person_rooms=pool(V.PERSON_ROOMS),
+            relatives=pool(V.RELATIVES),
+            relative_rooms=pool(V.RELATIVE_ROOMS),
+            rooms=pool(V.ROOMS),
+            ssid_brands=pool(V.SSID_BRANDS),
+            jokes=pool(_JOKE_SSIDS),
+            lan_prefixes=pool(("192.168.0.", "192.168.1.", "192.168.86.", "10.0.0.", "10.0.1.")),
             countries=pool(list(V.COUNTRIES)),
             regions=pool(regions),
             region_tz=pool(region_tz),
@@ -647,15 +705,17 @@ def _scramble(ids: np.ndarray, multiplier: int, users: int) -> np.ndarray:
 
 def _password_hashes(rng: np.random.Generator, n: int) -> pa.Array:
     """Format-valid bcrypt ($2b$, cost 10/12) and Argon2id strings; random, not hashes of anything."""
-    cost = where(rng.random(n) < 0.7, "$2b$10$", "$2b$12$")
-    bcrypt = concat(cost, random_text(rng, n, 53, BCRYPT64))
-    argon = concat(
-        "$argon2id$v=19$m=65536,t=3,p=4$",
-        random_text(rng, n, 22, B64),
-        "$",
-        random_text(rng, n, 43, B64),
+    kind = categorical(rng, n, (0.56, 0.24, 0.2))  # bcrypt cost 10, bcrypt cost 12, argon2id
+    return choose(
+        kind,
+        [
+            lambda r: template_text(rng, r.size, b"$2b$10$", (53, BCRYPT64)),
+            lambda r: template_text(rng, r.size, b"$2b$12$", (53, BCRYPT64)),
+            lambda r: template_text(
+                rng, r.size, b"$argon2id$v=19$m=65536,t=3,p=4$", (22, B64), b"$", (43, B64)
+            ),
+        ],
     )
-    return where(rng.random(n) < 0.8, bcrypt, argon)
 
 
 def _macs(rng: np.random.Generator, n: int) -> pa.Array:
@@ -668,6 +728,10 @@ def _macs(rng: np.random.Generator, n: int) -> pa.Array:
     for i in range(3):
         parts += [colon, hex_pairs(tail[:, i])]
     return fixed_width_strings(np.concatenate(parts, axis=1))
+
+
+def _rows(values: pa.Array, rows: np.ndarray) -> pa.Array:
+    return values.take(pa.array(rows))
 
 
 def _nullable_timestamps(seconds: np.ndarray, null: np.ndarray) -> pa.Array:
