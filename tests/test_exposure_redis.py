@@ -26,7 +26,7 @@ PASSWORD = "Zq8-not-a-default-pw"
 BUDGET = Budget(timeout_s=2)
 # Commands a probe or sample may send (redis names subcommands 'config|get'); anything else is a bug.
 READ_ONLY = {"ping", "auth", "info", "config|get", "acl|whoami", "acl|getuser", "acl|dryrun", "command|info",
-             "scan", "type", "get", "hgetall", "lrange", "srandmember", "zrange", "select", "dbsize"}
+             "scan", "type", "getrange", "hscan", "lrange", "srandmember", "zrange", "select", "dbsize"}
 ADMIN_ONLY = {"config|resetstat", "info", "hello", "client|setinfo"}  # the admin client's own
 
 

@@ -177,8 +177,10 @@ def _session(ep: Endpoint, timeout_s: float, username: str | None, password: str
 
 
 def _listen(conn: MqttConnection, filters: tuple[str, ...], seconds: float, timeout_s: float,
-            max_messages: int) -> _Listen:
-    """Subscribe and collect what the broker sends for ``seconds`` (QoS 0: nothing to acknowledge)."""
+            max_messages: int, keep_payloads: bool = True) -> _Listen:
+    """Subscribe and collect what the broker sends for ``seconds`` (QoS 0: nothing to acknowledge).
+
+    A probe only counts, so it drops payloads (except the broker's version) rather than hold them."""
     out = _Listen()
     conn.send(subscribe_packet(1, filters))
     end = time.monotonic() + seconds
@@ -191,7 +193,10 @@ def _listen(conn: MqttConnection, filters: tuple[str, ...], seconds: float, time
         if kind == 0x90:
             out.granted = {f: code < 0x80 for f, code in zip(filters, body[2:], strict=False)}
         elif kind >> 4 == 3 and len(out.messages) < max_messages:
-            out.messages.append(_parse_publish(kind, body))
+            message = _parse_publish(kind, body)
+            if not keep_payloads and message.topic != "$SYS/broker/version":
+                message.payload = b""
+            out.messages.append(message)
 
 
 @register_store
@@ -239,7 +244,8 @@ class MqttStore:
         listen = _Listen()
         if conn is not None:
             try:
-                listen = _listen(conn, ("#", "$SYS/#"), budget.listen_s, budget.timeout_s, 100_000)
+                listen = _listen(conn, ("#", "$SYS/#"), budget.listen_s, budget.timeout_s, 100_000,
+                                 keep_payloads=False)
             finally:
                 conn.close()
         details.update(_listen_details(listen, budget.listen_s))

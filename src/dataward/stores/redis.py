@@ -18,7 +18,7 @@ import socket
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from dataward.errors import TargetError
@@ -30,10 +30,13 @@ from dataward.stores._net import (
     connect,
     describe_error,
     endpoint,
+    tls_handshake_ok,
     unreachable,
 )
 from dataward.stores.base import Budget, ExposureFacts, SampledObject, register_store
 from dataward.targets import Target
+
+_MAX_VALUE = 64 * 1024  # bytes of one string value read while sampling
 
 # Passwords tried when the server demands one: the redis.conf example and the usual suspects.
 DEFAULT_PASSWORDS: tuple[str, ...] = ("foobared", "redis", "password", "admin", "123456")
@@ -139,12 +142,20 @@ class RedisStore:
 
     def probe(self, target: Target, budget: Budget) -> ExposureFacts:
         ep = endpoint(target, 6379, ("rediss",))
+        facts = self._probe_once(target, budget, ep.host, ep.port, ep.tls)
+        if not ep.tls and facts.details.get("protocol_mismatch") and tls_handshake_ok(ep.host, ep.port,
+                                                                                       budget.timeout_s):
+            # a TLS-only port (tls-port, port 0) drops plain text: probe it over TLS, and say TLS is required
+            return replace(self._probe_once(target, budget, ep.host, ep.port, True), tls_required=True)
+        return facts
+
+    def _probe_once(self, target: Target, budget: Budget, host: str, port: int, tls: bool) -> ExposureFacts:
         try:
-            conn = RespConnection(connect(ep.host, ep.port, budget.timeout_s, ep.tls))
+            conn = RespConnection(connect(host, port, budget.timeout_s, tls))
         except OSError as exc:
             return unreachable(target, self.scheme, describe_error(exc, budget.timeout_s))
         try:
-            return _probe(conn, target, budget, ep.tls)
+            return _probe(conn, target, budget, tls)
         except ProtocolError as exc:
             return answered_otherwise(target, self.scheme, str(exc))
         except (OSError, ValueError) as exc:
@@ -401,8 +412,8 @@ def _read_pattern(conn: RespConnection, target: Target, name: str, keys: list[st
 
 def _read_command(key: str, key_type: Reply) -> tuple[str, ...] | None:
     return {
-        "string": ("GET", key),
-        "hash": ("HGETALL", key),
+        "string": ("GETRANGE", key, "0", str(_MAX_VALUE - 1)),  # bounded, unlike GET
+        "hash": ("HSCAN", key, "0", "COUNT", "200"),  # bounded, unlike HGETALL
         "list": ("LRANGE", key, "0", "49"),
         "set": ("SRANDMEMBER", key, "50"),
         "zset": ("ZRANGE", key, "0", "49"),
@@ -416,6 +427,6 @@ def _rows(key_type: str, reply: Reply) -> list[dict[str, Any]]:
     if key_type == "string":
         return [parse_value(reply)]
     if key_type == "hash":
-        fields = {str(reply[i]): reply[i + 1] for i in range(0, len(reply) - 1, 2)}
-        return [fields]
+        pairs = reply[1] if isinstance(reply, list) and len(reply) == 2 else []
+        return [{str(pairs[i]): pairs[i + 1] for i in range(0, len(pairs) - 1, 2)}]
     return [parse_value(item) for item in reply if isinstance(item, str)] or [{VALUE_COLUMN: None}]
