@@ -252,3 +252,38 @@ def test_open_redis_seen_from_another_host(redis_factory: Any, netns: Any) -> No
         "redis.public-bind": Severity.LOW,
         "redis.no-tls": Severity.LOW,
     }
+
+
+def test_tls_only_port_is_probed_over_tls(tmp_path: Any) -> None:
+    """``port 0`` + ``tls-port``: a plain probe is dropped, so dataward retries over TLS: TLS offered and required.
+
+    RedisServer has no TLS option, so this one test runs redis-server itself (same binary, own temp dir)."""
+    import shutil
+    import subprocess
+
+    from dataward.testing.ports import free_port, port_open
+    from dataward.testing.servers._base import wait_until
+    from dataward.testing.servers._tls import self_signed
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    crt, key = self_signed(tmp_path, ("127.0.0.1", "localhost"))
+    port = free_port()
+    proc = subprocess.Popen([binary, "--port", "0", "--tls-port", str(port), "--tls-cert-file", str(crt),
+                             "--tls-key-file", str(key), "--tls-auth-clients", "no", "--save", "",
+                             "--appendonly", "no", "--bind", "127.0.0.1", "--dir", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        if not wait_until(lambda: port_open("127.0.0.1", port) or proc.poll() is not None, 10):
+            pytest.skip("redis-server with --tls-port did not come up")
+        if proc.poll() is not None:
+            pytest.skip("this redis-server was built without TLS")
+        facts = _probe(f"redis://127.0.0.1:{port}")
+        direct = _probe(f"rediss://127.0.0.1:{port}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert (facts.reachable, facts.tls_offered, facts.tls_required) == (True, True, True)
+    assert (direct.tls_offered, direct.tls_required, direct.details["tls_port"]) == (True, True, port)
+    assert facts.anonymous_access is True and "redis.no-tls" not in _rules(facts)

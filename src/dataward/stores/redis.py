@@ -143,8 +143,9 @@ class RedisStore:
     def probe(self, target: Target, budget: Budget) -> ExposureFacts:
         ep = endpoint(target, 6379, ("rediss",))
         facts = self._probe_once(target, budget, ep.host, ep.port, ep.tls)
-        if not ep.tls and facts.details.get("protocol_mismatch") and tls_handshake_ok(ep.host, ep.port,
-                                                                                       budget.timeout_s):
+        dropped = facts.details.get("protocol_mismatch") or (
+            facts.error is not None and facts.error not in ("connection refused",) and "timeout" not in facts.error)
+        if not ep.tls and dropped and tls_handshake_ok(ep.host, ep.port, budget.timeout_s):
             # a TLS-only port (tls-port, port 0) drops plain text: probe it over TLS, and say TLS is required
             return replace(self._probe_once(target, budget, ep.host, ep.port, True), tls_required=True)
         return facts
