@@ -15,10 +15,12 @@ unreachable_after = 2       # consecutive failed probes before an 'unreachable' 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from dataward.config_values import resolve_value
 from dataward.errors import ConfigError
@@ -55,10 +57,18 @@ class AlertTarget:
 
     @property
     def label(self) -> str:
-        """A name safe to store and print (no password)."""
-        from dataward.targets import redact_url
-
-        return self.name or (redact_url(self.url) if "://" in self.url else self.url.split("?")[0])
+        """A stable name safe to store and print: no password, and no path or query (webhook URLs often
+        carry their secret there, e.g. Slack's /services/T../B../XXXX), only a short hash to tell them apart."""
+        if self.name:
+            return self.name
+        if "://" not in self.url:
+            return self.url.split("?")[0]
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        where = f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+        if parts.path.strip("/") or parts.query or parts.username:
+            where += "/#" + hashlib.sha256(self.url.encode()).hexdigest()[:8]
+        return where
 
 
 @dataclass(frozen=True)

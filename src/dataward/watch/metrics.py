@@ -13,6 +13,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest, start_http_server
 from prometheus_client import Counter as PromCounter
 
+from dataward.errors import DatawardError
 from dataward.findings import Finding, Severity
 
 _BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -52,7 +53,11 @@ class WatchMetrics:
 
     def serve(self, port: int, host: str = "127.0.0.1") -> None:
         """Serve /metrics on host:port (a daemon thread of prometheus_client)."""
-        self._server = start_http_server(port, addr=host, registry=self.registry)
+        try:
+            self._server = start_http_server(port, addr=host, registry=self.registry)
+        except OSError as exc:
+            raise DatawardError(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}",
+                                tip="pick another --metrics-port") from None
 
     def close(self) -> None:
         if isinstance(self._server, tuple):
