@@ -267,11 +267,71 @@ def test_once_cli_exit_codes_history_and_postgres_state(
     assert table.exit_code == 0 and "open-cache: " in table.output and "still open" in table.output
     assert "locked-cache" not in table.output
 
+    from dataward.incident.ops import window_from_history  # the incident commands read the same history
+
+    window = window_from_history(str(tmp_path / "watch.db"), "open-cache")
+    assert window.opened == doc_opened(tmp_path / "watch.db") and window.closed is None
+
     pg_state = runner.invoke(cli, ["watch", "--config", str(toml), "--once", "--state", state_pg.admin_url])
     assert pg_state.exit_code == 1, pg_state.output
     doc = json.loads(runner.invoke(cli, ["history", "--state", state_pg.admin_url, "--format", "json"]).output)
     assert [w["store"] for w in doc["store_windows"]] == ["open-cache"]
     assert doc["windows"][0]["closed"] is None
+
+
+def doc_opened(state: Path) -> str:
+    from dataward.watch.history import history_json
+
+    return str(history_json(str(state))["windows"][0]["opened"])
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections and never says a word (a hung server)."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield int(server.getsockname()[1])
+    stop.set()
+    thread.join(timeout=5)
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+@pytest.mark.parametrize("kind", ["dns", "silent"])
+def test_dns_failure_and_hung_server_are_unreachable_not_fatal(kind: str, silent_port: int, tmp_path: Path) -> None:
+    url = "redis://no-such-host.invalid:6379/0" if kind == "dns" else f"redis://127.0.0.1:{silent_port}/0"
+    hook: list[dict] = []
+    config = WatchConfig(state=str(tmp_path / "w.db"), timeout=1.0, unreachable_after=2,
+                         alerts=(AlertTarget("stdout"),))
+    for _ in range(3):
+        watcher = Watcher([parse_target(url, name="gone")], None, config, log=lambda _l: None)
+        try:
+            summary = watcher.run_once(deliver_for=5)
+        finally:
+            watcher.close()
+        assert summary.unreachable == ("gone",)
+    db = open_state(config.state)
+    hook = db.alerts()
+    db.close()
+    assert [a["event"] for a in hook] == ["unreachable"]
+    assert hook[0]["payload"]["error"]
 
 
 @pytest.mark.parametrize("args, message", [
