@@ -30,9 +30,14 @@ _ID_SEGMENT = re.compile(
 )
 
 
+_MAC = re.compile(r"(?<![0-9A-Za-z])(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}(?![0-9A-Za-z])")
+
+
 def key_pattern(key: str, separators: str = ":") -> str:
-    """The pattern a key belongs to: id-like segments replaced by ``*`` (``user:42:email`` -> ``user:*:email``)."""
-    parts = re.split(f"([{re.escape(separators)}])", key)
+    """The pattern a key belongs to: id-like segments replaced by ``*`` (``user:42:email`` -> ``user:*:email``).
+
+    MAC addresses are replaced first, since their colons would otherwise split them into six segments."""
+    parts = re.split(f"([{re.escape(separators)}])", _MAC.sub("*", key))
     out = [("*" if i % 2 == 0 and _is_id(p) else p) for i, p in enumerate(parts)]
     return "".join(out)
 
@@ -45,7 +50,7 @@ def topic_pattern(topic: str) -> str:
 def _is_id(segment: str) -> bool:
     if not segment:
         return False
-    return bool(_ID_SEGMENT.match(segment)) or (any(c.isdigit() for c in segment) and len(segment) >= 8)
+    return segment == "*" or bool(_ID_SEGMENT.match(segment)) or (any(c.isdigit() for c in segment) and len(segment) >= 8)
 
 
 def flatten(doc: Mapping[str, Any], prefix: str = "", depth: int = 0) -> dict[str, Scalar]:
