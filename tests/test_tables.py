@@ -255,3 +255,16 @@ def test_mysql_insert_fallback_when_local_infile_is_refused(request: pytest.Fixt
         db._local_infile = False  # type: ignore[attr-defined]
         db.write_table("t", table.schema, table.to_batches())
         assert db.read_table("t").equals(table)
+
+
+def test_postgresql_streams_two_tables_at_once_and_creates_a_named_schema(
+    request: pytest.FixtureRequest,
+) -> None:
+    url = server_url(request, "postgresql", f"dw_tables_{uuid.uuid4().hex[:10]}") + "?schema=analytics"
+    table = _typed_table(300)
+    with open_tables(url, create=True) as db:
+        db.write_table("a", table.schema, table.to_batches())
+        db.write_table("b", table.schema, table.to_batches())
+        pairs = zip(db.read_batches("a", batch_size=100), db.read_batches("b", batch_size=100), strict=True)
+        assert sum(x.num_rows + y.num_rows for x, y in pairs) == 600
+        assert db.execute("SELECT count(*) FROM analytics.a") == [(300,)]

@@ -49,6 +49,8 @@ class PostgresTables(TableStoreBase):
         self.namespace = target.params.get("schema") or self._scalar("SELECT current_schema()")
         if self.namespace is None:
             raise TargetError(f"{target.display} has no schema on its search_path", tip="add ?schema=public")
+        if create and "schema" in target.params:
+            self._query(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.namespace)))
 
     # -- plumbing ---------------------------------------------------------------------------------------
     def _ident(self, table: str) -> sql.Identifier:
@@ -105,7 +107,12 @@ class PostgresTables(TableStoreBase):
         cols = self.require_columns(table, columns)
         schema = pa.schema([self.schema(table).field(c) for c in cols])
         select = sql.SQL("SELECT {} FROM {}").format(_select_list(schema), self._ident(table))
-        yield from rebatch(self._copy_out(select, schema), batch_size)
+        # a connection of its own, so the caller may run other queries (or read other tables) meanwhile
+        conn = _connect(self.target, create=False)
+        try:
+            yield from rebatch(self._copy_out(select, schema, conn), batch_size)
+        finally:
+            conn.close()
 
     def sample(self, table: str, n: int, seed: int = 0) -> pa.Table:
         """``TABLESAMPLE BERNOULLI`` (rows) for tables up to 1M rows, ``SYSTEM`` (pages) above, then LIMIT n."""
@@ -129,10 +136,12 @@ class PostgresTables(TableStoreBase):
         batches = list(self._copy_out(query, schema))
         return sample_rows(pa.Table.from_batches(batches, schema=schema), n, seed)
 
-    def _copy_out(self, select: sql.Composable, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    def _copy_out(
+        self, select: sql.Composable, schema: pa.Schema, conn: psycopg.Connection[Any] | None = None
+    ) -> Iterator[pa.RecordBatch]:
         copy_sql = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(select)
         try:
-            with self.conn.cursor() as cur, cur.copy(copy_sql) as copy:
+            with (conn or self.conn).cursor() as cur, cur.copy(copy_sql) as copy:
                 stream = _CopyStream(copy)
                 if not stream.peek():
                     return
