@@ -124,6 +124,18 @@ class DeviceCloud:
         self.regions, self.region_tz, self._country_regions = _regions()
         self.firmwares, self._firmware_first = _firmwares()
         self._pools = _Pools.build(self.regions, self.region_tz, self.firmwares)
+        self._tallies: dict[int, dict[str, np.ndarray]] = {}  # per-chunk counts, kept by the events pass
+
+    def chunk_tally(self, chunk: int) -> dict[str, np.ndarray]:
+        """The ground-truth counts of one chunk (connects, attempts, failures by model/firmware/error code,
+        devices per user); remembered when the events of the chunk were built, computed otherwise."""
+        if chunk not in self._tallies:
+            users = self.user_core(chunk)
+            devices = self.device_core(chunk, users)
+            self._tallies[chunk] = _tally(
+                users, devices, self.event_core(chunk, devices), len(self.firmwares)
+            )
+        return self._tallies[chunk]
 
     # -- sizes ------------------------------------------------------------------------------------------
     def chunk_users(self, chunk: int) -> tuple[int, int]:
@@ -489,6 +501,7 @@ class DeviceCloud:
         users = self.user_core(chunk)
         devices = self.device_core(chunk, users)
         core = self.event_core(chunk, devices)
+        self._tallies[chunk] = _tally(users, devices, core, len(self.firmwares))
         columns = {
             "id": pa.array(core.ids),
             "device_id": pa.array(devices.ids[core.device]),
@@ -661,6 +674,24 @@ class _Pools:
             event_kinds=pool(EVENT_KINDS),
             error_codes=pool(V.ERROR_CODES),
         )
+
+
+def _tally(users: UserCore, devices: DeviceCore, events: EventCore, firmwares: int) -> dict[str, np.ndarray]:
+    """One chunk's counts for the ground truth (definitions in ground_truth.py)."""
+    n_models, n_codes = len(V.MODELS), len(V.ERROR_CODES)
+    model, firmware = devices.model[events.device], devices.firmware[events.device]
+    connect, failure = events.kind == 0, events.kind == 2
+    attempt = connect | failure
+    return {
+        "connects_model": np.bincount(model[connect], minlength=n_models),
+        "attempts_model": np.bincount(model[attempt], minlength=n_models),
+        "connects_fw": np.bincount(firmware[connect], minlength=firmwares),
+        "attempts_fw": np.bincount(firmware[attempt], minlength=firmwares),
+        "failures_fw": np.bincount(firmware[failure], minlength=firmwares),
+        "failures_code": np.bincount(events.error[failure], minlength=n_codes),
+        "devices_per_user": np.bincount(users.devices, minlength=9)[:9],
+        "kinds": np.bincount(events.kind, minlength=3),
+    }
 
 
 def _allocate(total: int, weights: np.ndarray) -> np.ndarray:

@@ -68,34 +68,13 @@ def ground_truth(cloud: DeviceCloud) -> dict[str, Any]:
 
 
 def _tally(cloud: DeviceCloud) -> dict[str, Any]:
-    n_models, n_fw, n_codes = len(V.MODELS), len(cloud.firmwares), len(V.ERROR_CODES)
-    out: dict[str, Any] = {
-        "connects_model": np.zeros(n_models, np.int64),
-        "attempts_model": np.zeros(n_models, np.int64),
-        "connects_fw": np.zeros(n_fw, np.int64),
-        "attempts_fw": np.zeros(n_fw, np.int64),
-        "failures_fw": np.zeros(n_fw, np.int64),
-        "failures_code": np.zeros(n_codes, np.int64),
-        "devices_per_user": np.zeros(9, np.int64),
-        "kinds": [0, 0, 0],
-    }
+    """The counts of every chunk, summed."""
+    total: dict[str, Any] = {}
     for chunk in range(cloud.chunks):
-        users = cloud.user_core(chunk)
-        devices = cloud.device_core(chunk, users)
-        events = cloud.event_core(chunk, devices)
-        model, firmware = devices.model[events.device], devices.firmware[events.device]
-        connect, failure = events.kind == 0, events.kind == 2
-        attempt = connect | failure
-        out["connects_model"] += np.bincount(model[connect], minlength=n_models)
-        out["attempts_model"] += np.bincount(model[attempt], minlength=n_models)
-        out["connects_fw"] += np.bincount(firmware[connect], minlength=n_fw)
-        out["attempts_fw"] += np.bincount(firmware[attempt], minlength=n_fw)
-        out["failures_fw"] += np.bincount(firmware[failure], minlength=n_fw)
-        out["failures_code"] += np.bincount(events.error[failure], minlength=n_codes)
-        out["devices_per_user"] += np.bincount(users.devices, minlength=9)[:9]
-        for k in range(3):
-            out["kinds"][k] += int((events.kind == k).sum())
-    return out
+        for key, counts in cloud.chunk_tally(chunk).items():
+            total[key] = total[key] + counts if key in total else counts.astype(np.int64)
+    total["kinds"] = [int(k) for k in total["kinds"]]
+    return total
 
 
 def _rates(names: list[str], connects: np.ndarray, attempts: np.ndarray) -> dict[str, float]:
