@@ -60,7 +60,7 @@ def test_open_cluster(mode: str, kind: str, version: str) -> None:
     assert facts.listable == ("users", "integrations") and facts.records == 4
     assert facts.details["security"] == "disabled"
     assert facts.details["indices"] == 2 and facts.details["system_indices"] == 1
-    assert facts.details["kibana"] is None
+    assert facts.details["kibana"] is None and facts.bind == "127.0.0.1"
     assert _rules(facts) == {
         f"{kind}.no-auth": Severity.HIGH,
         "elasticsearch.security-disabled": Severity.HIGH,
@@ -102,6 +102,14 @@ def test_opensearch_demo_credentials_found() -> None:
         "opensearch.default-credentials": Severity.HIGH,
         "elasticsearch.indices-readable": Severity.HIGH,
     }
+
+
+def test_bound_to_every_interface() -> None:
+    with ReplaySearchCluster("es8-open", DOCS, bind_all=True) as cluster:
+        facts = _probe(cluster.url)
+    assert facts.bind == "0.0.0.0" and facts.details["bound_address"] == ["[::]:9200"]
+    rules = _rules(facts)
+    assert rules["elasticsearch.public-bind"] == Severity.LOW and rules["elasticsearch.no-tls"] == Severity.LOW
 
 
 def test_kibana_open_next_to_cluster() -> None:

@@ -9,6 +9,9 @@ servers document and send:
   build_date, build_snapshot, lucene_version, minimum_wire_compatibility_version,
   minimum_index_compatibility_version}, tagline "You Know, for Search"; OpenSearch adds
   ``version.distribution = "opensearch"`` and the tagline "The OpenSearch Project: https://opensearch.org/".
+- ``GET /_nodes/_local/http``: _nodes{total, successful, failed}, cluster_name, nodes{<id>{name,
+  transport_address, host, ip, version, roles, http{bound_address[], publish_address,
+  max_content_length_in_bytes}}} (loopback by default, ``[::]:9200`` for ``network.host: 0.0.0.0``).
 - ``GET /_cat/indices?format=json``: health, status, index, uuid, pri, rep, docs.count, docs.deleted,
   store.size, pri.store.size (all strings).
 - ``GET /_search``: took, timed_out, _shards, hits{total{value, relation}, max_score, hits[{_index, _id,
@@ -72,6 +75,7 @@ class ReplaySearchCluster:
     indices: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     users: dict[str, str] = field(default_factory=dict)  # user -> password (secured modes)
     kibana: str | None = None  # None | "open" | "secured": also serve Kibana's /api/status
+    bind_all: bool = False  # network.host: 0.0.0.0 (bound_address [::]:9200) instead of the loopback default
     requests: list[tuple[str, str]] = field(default_factory=list)
     port: int = 0
     kibana_port: int = 0
@@ -154,6 +158,8 @@ class ReplaySearchCluster:
         if route.endswith("/_search") and route[1:-8] in self.indices:
             name = route[1:-8]
             return 200, {}, self._search(self.indices[name], name, size)
+        if route == "/_nodes/_local/http":
+            return 200, {}, self._nodes_http()
         if route == "/_security/_authenticate" and not self._opensearch:
             if self._secured:
                 return 200, {}, {"username": user, "roles": ["superuser"], "enabled": True,
@@ -181,6 +187,15 @@ class ReplaySearchCluster:
         tagline = "The OpenSearch Project: https://opensearch.org/" if self._opensearch else "You Know, for Search"
         return {"name": "node-1", "cluster_name": "analytics-copy", "cluster_uuid": "Qw1hT0lsQ0Wmx8vA5y0bEw",
                 "version": version, "tagline": tagline}
+
+    def _nodes_http(self) -> dict[str, Any]:
+        bound = ["[::]:9200"] if self.bind_all else ["127.0.0.1:9200", "[::1]:9200"]
+        node = {"name": "node-1", "transport_address": "127.0.0.1:9300", "host": "127.0.0.1", "ip": "127.0.0.1",
+                "version": self._root()["version"]["number"], "roles": ["data", "ingest", "master"],
+                "http": {"bound_address": bound, "publish_address": "127.0.0.1:9200",
+                         "max_content_length_in_bytes": 104857600}}
+        return {"_nodes": {"total": 1, "successful": 1, "failed": 0}, "cluster_name": "analytics-copy",
+                "nodes": {"x9tRZzTnS7yJqz7Xb4c0Ew": node}}
 
     def _cat(self, name: str, docs: list[dict[str, Any]]) -> dict[str, str]:
         return {"health": "yellow", "status": "open", "index": name, "uuid": "u" + name[:8].ljust(8, "0"),

@@ -1,7 +1,7 @@
 """Elasticsearch and OpenSearch over HTTP: anonymous ``GET /``, ``_cat/indices``, ``_search``, security plugin.
 
 Only GET requests are ever sent (the REST API's read side): ``/``, ``/_cat/indices?format=json``,
-``/_search?size=1``, ``/<index>/_search?size=N``, ``/_security/_authenticate`` (Elasticsearch) or
+``/_search?size=1``, ``/_nodes/_local/http``, ``/<index>/_search?size=N``, ``/_security/_authenticate`` (Elasticsearch) or
 ``/_plugins/_security/authinfo`` (OpenSearch), and Kibana's ``/api/status`` on port 5601. A cluster whose
 security is switched off answers ``_security/_authenticate`` with "Security must be explicitly enabled";
 an OpenSearch without its security plugin has no handler for ``authinfo``. Tested against a local replay
@@ -10,7 +10,7 @@ fixture (tests/replay/elasticsearch.py), not a real cluster: Elasticsearch canno
 URLs: ``elasticsearch://host:9200`` (plain HTTP, ``?tls=true`` for HTTPS), ``opensearch://``, and
 ``http(s)://host:9200`` with ``?kind=elasticsearch`` / ``?kind=opensearch`` or no kind (detected from ``GET /``).
 
-``details`` keys (docs/exposure.md): ``distribution``, ``cluster_name``, ``security`` (``enabled`` |
+``details`` keys (docs/exposure.md): ``distribution``, ``cluster_name``, ``bound_address``, ``security`` (``enabled`` |
 ``disabled`` | ``anonymous`` | None), ``auth_realm``, ``indices``, ``system_indices``, ``search_readable``,
 ``kibana`` (``open`` | ``auth`` | None), ``kibana_port``, ``kibana_version``.
 """
@@ -149,7 +149,8 @@ class ElasticsearchStore:
             auth_required=first.status_code == 401, anonymous_access=first.status_code == 200,
             default_credentials=default_credentials, authenticated=authenticated,
             tls_offered=base.startswith("https"), tls_required=None if base.startswith("https") else False,
-            scope=target.scope, listable=listable, readable=readable, records=records, details=details,
+            scope=target.scope, bind=_bind(details.get("bound_address") or []), listable=listable,
+            readable=readable, records=records, details=details,
             name=target.name)
 
     def _try_defaults(self, client: httpx.Client, base: str, budget: Budget) -> tuple[str | None, _Http | None]:
@@ -166,6 +167,9 @@ class ElasticsearchStore:
         indices = _indices(session)
         user = [i for i in indices if not i["index"].startswith(".")]
         details.update(indices=len(user), system_indices=len(indices) - len(user))
+        bound = _bound_addresses(session)
+        if bound:
+            details["bound_address"] = bound
         search = session.get("/_search?size=1")
         body = _json(search)
         readable = search.status_code == 200 and isinstance(body, dict) and "hits" in body
@@ -240,6 +244,26 @@ def _indices(session: _Http) -> list[dict[str, Any]]:
     if resp.status_code != 200 or not isinstance(body, list):
         return []
     return [i for i in body if isinstance(i, dict) and "index" in i]
+
+
+def _bound_addresses(session: _Http) -> list[str]:
+    """``GET /_nodes/_local/http``: the HTTP addresses the node bound (``[::]:9200`` = every interface)."""
+    resp = session.get("/_nodes/_local/http")
+    body = _json(resp)
+    if resp.status_code != 200 or not isinstance(body, dict):
+        return []
+    out: list[str] = []
+    for node in (body.get("nodes") or {}).values():
+        out.extend(str(a) for a in ((node or {}).get("http") or {}).get("bound_address") or [])
+    return out
+
+
+def _bind(bound: list[str]) -> str | None:
+    """'[::]:9200' / '0.0.0.0:9200' -> 0.0.0.0; else the first address without its port."""
+    hosts = [a.rsplit(":", 1)[0] for a in bound]
+    if any(h in ("[::]", "0.0.0.0") for h in hosts):
+        return "0.0.0.0"
+    return hosts[0].strip("[]") if hosts else None
 
 
 def _realm(header: str) -> str | None:
