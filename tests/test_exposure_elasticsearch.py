@@ -173,3 +173,12 @@ def test_identify_hook() -> None:
             answer = sock.recv(4096)
     assert ElasticsearchStore.identify(answer)
     assert not ElasticsearchStore.identify(b"+PONG\r\n")
+
+
+@pytest.mark.parametrize("mode", ["es8-secured", "opensearch2"])
+def test_discovery_names_the_fixture_on_a_random_port(mode: str) -> None:
+    from dataward.discovery import discover_services
+
+    with ReplaySearchCluster(mode, DOCS, users={"elastic": "x"}) as cluster:
+        found = {s.port: s.kind for s in discover_services("127.0.0.1", ports=[cluster.port])}
+    assert found == {cluster.port: "elasticsearch"}

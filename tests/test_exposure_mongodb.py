@@ -126,3 +126,11 @@ def test_identify_and_wrong_protocol() -> None:
     assert not MongoStore.identify(b"HTTP/1.1 200 OK\r\n")
     gone = _probe("mongodb://127.0.0.1:1")
     assert (gone.reachable, gone.error) == (False, "connection refused")
+
+
+def test_discovery_names_the_fixture_on_a_random_port() -> None:
+    from dataward.discovery import discover_services
+
+    with ReplayMongo("mongo7-auth") as server:
+        found = {s.port: s.kind for s in discover_services("127.0.0.1", ports=[server.port])}
+    assert found == {server.port: "mongodb"}
