@@ -125,3 +125,12 @@ def test_unknown_generalisations_are_config_errors(to: str) -> None:
 def test_suppress_keeps_type_and_length() -> None:
     out = tf.suppress(pa.array([1.5, 2.5]))
     assert out.type == pa.float64() and out.null_count == 2
+
+
+def test_large_batches_match_the_reference_hmac() -> None:
+    ints = list(range(10_000, 30_000, 3))
+    out = tf.pseudonymize(pa.array(ints, pa.int64()), KEY, "devices").to_pylist()
+    assert out == [_expected_int(KEY, "devices", v) for v in ints]
+    texts = [f"user{i}@example.org" for i in range(5000)]
+    got = tf.pseudonymize(pa.array(texts), KEY, "email").to_pylist()
+    assert got == [tf.reference_hmac(KEY, "email", t)[:32] for t in texts]
