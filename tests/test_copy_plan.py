@@ -138,3 +138,16 @@ def test_plan_file_errors(tmp_path: Path) -> None:
         load_plan(bad)
     with pytest.raises(ConfigError, match="cannot be read"):
         load_plan(tmp_path / "missing.toml")
+
+
+def test_row_ids_nothing_references_are_dropped_referenced_ones_pseudonymized() -> None:
+    schemas = {
+        "users": pa.schema([("id", I64), ("created_at", TS)]),
+        "devices": pa.schema([("id", I64), ("user_id", I64)]),
+        "connection_events": pa.schema([("id", I64), ("device_id", I64)]),
+    }
+    plan = build_plan(schemas, {}, "x")
+    assert plan.tables["users"].columns["id"].action == "pseudonymize"
+    assert plan.tables["devices"].columns["id"].action == "pseudonymize"
+    assert plan.tables["connection_events"].columns["id"].action == "drop"
+    assert plan.tables["connection_events"].columns["device_id"].domain == "devices"

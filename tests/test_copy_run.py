@@ -89,7 +89,7 @@ def test_dropped_columns_are_absent_and_generalised_ones_coarse(tmp_path: Path, 
         assert all(ip is None or ip.endswith(".0/24") for ip in devices.column("ip_address").to_pylist())
         assert all(t.hour == 0 for t in store.read_table("connection_events").column("ts").to_pylist())
         assert "body_metrics" in store.list_tables()
-        assert store.schema("body_metrics").names == ["id", "user_id"]
+        assert store.schema("body_metrics").names == ["user_id"]  # an id nothing references is dropped
 
 
 def test_rotating_the_key_changes_every_pseudonym(tmp_path: Path, sqlite_source) -> None:

@@ -103,12 +103,20 @@ class Classified:
 
 
 def default_action(
-    table: str, column: str, dtype: pa.DataType, found: Classified, tables: Iterable[str] = ()
+    table: str,
+    column: str,
+    dtype: pa.DataType,
+    found: Classified,
+    tables: Iterable[str] = (),
+    referenced: frozenset[str] | None = None,
 ) -> ColumnPlan:
-    """The safe default for one column: decided by its category first, then by its name and type."""
+    """The safe default for one column: decided by its category first, then by its name and type.
+
+    ``referenced`` are the tables some ``*_id`` column points at (None: treat every table as referenced).
+    """
     if found.category is not None:
         return _by_category(column, dtype, found)
-    return _by_shape(table, column, dtype, tuple(tables))
+    return _by_shape(table, column, dtype, tuple(tables), referenced)
 
 
 _DROP_CATEGORIES = frozenset(
@@ -150,9 +158,14 @@ def _by_category(column: str, dtype: pa.DataType, found: Classified) -> ColumnPl
     return plan("drop", "no safe transform is known for this category")
 
 
-def _by_shape(table: str, column: str, dtype: pa.DataType, tables: tuple[str, ...]) -> ColumnPlan:
+def _by_shape(
+    table: str, column: str, dtype: pa.DataType, tables: tuple[str, ...], referenced: frozenset[str] | None
+) -> ColumnPlan:
     if _ID_NAME.match(column) and (pa.types.is_integer(dtype) or _stringy(dtype)):
         domain = _id_domain(table, column, tables)
+        if column.lower() == "id" and referenced is not None and table not in referenced:
+            why = "row id no other table references: not needed for joins (pseudonymize it to keep row identity)"
+            return ColumnPlan(action="drop", why=why, confidence=1.0)
         why = f"join key ({domain}): keyed HMAC-SHA-256, the same pseudonym in every table"
         return ColumnPlan(action="pseudonymize", domain=domain, why=why, confidence=1.0)
     if pa.types.is_timestamp(dtype) or pa.types.is_date(dtype):
@@ -189,10 +202,17 @@ def build_plan(
 ) -> Plan:
     """A plan for these tables from what classification found (columns not found: by name and type)."""
     names = tuple(schemas)
+    referenced = frozenset(
+        _id_domain(t, f.name, names) for t, schema in schemas.items() for f in schema
+        if f.name.lower() != "id" and _ID_NAME.match(f.name)
+    )  # fmt: skip
     tables = {}
     for table, schema in schemas.items():
         found = classified.get(table, {})
-        cols = {f.name: default_action(table, f.name, f.type, found.get(f.name, Classified()), names) for f in schema}
+        cols = {
+            f.name: default_action(table, f.name, f.type, found.get(f.name, Classified()), names, referenced)
+            for f in schema
+        }
         tables[table] = TablePlan(columns=cols)
     return Plan(source=source, created_at=utc_now(), tables=tables)
 
