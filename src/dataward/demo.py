@@ -77,8 +77,9 @@ def print_files(ctx: DemoContext) -> None:
 
 
 from dataward.demo_leak import scan_leaky_copy  # noqa: E402 - step modules import DemoContext only for typing
+from dataward.demo_safe import safe_copy_and_analytics  # noqa: E402
 
-STEPS: list[Step] = [generate_production, summarise_production, scan_leaky_copy]
+STEPS: list[Step] = [generate_production, summarise_production, scan_leaky_copy, safe_copy_and_analytics]
 FINAL_STEPS: list[Step] = [print_files]
 
 
