@@ -102,6 +102,7 @@ def _show_plan(ctx: DemoContext, plan: object) -> None:
 
 def _rescan(ctx: DemoContext, safe_url: str) -> None:
     os.environ["DATAWARD_DEMO_ANALYTICS_URL"] = safe_url
+    os.environ.setdefault("DATAWARD_DEMO_PRODUCTION_URL", ctx.production_url)
     policy = load_policy(POLICY)
     targets = [t for t in policy.targets() if t.name == "analytics-copy"]
     report = scan(targets, policy)
