@@ -98,3 +98,13 @@ def test_postgres_source_to_files(tmp_path: Path, pg_source, tables: dict, dst_k
     result = run_copy(pg_source, parse_target(dest), plan_for(pg_source), KEY)
     assert result.manifest.tables["connection_events"].rows == tables["connection_events"].num_rows
     assert not canaries(tables) & set(all_text(dest))
+
+
+def test_mariadb_source_to_sqlite(tmp_path: Path, mariadb_factory, tables: dict) -> None:  # type: ignore[no-untyped-def]
+    server = mariadb_factory(root_password="root-pw", users={"app": "app-pw"})
+    src = write_source(server.url(user="app", db="app"), tables)
+    dest = dest_url("sqlite", tmp_path)
+    result = run_copy(src, parse_target(dest), plan_for(src), KEY)
+    assert result.manifest.tables["devices"].rows == tables["devices"].num_rows
+    assert "app-pw" not in result.manifest.source
+    assert not canaries(tables) & set(all_text(dest))
