@@ -19,6 +19,8 @@ from functools import partial
 from pathlib import Path
 from typing import Literal
 
+import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -215,7 +217,8 @@ def _copy_table(
     fns = {c: _transform_for(tp.columns[c], pseudo) for c in columns}
     out_schema = pa.schema([pa.field(c, fns[c](pa.array([], src_schema.field(c).type)).type) for c in columns])
     qis = [c for c in columns if tp.columns[c].qi]
-    small = _small_classes(src, table, qis, fns, options) if qis and options.k > 1 else None
+    hasher = _ClassHasher()
+    small = _small_classes(src, table, qis, fns, options, hasher) if qis and options.k > 1 else None
     expected = src.estimate_rows(table)
     state = {"rows": 0, "suppressed": 0}
 
@@ -223,13 +226,16 @@ def _copy_table(
         for batch in src.read_batches(table, columns, batch_size=options.batch_size):
             arrays = {c: fns[c](batch.column(c)) for c in columns}
             if small is not None:
-                state["suppressed"] += _suppress(arrays, qis, small)
+                state["suppressed"] += _suppress(arrays, qis, small, hasher)
             state["rows"] += batch.num_rows
             if progress is not None:
                 progress(table, state["rows"], expected)
             yield pa.RecordBatch.from_arrays([arrays[c] for c in columns], schema=out_schema)
 
-    writer.write(table, out_schema, batches())
+    try:
+        writer.write(table, out_schema, batches())
+    finally:
+        hasher.close()
     return TableCopy(rows=state["rows"], suppressed=state["suppressed"], columns=summary)
 
 
@@ -274,25 +280,47 @@ def _class_key(arrays: dict[str, pa.Array], qis: list[str]) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "\x1f")
 
 
+class _ClassHasher:
+    """64-bit hashes of class keys (DuckDB's ``hash``), so k-anonymity holds 8 bytes per row, not strings.
+
+    A pass over a table of n rows keeps n hashes, then only the sorted hashes of classes below k. Two
+    distinct classes share a hash with probability about c^2 / 2^65 for c classes (1e-6 at 6M classes); only
+    a collision between a small class and another could hide it, so the check errs that rarely.
+    """
+
+    def __init__(self) -> None:
+        self._con = duckdb.connect()
+
+    def __call__(self, keys: pa.Array) -> np.ndarray:
+        self._con.register("_dw_keys", pa.table({"k": keys}))
+        try:
+            out = self._con.sql("SELECT hash(k) AS h FROM _dw_keys").to_arrow_table()
+        finally:
+            self._con.unregister("_dw_keys")
+        return np.asarray(out.column("h").to_numpy(), dtype=np.uint64)
+
+    def close(self) -> None:
+        self._con.close()
+
+
 def _small_classes(
     src: TableStore,
     table: str,
     qis: list[str],
     fns: dict[str, Callable[[pa.Array], pa.Array]],
     options: CopyOptions,
-) -> pa.Array:
-    """Class keys seen fewer than k times over the whole table (first pass over the QI columns only)."""
-    counts: list[pa.Table] = []
-    for batch in src.read_batches(table, qis, batch_size=options.batch_size):
-        keys = _class_key({c: fns[c](batch.column(c)) for c in qis}, qis)
-        vc = pc.value_counts(keys)
-        counts.append(pa.table({"k": vc.field("values"), "n": vc.field("counts")}))
-        if len(counts) >= 16:
-            counts = [_merge(counts)]
-    if not counts:
-        return pa.array([], pa.string())
-    merged = _merge(counts)
-    small = merged.filter(pc.less(merged.column("n_sum"), options.k)).column("k").combine_chunks()
+    hasher: _ClassHasher,
+) -> np.ndarray:
+    """Sorted hashes of the classes seen fewer than k times over the whole table (a pass over the QIs only)."""
+    parts = [
+        hasher(_class_key({c: fns[c](batch.column(c)) for c in qis}, qis))
+        for batch in src.read_batches(table, qis, batch_size=options.batch_size)
+    ]
+    if not parts:
+        return np.array([], dtype=np.uint64)
+    uniques, counts = np.unique(np.concatenate(parts), return_counts=True)
+    del parts
+    small = uniques[counts < options.k]
     if len(small) and options.k_mode == "refuse":
         raise DatawardError(
             f"table '{table}' is not {options.k}-anonymous on {', '.join(qis)}: "
@@ -302,22 +330,16 @@ def _small_classes(
     return small
 
 
-def _merge(counts: list[pa.Table]) -> pa.Table:
-    table = pa.concat_tables([t.select(["k", "n"]) if "n" in t.column_names else _rename(t) for t in counts])
-    return table.group_by("k").aggregate([("n", "sum")])
-
-
-def _rename(t: pa.Table) -> pa.Table:
-    return pa.table({"k": t.column("k"), "n": t.column("n_sum")})
-
-
-def _suppress(arrays: dict[str, pa.Array], qis: list[str], small: pa.Array) -> int:
+def _suppress(arrays: dict[str, pa.Array], qis: list[str], small: np.ndarray, hasher: _ClassHasher) -> int:
     """Null the quasi-identifiers of rows in classes below k; returns how many rows were touched."""
     if len(small) == 0:
         return 0
-    mask = pc.is_in(_class_key(arrays, qis), value_set=small)
-    hits = pc.sum(mask).as_py() or 0
-    if hits:
+    hashes = hasher(_class_key(arrays, qis))
+    pos = np.minimum(np.searchsorted(small, hashes), len(small) - 1)
+    hit = small[pos] == hashes
+    count = int(hit.sum())
+    if count:
+        mask = pa.array(hit)
         for c in qis:
             arrays[c] = pc.if_else(mask, pa.scalar(None, arrays[c].type), arrays[c])
-    return int(hits)
+    return count
