@@ -169,6 +169,12 @@ def _random_hex(rng: np.random.Generator, n: int, width: int) -> npt.NDArray[np.
     return _HEX[rng.integers(0, 16, size=(n, width), dtype=np.uint8)]
 
 
+def _hex_digits(values: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.uint8]:
+    """Zero-padded lower-case hex of each value as ASCII bytes, (n, width), without a per-value loop."""
+    shifts = np.arange(width - 1, -1, -1, dtype=np.int64) * 4
+    return _HEX[(values[:, None] >> shifts) & 15]
+
+
 def _write_ranges(
     folder: Path,
     real: npt.NDArray[Any],
@@ -187,11 +193,8 @@ def _write_ranges(
     decoy[:, :SUFFIX_HEX] = _random_hex(rng, n_decoys, SUFFIX_HEX)
     decoy[:, SUFFIX_HEX] = ord(":")
     pool = masks if len(masks) else np.array([1], dtype=np.int64)
-    mask_text = np.char.zfill(np.char.mod("%x", rng.choice(pool, size=n_decoys)), MASK_HEX).astype(
-        f"S{MASK_HEX}"
-    )
-    decoy[:, SUFFIX_HEX + 1 : SUFFIX_HEX + 1 + MASK_HEX] = mask_text.view(np.uint8).reshape(
-        n_decoys, MASK_HEX
+    decoy[:, SUFFIX_HEX + 1 : SUFFIX_HEX + 1 + MASK_HEX] = _hex_digits(
+        rng.choice(pool, size=n_decoys), MASK_HEX
     )
     decoy[:, SUFFIX_HEX + 1 + MASK_HEX] = ord(":")
     decoy[:, width - CHECK_HEX : width] = _random_hex(rng, n_decoys, CHECK_HEX)
@@ -210,13 +213,18 @@ def _write_ranges(
     order = np.lexsort((head, owner))
     data = rows[order].tobytes()
     size = pad * (width + 1)
-    names = [f"{p:0{prefix_hex}x}" for p in range(buckets)]
-    for p, name in enumerate(names):
-        fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            os.write(fd, data[p * size : (p + 1) * size])
-        finally:
-            os.close(fd)
+    folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)  # relative opens: no path walk per file
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        view = memoryview(data)
+        for p in range(buckets):
+            fd = os.open(f"{p:0{prefix_hex}x}", flags, 0o644, dir_fd=folder_fd)
+            try:
+                os.write(fd, view[p * size : (p + 1) * size])
+            finally:
+                os.close(fd)
+    finally:
+        os.close(folder_fd)
 
 
 def check_site(site: str | Path, email: str, code: str | None = None) -> dict[str, Any]:

@@ -277,8 +277,12 @@ def send_notices(
     resend_uncertain: bool = False,
     fault: Fault | None = None,
     smtp: SmtpSender | None = None,
+    limit: int | None = None,
 ) -> NotifyReport:
-    """Send every affected customer their notice once; safe to re-run after any crash."""
+    """Send every affected customer their notice once; safe to re-run after any crash.
+
+    ``limit`` stops after that many messages this run (staged sending; the next run continues).
+    """
     env = load_templates(template_dir)
     incident = incidents.get(name)
     affected = affected_table(incidents, name)
@@ -307,6 +311,8 @@ def send_notices(
     emails = joined.column("_email").to_pylist()
     try:
         for i, user_id in enumerate(users):
+            if limit is not None and report.sent >= limit:
+                break
             state = states.get(user_id)
             if state and state[0] == SENT:
                 report.already_sent += 1
