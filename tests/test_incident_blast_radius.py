@@ -354,3 +354,46 @@ def test_window_from_history(tmp_path, monkeypatch):
         ],
     )
     assert r.exit_code == 2 and "no exposure window" in r.output
+
+
+def test_window_from_watcher_store_windows(tmp_path):
+    """The watcher's document also has per-store unions of overlapping finding windows: those are used."""
+    doc = {
+        "schema": "dataward.history/v1",
+        "windows": [
+            {
+                "store": "copy",
+                "finding": "a",
+                "severity": "critical",
+                "opened": "2019-12-04T00:00:00Z",
+                "closed": "2019-12-20T00:00:00Z",
+            },
+            {
+                "store": "copy",
+                "finding": "b",
+                "severity": "high",
+                "opened": "2019-12-06T00:00:00Z",
+                "closed": "2019-12-27T00:00:00Z",
+            },
+        ],
+        "store_windows": [
+            {
+                "store": "copy",
+                "opened": "2019-12-04T00:00:00Z",
+                "closed": "2019-12-27T00:00:00Z",
+                "findings": ["a", "b"],
+            }
+        ],
+    }
+    path = tmp_path / "history.json"
+    path.write_text(json.dumps(doc))
+    with open_incident_db(str(tmp_path / "inc.db")) as db:
+        inc = ops.open_incident(db, "w", "copy", history=str(path))
+    assert inc.window == ("2019-12-04T00:00:00Z", "2019-12-27T00:00:00Z") and inc.finding == "a,b"
+
+
+def test_store_url_password_is_not_persisted(tmp_path):
+    with open_incident_db(str(tmp_path / "inc.db")) as db:
+        inc = ops.open_incident(db, "p", "postgresql://app:hunter2@10.0.0.5/copy", "2019-12-04", "2019-12-26")
+    assert inc.store == "postgresql://app:***@10.0.0.5/copy"
+    assert b"hunter2" not in (tmp_path / "inc.db").read_bytes()

@@ -66,6 +66,8 @@ def open_incident(
     begin, finish = parse_time(start), parse_time(str(end))
     if finish < begin:
         raise DatawardError(f"the window ends ({iso(finish)}) before it starts ({iso(begin)})")
+    if "://" in store and parse_target(store).password is not None:
+        store = parse_target(store).display  # never persist a credential; pass --exposed URL later
     incident = Incident(
         name=name,
         store=store,
@@ -107,6 +109,13 @@ def _history_windows(history: str) -> list[HistoryWindow]:
         raise DatawardError(
             f"{history} is not a dataward.history/v1 document", tip="use `dataward history --format json`"
         )
+    if data.get("store_windows"):  # the watcher's per-store union of overlapping finding windows
+        return [
+            HistoryWindow(
+                str(w["store"]), str(w["opened"]), w.get("closed"), ",".join(w.get("findings", [])) or None
+            )
+            for w in data["store_windows"]
+        ]
     return [
         HistoryWindow(str(w["store"]), str(w["opened"]), w.get("closed"), w.get("finding"))
         for w in data["windows"]
@@ -115,20 +124,9 @@ def _history_windows(history: str) -> list[HistoryWindow]:
 
 def _history_from_watch(history: str) -> dict[str, Any]:
     """The watcher's own history database, read through its library API."""
-    try:
-        from dataward.watch import history as watch_history  # type: ignore[attr-defined]
-    except ImportError:
-        raise DatawardError(
-            f"cannot read the history in {history}",
-            tip="export it with `dataward history --format json > history.json` and pass that file",
-        ) from None
-    loader = getattr(watch_history, "history_json", None) or getattr(watch_history, "load_history", None)
-    if loader is None:
-        raise DatawardError(
-            f"cannot read the history in {history}", tip="pass a `dataward history --format json` file"
-        )
-    result = loader(history)
-    return result if isinstance(result, dict) else dict(result.to_json())
+    from dataward.watch.history import history_json
+
+    return history_json(history)
 
 
 def load_exposure(
@@ -142,7 +140,7 @@ def load_exposure(
     if manifest:
         found = exposure.load_file(manifest)
         return found.with_categories(cats) if cats else found
-    url = exposed or (incident.store if "://" in incident.store else None)
+    url = exposed or (incident.store if "://" in incident.store and ":***@" not in incident.store else None)
     if url:
         return exposure.from_store(url, cats)
     if cats:
