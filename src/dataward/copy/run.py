@@ -12,6 +12,7 @@ Order matters, and each step may refuse before the next begins:
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -37,6 +38,7 @@ from dataward.tables.base import TableStore
 from dataward.targets import Target
 
 KEY_ENV = "DATAWARD_PSEUDONYM_KEY"
+_KANON_MEMORY = "256MB"  # DuckDB's limit for counting quasi-identifier classes; beyond it, it spills to disk
 Progress = Callable[[str, int, int], None]  # (table, rows done, rows expected)
 
 
@@ -281,15 +283,18 @@ def _class_key(arrays: dict[str, pa.Array], qis: list[str]) -> pa.Array:
 
 
 class _ClassHasher:
-    """64-bit hashes of class keys (DuckDB's ``hash``), so k-anonymity holds 8 bytes per row, not strings.
+    """64-bit hashes of class keys (DuckDB's ``hash``) and their counts, kept by DuckDB under a memory limit.
 
-    A pass over a table of n rows keeps n hashes, then only the sorted hashes of classes below k. Two
-    distinct classes share a hash with probability about c^2 / 2^65 for c classes (1e-6 at 6M classes); only
-    a collision between a small class and another could hide it, so the check errs that rarely.
+    The counting pass inserts one hash per row into a DuckDB table that spills to a temporary folder beyond
+    ``_KANON_MEMORY``; only the sorted hashes of classes below k come back to Python (8 bytes a small class).
+    Two distinct classes share a hash with probability about c^2 / 2^65 for c classes (1e-6 at 6M classes);
+    only a collision between a small class and another could hide it, so the check errs that rarely.
     """
 
     def __init__(self) -> None:
-        self._con = duckdb.connect()
+        self._tmp = tempfile.TemporaryDirectory(prefix="dataward-kanon-")
+        self._con = duckdb.connect(config={"memory_limit": _KANON_MEMORY, "temp_directory": self._tmp.name})
+        self._con.execute("CREATE TABLE _dw_hashes (h UBIGINT)")
 
     def __call__(self, keys: pa.Array) -> np.ndarray:
         self._con.register("_dw_keys", pa.table({"k": keys}))
@@ -299,8 +304,24 @@ class _ClassHasher:
             self._con.unregister("_dw_keys")
         return np.asarray(out.column("h").to_numpy(), dtype=np.uint64)
 
+    def count(self, keys: pa.Array) -> None:
+        """Add one batch's class keys to the counting table (hashed inside DuckDB)."""
+        self._con.register("_dw_keys", pa.table({"k": keys}))
+        try:
+            self._con.execute("INSERT INTO _dw_hashes SELECT hash(k) FROM _dw_keys")
+        finally:
+            self._con.unregister("_dw_keys")
+
+    def below(self, k: int) -> np.ndarray:
+        """Sorted hashes of the classes counted fewer than k times."""
+        sql = "SELECT h FROM _dw_hashes GROUP BY h HAVING count(*) < $k ORDER BY h"
+        out = self._con.sql(sql, params={"k": k}).to_arrow_table()
+        self._con.execute("DROP TABLE _dw_hashes")
+        return np.asarray(out.column("h").to_numpy(), dtype=np.uint64)
+
     def close(self) -> None:
         self._con.close()
+        self._tmp.cleanup()
 
 
 def _small_classes(
@@ -312,15 +333,9 @@ def _small_classes(
     hasher: _ClassHasher,
 ) -> np.ndarray:
     """Sorted hashes of the classes seen fewer than k times over the whole table (a pass over the QIs only)."""
-    parts = [
-        hasher(_class_key({c: fns[c](batch.column(c)) for c in qis}, qis))
-        for batch in src.read_batches(table, qis, batch_size=options.batch_size)
-    ]
-    if not parts:
-        return np.array([], dtype=np.uint64)
-    uniques, counts = np.unique(np.concatenate(parts), return_counts=True)
-    del parts
-    small = uniques[counts < options.k]
+    for batch in src.read_batches(table, qis, batch_size=options.batch_size):
+        hasher.count(_class_key({c: fns[c](batch.column(c)) for c in qis}, qis))
+    small = hasher.below(options.k)
     if len(small) and options.k_mode == "refuse":
         raise DatawardError(
             f"table '{table}' is not {options.k}-anonymous on {', '.join(qis)}: "
