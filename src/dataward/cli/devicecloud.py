@@ -25,8 +25,8 @@ def serve(db_url: str, host: str, port: int, clients: tuple[str, ...]) -> None:
 
     \b
     Example:
-      dataward generate --users 2000 --seed 1 --out sqlite:///cloud.db
-      dataward devicecloud serve --db sqlite:///cloud.db --port 8080
+      dataward generate --users 2000 --seed 1 --out sqlite:///srv/devicecloud/cloud.db
+      dataward devicecloud serve --db sqlite:///srv/devicecloud/cloud.db --port 8080
     """
     import uvicorn
 

@@ -48,7 +48,7 @@ def incident() -> None:
     \b
     Example:
       dataward incident open --name dec-leak --store analytics-copy --from 2019-12-04 --to 2019-12-26
-      dataward incident blast-radius dec-leak --source file:///data/prod --exposed duckdb:///copy.duckdb
+      dataward incident blast-radius dec-leak --source file:///data/prod --exposed duckdb:///data/analytics-copy.duckdb
       dataward incident respond dec-leak --playbook playbook.toml --dry-run
     """
 
@@ -169,7 +169,7 @@ def blast_radius_cmd(
 
     \b
     Example:
-      dataward incident blast-radius dec-leak --source file:///data/prod --exposed duckdb:///copy.duckdb \\
+      dataward incident blast-radius dec-leak --source file:///data/prod --exposed duckdb:///data/analytics-copy.duckdb \\
           --format json -o affected.parquet
     """
     from dataward.incident.ops import run_blast_radius
