@@ -38,7 +38,7 @@ from dataward.tables.base import TableStore
 from dataward.targets import Target
 
 KEY_ENV = "DATAWARD_PSEUDONYM_KEY"
-_KANON_MEMORY = "256MB"  # DuckDB's limit for counting quasi-identifier classes; beyond it, it spills to disk
+_KANON_MEMORY = "128MB"  # DuckDB's limit for counting quasi-identifier classes; beyond it, it spills to disk
 Progress = Callable[[str, int, int], None]  # (table, rows done, rows expected)
 
 
