@@ -1,4 +1,3 @@
-# ruff: noqa: E402  (sys.path is fixed before the imports, see below)
 """Classification speed (issue 5): the pattern pass in values/s per core, side by side with Presidio's
 ``AnalyzerEngine.analyze`` on the same values, and the sampled classification of the reference cloud.
 
@@ -17,19 +16,13 @@ the ratio printed here conservative.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Python puts this folder first on sys.path, where bench/copy.py would shadow the standard library's copy
-# module; keep it last (for bench/_data.py) instead.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE] + [str(_HERE)]
-
 import argparse
 import json
 import os
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa

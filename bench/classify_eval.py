@@ -12,11 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-# Python puts bench/ first on sys.path, where bench/copy.py would shadow the standard library's copy module.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [str(_HERE.parent / "tests")] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from eval import dataset, scoring  # noqa: E402
+from eval import dataset, scoring
 
 
 def main() -> int:

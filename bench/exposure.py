@@ -12,23 +12,18 @@ ports) and ``-Pn -n -sT``; pgsql-brute gets the users dataward tries (postgres, 
 list holding only the empty password. Server start-up is not timed.
 """
 
-# ruff: noqa: E402  (the path fix below must run before any import that may pull in 'copy')
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# bench/copy.py would shadow the standard library's copy module (pydantic imports it): drop this folder.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from dataward.exposure.base import evaluate
@@ -129,7 +124,7 @@ def probe_nmap(cfg: Config, host: str, port: int, workdir: Path) -> tuple[bool, 
     start = time.perf_counter()
     out = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False).stdout
     elapsed = time.perf_counter() - start
-    # normal output: a script's lines start with '|' (xml.etree is avoided: bench/copy.py shadows 'copy')
+    # normal output: a script's lines start with '|'
     outputs = "\n".join(line for line in out.splitlines() if line.startswith("|"))
     return cfg.detected(outputs), elapsed
 

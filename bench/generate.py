@@ -21,14 +21,9 @@ import json
 import multiprocessing as mp
 import resource
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
-
-# bench/ holds copy.py, which would shadow the standard library's copy module for dataward's imports
-# (done in the functions below, after this line has run in the parent and in every spawned child)
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 BENCH_DIR = Path(__file__).resolve().parent
 WORK = Path("/tmp/dataward-bench/generate")

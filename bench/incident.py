@@ -13,36 +13,19 @@ Measures, each with a baseline from the same run:
 
 from __future__ import annotations
 
+import argparse
+import hashlib
+import hmac
+import json
 import os
-import sys
+import smtplib
+import tempfile
+import threading
+import time
+from email.message import EmailMessage
 from pathlib import Path
 
-# bench/ holds copy.py, which would shadow the standard library's copy module: load _data.py by path instead.
-_BENCH = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _BENCH]
-
-import argparse  # noqa: E402
-import hashlib  # noqa: E402
-import hmac  # noqa: E402
-import json  # noqa: E402
-import smtplib  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from email.message import EmailMessage  # noqa: E402
-
-
-def _load_data_module():  # type: ignore[no-untyped-def]
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_bench_data", Path(_BENCH) / "_data.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-reference_parquet = _load_data_module().reference_parquet
+from _data import reference_parquet  # type: ignore[import-not-found]
 
 EXPOSED = {
     "schema": "dataward.classification/v1",

@@ -12,29 +12,23 @@ Loading the data is not timed.
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
-# Python puts bench/ first on sys.path, where bench/copy.py would shadow the standard library's copy module:
-# move it to the end (still importable for bench/_data.py).
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE] + [str(_HERE)]
+import duckdb
+import pyarrow.parquet as pq
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import shutil  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from typing import Any  # noqa: E402
-
-import duckdb  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
-
-from dataward.tables import open_tables, quote_ident  # noqa: E402
-from dataward.targets import parse_target  # noqa: E402
-from dataward.testing.servers.postgres import PostgresServer  # noqa: E402
+from dataward.tables import open_tables, quote_ident
+from dataward.targets import parse_target
+from dataward.testing.servers.postgres import PostgresServer
 
 POLICY = """
 [[store]]

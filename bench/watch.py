@@ -14,13 +14,7 @@ false alerts, the watcher's CPU seconds and share of one core, and its peak RSS.
 15 s interval on one core, watcher memory < 300 MB. Server start-up is not timed.
 """
 
-# ruff: noqa: E402  (the path fix below must run before any import that may pull in 'copy')
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
 import os
@@ -35,6 +29,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from dataward.testing.receivers import WebhookReceiver

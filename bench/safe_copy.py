@@ -9,27 +9,21 @@ Printed next to each other, measured in the same run on the same server:
   applies (it has no keyed pseudonyms or generalisation: md5 stands in for pseudonymize, clear for drop).
 
 Run under the shared lock:
-    flock /tmp/dataward-bench.lock .venv/bin/python bench/copy.py --users 1000000 2400000
+    flock /tmp/dataward-bench.lock .venv/bin/python bench/safe_copy.py --users 1000000 2400000
 Goals: dataward within 2x of raw COPY, at least 5x faster than pganonymize, memory flat across scales.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
-
-# This file is named like the stdlib's ``copy``: drop its folder from the import path before anything
-# (pydantic, argparse) imports ``copy`` and gets this script instead.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-import argparse  # noqa: E402
-import importlib.util  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -39,13 +33,12 @@ KEY = "bench-key-0123456789abcdef0123456789"
 
 def reference_parquet(users: int, seed: int) -> Path:
     """The cached reference cloud as a Parquet folder (bench/_data.py; generated here if that is missing)."""
-    data_py = BENCH_DIR / "_data.py"
-    if data_py.exists():
-        spec = importlib.util.spec_from_file_location("_bench_data", data_py)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return Path(module.reference_parquet(users, seed))
+    try:
+        from _data import reference_parquet  # type: ignore[import-not-found]
+    except ImportError:
+        pass
+    else:
+        return Path(reference_parquet(users, seed))
     from dataward.devicecloud import generate
 
     folder = Path(f"/tmp/dataward-bench/copy-reference-{users}-{seed}")
