@@ -25,7 +25,7 @@ import time
 from email.message import EmailMessage
 from pathlib import Path
 
-from _data import reference_parquet  # type: ignore[import-not-found]
+from _data import reference_parquet
 
 EXPOSED = {
     "schema": "dataward.classification/v1",

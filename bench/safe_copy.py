@@ -34,7 +34,7 @@ KEY = "bench-key-0123456789abcdef0123456789"
 def reference_parquet(users: int, seed: int) -> Path:
     """The cached reference cloud as a Parquet folder (bench/_data.py; generated here if that is missing)."""
     try:
-        from _data import reference_parquet  # type: ignore[import-not-found]
+        from _data import reference_parquet
     except ImportError:
         pass
     else:
