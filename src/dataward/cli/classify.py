@@ -43,7 +43,7 @@ def classify_command(
     \b
     Examples:
       dataward classify sqlite:///srv/exports/analytics.db
-      dataward classify duckdb:///demo/out/production.duckdb --format json -o classes.json
+      dataward classify "duckdb://$PWD/demo/out/production.duckdb" --format json -o classes.json
       dataward classify 'file:///data/export/*.parquet' --rows 5000 --all
       dataward classify redis://127.0.0.1:6379/0 --format json
     """
