@@ -3,8 +3,6 @@ refuse ranges over the limit, and identify protocols from real greeting bytes.""
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,40 +12,14 @@ from dataward.discovery import MAX_HOSTS, default_ports, discover, discover_serv
 from dataward.errors import DatawardError
 from dataward.stores.mysql import MySQLStore, parse_greeting
 from dataward.stores.postgresql import PostgresStore
+from dataward.testing.peers import banner, closed_port, tcp_peer
 
 
 @pytest.fixture(scope="module")
 def chatty_port() -> Iterator[int]:
     """A service that is none of our kinds: it greets every connection with an SSH banner."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(32)
-    stop = threading.Event()
-
-    def serve() -> None:
-        srv.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield srv.getsockname()[1]
-    stop.set()
-    thread.join()
-    srv.close()
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    with tcp_peer(banner(b"SSH-2.0-OpenSSH_9.2\r\n")) as port:
+        yield port
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +48,7 @@ def test_discovers_real_servers_by_protocol(pg_scram: Any, pg_trust: Any, redis_
                                             other_servers: dict[int, str]) -> None:
     expected = {pg_scram.port: "postgresql", pg_trust.port: "postgresql", redis_open.port: "redis",
                 **other_servers}
-    closed = free_port()
+    closed = closed_port()
     ports = [*expected, chatty_port, closed]
     services = discover_services("127.0.0.1", ports, timeout=1.0)
     kinds = {s.port: s.kind for s in services}

@@ -3,8 +3,6 @@ each: exact facts, exact findings, a secure server yields nothing at high or abo
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +13,7 @@ from dataward.exposure.base import Contents, evaluate
 from dataward.findings import Severity
 from dataward.stores.base import Budget, ExposureFacts, store_for
 from dataward.targets import parse_target
+from dataward.testing.peers import banner, closed_port, tcp_peer
 
 CANARY = "canary-pg-5d1e@example.com"
 IDENTITY = Contents(categories=frozenset({"email"}))
@@ -39,35 +38,8 @@ def no_raw_secrets(facts: ExposureFacts, *secrets: str) -> None:
 @pytest.fixture(scope="module")
 def silent_port() -> Iterator[int]:
     """A TCP port that answers every connection with an HTTP line: some other service, not a database."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(16)
-    stop = threading.Event()
-
-    def serve() -> None:
-        srv.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n")
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield srv.getsockname()[1]
-    stop.set()
-    thread.join()
-    srv.close()
-
-
-def closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    with tcp_peer(banner(b"HTTP/1.0 400 Bad Request\r\n\r\n")) as port:
+        yield port
 
 
 # ---- PostgreSQL ---------------------------------------------------------------------------------------

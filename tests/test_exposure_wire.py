@@ -5,8 +5,7 @@ never exceptions."""
 from __future__ import annotations
 
 import socket
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +18,8 @@ from dataward.stores.memcached import _metadump_keys
 from dataward.stores.mqtt import MqttConnection, _packet
 from dataward.stores.redis import RespConnection, RespError, _encode
 from dataward.targets import parse_target
+from dataward.testing.peers import banner, tcp_peer
+from dataward.testing.peers import silent as silent_peer
 
 KIND_URLS = ["redis://127.0.0.1:{port}", "memcached://127.0.0.1:{port}", "mqtt://127.0.0.1:{port}?tls_port=1",
              "mongodb://127.0.0.1:{port}", "http://127.0.0.1:{port}/?kind=elasticsearch"]
@@ -115,51 +116,18 @@ def test_topic_patterns_and_values() -> None:
 
 # ---- hostile peers ---------------------------------------------------------------------------------------
 
-def _server(behaviour: Callable[[socket.socket], None]) -> Iterator[int]:
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(32)
-    stop = threading.Event()
-    held: list[socket.socket] = []
-
-    def accept() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            held.append(conn)
-            threading.Thread(target=behaviour, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        listener.close()
-        for conn in held:
-            conn.close()
-
-
 @pytest.fixture(scope="module")
 def silent() -> Iterator[int]:
     """Accepts, reads, never answers."""
-    yield from _server(lambda conn: None)
+    with tcp_peer(silent_peer) as port:
+        yield port
 
 
 @pytest.fixture(scope="module")
 def garbage() -> Iterator[int]:
     """Answers every connection with a line of another protocol, then closes."""
-    def answer(conn: socket.socket) -> None:
-        try:
-            conn.recv(1024)
-            conn.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")
-        except OSError:
-            pass
-        finally:
-            conn.close()
-    yield from _server(answer)
+    with tcp_peer(banner(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")) as port:
+        yield port
 
 
 @pytest.mark.parametrize("url", KIND_URLS)
