@@ -11,6 +11,7 @@ import email.policy
 import random
 import threading
 from collections import Counter
+from pathlib import Path
 
 import pyarrow.compute as pc
 import pytest
@@ -251,10 +252,12 @@ def test_templates_with_links_are_refused(incident, smtp, tmp_path):
         (folder / f.name).write_text(f.read_text())
     (folder / "body.html.j2").write_text('<p><a href="https://cams.example/login">Sign in</a></p>')
     runner = CliRunner()
-    r = runner.invoke(
-        cli, ["incident", "notify", "leak", "--smtp", url, "--template", str(folder), "--db", incident["db"]]
-    )
-    assert r.exit_code == 2 and "contains a link" in r.output
+    with runner.isolated_filesystem(temp_dir=tmp_path) as cwd:
+        r = runner.invoke(
+            cli, ["incident", "notify", "leak", "--smtp", url, "--template", str(folder), "--db", incident["db"]]
+        )
+        assert r.exit_code == 2 and "contains a link" in r.output
+        assert list(Path(cwd).iterdir()) == []  # a refused job leaves no audit log or signing key behind
 
 
 def test_bad_rate_is_a_usage_error(incident, smtp):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -90,11 +91,14 @@ class AuditLog:
         self, path: str | Path, key_path: str | Path | None = None, checkpoint_every: int = 1000
     ) -> None:
         self.path = Path(path)
-        self.key = load_or_create_key(
-            Path(key_path) if key_path else default_key_path(self.path), default_public_key_path(self.path)
-        )
+        self._key_path = Path(key_path) if key_path else default_key_path(self.path)
         self.checkpoint_every = checkpoint_every
         self._since_checkpoint = 0
+
+    @functools.cached_property
+    def key(self) -> Ed25519PrivateKey:
+        """The signing key, created on first use so a job refused before its first entry leaves no files."""
+        return load_or_create_key(self._key_path, default_public_key_path(self.path))
 
     def append(self, action: str, **data: Any) -> str:
         """Add one entry; returns its hash."""
