@@ -139,3 +139,54 @@ def test_every_networked_kind_can_be_discovered() -> None:
             assert isinstance(getattr(cls, "discovery_hello", None), bytes), scheme
             assert callable(getattr(cls, "identify", None)), scheme
             assert cls.identify(b"") is False, scheme  # silence is nobody's protocol
+
+
+def _split_search_answer(delay_s: float) -> Any:
+    """A behaviour: read a request, send HTTP headers, wait, then the body (as a loaded server may)."""
+    import socket
+    import time
+
+    body = b'{"name":"n1","cluster_name":"analytics","tagline":"You Know, for Search"}'
+
+    def answer(conn: socket.socket) -> None:
+        try:
+            conn.recv(4096)
+            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n" % len(body))
+            time.sleep(delay_s)
+            conn.sendall(body)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    return answer
+
+
+def test_http_body_in_a_later_segment_still_identifies() -> None:
+    """CI flake, stop 10: the first recv held only the headers, so Elasticsearch was not named."""
+    with tcp_peer(_split_search_answer(0.7)) as port:
+        found = {s.port: s.kind for s in discover_services("127.0.0.1", ports=[port], timeout=2.0)}
+    assert found == {port: "elasticsearch"}
+
+
+def test_mysql_greeting_seen_on_a_hello_connection() -> None:
+    """A server that speaks first but greets after the greeting wait is still named from any answer."""
+    import socket
+    import time
+
+    greeting = b"\x5b\x00\x00\x00\x0a5.5.5-10.11.19-MariaDB\x00\x07\x00\x00\x00abcdefgh\x00\xfe\xff\x2d\x02\x00"
+
+    def late_greet(conn: socket.socket) -> None:
+        try:
+            time.sleep(0.5)
+            conn.sendall(greeting)
+            time.sleep(0.5)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    with tcp_peer(late_greet) as port:
+        found = {s.port: s.kind for s in discover_services("127.0.0.1", ports=[port], timeout=2.0)}
+    assert found == {port: "mysql"}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -26,6 +27,8 @@ from dataward.targets import Target, parse_target
 
 MAX_HOSTS = 256  # a /24; more needs i_own_this_network
 GREETING_WAIT_S = 0.3  # how long to wait for a server that speaks first
+QUIET_S = 0.25  # after a complete-looking answer, how long a pause ends it
+ANSWER_CAP = 4096  # bytes read from one answer
 
 
 @dataclass(frozen=True)
@@ -112,20 +115,21 @@ def identify_service(host: str, port: int, timeout: float = 1.0) -> Service:
 
     A greeting the server sends unprompted is offered to the server-speaks-first kinds; otherwise every
     kind's hello goes out at once, each on its own connection, and the first kind in order (default port
-    first) that recognises its answer wins, so an unknown port costs one timeout, not one per kind.
+    first) that recognises its answer wins, so an unknown port costs one timeout, not one per kind. A
+    server that greets late still greets on those connections, so speaks-first kinds read them too.
     """
     classes = _ordered_classes(port)
     greeting = _exchange(host, port, b"", min(timeout, GREETING_WAIT_S))
     if greeting:
-        answers = {id(c): greeting for c in classes if c.discovery_hello == b""}
+        answers = {id(c): [greeting] for c in classes if c.discovery_hello == b""}
     else:
         talkers = [c for c in classes if c.discovery_hello != b""]
         with ThreadPoolExecutor(max(1, len(talkers))) as pool:
-            got = list(pool.map(lambda c: _exchange(host, port, c.discovery_hello, timeout), talkers))
-        answers = {id(c): a for c, a in zip(talkers, got, strict=True)}
+            got = list(pool.map(lambda c: _exchange(host, port, c.discovery_hello, timeout, c.identify), talkers))
+        answers = {id(c): [a] for c, a in zip(talkers, got, strict=True)}
+        answers.update({id(c): got for c in classes if c.discovery_hello == b""})
     for cls in classes:
-        answer = answers.get(id(cls), b"")
-        if answer and cls.identify(answer):
+        if any(answer and cls.identify(answer) for answer in answers.get(id(cls), [])):
             return Service(host, port, cls.scheme, _url_for(cls, host, port))
     return Service(host, port, None)
 
@@ -147,16 +151,46 @@ def _is_open(host: str, port: int, timeout: float) -> bool:
         return False
 
 
-def _exchange(host: str, port: int, hello: bytes, wait_s: float) -> bytes:
-    """Send ``hello`` (maybe nothing) on a fresh connection and return the first bytes that come back."""
+def _exchange(host: str, port: int, hello: bytes, wait_s: float,
+              enough: Callable[[bytes], bool] | None = None) -> bytes:
+    """Send ``hello`` (maybe nothing) on a fresh connection and return what comes back.
+
+    Answers arrive in segments (an HTTP server often sends headers and body apart, later under load), so
+    reading goes on until ``enough`` accepts the answer, the peer closes, ``ANSWER_CAP`` bytes came, the
+    peer stays quiet for ``QUIET_S`` after a complete-looking answer, or ``wait_s`` runs out.
+    """
+    deadline = time.monotonic() + wait_s
+    answer = b""
     try:
         with socket.create_connection((host, port), timeout=wait_s) as sock:
-            sock.settimeout(wait_s)
             if hello:
                 sock.sendall(hello)
-            return sock.recv(4096)
+            while len(answer) < ANSWER_CAP and not (answer and enough is not None and enough(answer)):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                sock.settimeout(left if not answer or _http_incomplete(answer) else min(left, QUIET_S))
+                chunk = sock.recv(ANSWER_CAP - len(answer))
+                if not chunk:
+                    break
+                answer += chunk
     except OSError:
-        return b""
+        pass
+    return answer
+
+
+def _http_incomplete(answer: bytes) -> bool:
+    """An HTTP answer whose headers, or body by Content-Length, have not all arrived yet."""
+    if not answer.startswith(b"HTTP/"):
+        return False
+    head, sep, body = answer.partition(b"\r\n\r\n")
+    if not sep:
+        return True
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            return len(body) < min(int(value.strip()), ANSWER_CAP)
+    return False
 
 
 def _store_classes() -> list[type]:
