@@ -27,6 +27,9 @@ from typing import ClassVar, Self
 from dataward.testing.ports import free_port
 
 
+START_TRIES = 3
+
+
 class ServerStartError(RuntimeError):
     """A test server did not come up; the message carries the tail of its log."""
 
@@ -126,21 +129,23 @@ class LocalServer:
         return "\n".join(text.splitlines()[-lines:])
 
     def start(self) -> Self:
-        """Start the server on a free port and wait until it answers; retried on a port race."""
-        last: Exception | None = None
-        for _ in range(3):
+        """Start the server on a free port and wait until it answers.
+
+        Retried from scratch (new port, new temp dir) up to ``START_TRIES`` times: under a loaded CI
+        machine a port can be taken between choosing and binding, and a daemon can die during its first
+        start (seen with mariadbd). A failure that repeats is raised with the last log tail.
+        """
+        errors: list[str] = []
+        for _ in range(START_TRIES):
             self.port = free_port()
             self.tmpdir = Path(tempfile.mkdtemp(prefix=f"dw-{self.kind}-"))
             try:
                 self._start_once()
                 return self
             except ServerStartError as exc:
-                last = exc
-                in_use = "in use" in str(exc).lower()
+                errors.append(str(exc))
                 self.stop()
-                if not in_use:
-                    raise
-        raise ServerStartError(f"{self.kind} could not find a free port: {last}")
+        raise ServerStartError(f"{self.kind} did not start in {START_TRIES} tries; last: {errors[-1]}")
 
     def _start_once(self) -> None:
         self._own_tmpdir()
