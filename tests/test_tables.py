@@ -268,3 +268,35 @@ def test_postgresql_streams_two_tables_at_once_and_creates_a_named_schema(
         pairs = zip(db.read_batches("a", batch_size=100), db.read_batches("b", batch_size=100), strict=True)
         assert sum(x.num_rows + y.num_rows for x, y in pairs) == 600
         assert db.execute("SELECT count(*) FROM analytics.a") == [(300,)]
+
+
+def test_postgresql_reads_a_batch_at_a_time(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first batch comes after about ``batch_size`` rows have left the server, not the whole table: reading
+    is streamed, so a copy's memory is bounded by the batch size whatever the table's size."""
+    import psycopg
+
+    url = server_url(request, "postgresql", f"dw_tables_{uuid.uuid4().hex[:10]}")
+    table = _typed_table(3000)
+    pulled = 0
+    read = psycopg.Copy.read
+
+    def counting_read(self: psycopg.Copy) -> object:
+        nonlocal pulled
+        pulled += 1
+        return read(self)
+
+    with open_tables(url, create=True) as db:
+        db.write_table("t", table.schema, table.to_batches())
+        monkeypatch.setattr(psycopg.Copy, "read", counting_read)
+        batches = db.read_batches("t", batch_size=100)
+        first = next(batches)
+        assert first.num_rows == 100
+        assert pulled <= 2 * 100  # COPY TO sends one message a row
+        assert sum(b.num_rows for b in batches) == 2900
+
+
+def test_a_single_column_of_nulls_reads_back(store: TableStore) -> None:
+    """A one-column row holding NULL is an empty line in CSV exports; it is a row, not a blank to skip."""
+    table = _typed_table(20)
+    store.write_table("t", table.schema, table.to_batches())
+    assert store.read_table("t", ["empty"]).equals(table.select(["empty"]))

@@ -233,6 +233,9 @@ def _copy_table(
             if progress is not None:
                 progress(table, state["rows"], expected)
             yield pa.RecordBatch.from_arrays([arrays[c] for c in columns], schema=out_schema)
+            # Arrow's allocator (mimalloc) otherwise holds on to the freed buffers of earlier batches, and
+            # what it holds crept up with the table's size; returning them costs well under 1 % of a copy
+            pa.default_memory_pool().release_unused()
 
     try:
         writer.write(table, out_schema, batches())
@@ -293,8 +296,11 @@ class _ClassHasher:
 
     def __init__(self) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="dataward-kanon-")
-        self._con = duckdb.connect(config={"memory_limit": _KANON_MEMORY, "temp_directory": self._tmp.name})
+        self._con = self._connect()
         self._con.execute("CREATE TABLE _dw_hashes (h UBIGINT)")
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(config={"memory_limit": _KANON_MEMORY, "temp_directory": self._tmp.name})
 
     def __call__(self, keys: pa.Array) -> np.ndarray:
         self._con.register("_dw_keys", pa.table({"k": keys}))
@@ -316,7 +322,10 @@ class _ClassHasher:
         """Sorted hashes of the classes counted fewer than k times."""
         sql = "SELECT h FROM _dw_hashes GROUP BY h HAVING count(*) < $k ORDER BY h"
         out = self._con.sql(sql, params={"k": k}).to_arrow_table()
-        self._con.execute("DROP TABLE _dw_hashes")
+        # DuckDB keeps the counting pass's buffers (up to the memory limit) until its connection closes;
+        # the copy pass only hashes one batch at a time, on a fresh connection
+        self._con.close()
+        self._con = self._connect()
         return np.asarray(out.column("h").to_numpy(), dtype=np.uint64)
 
     def close(self) -> None:

@@ -117,7 +117,9 @@ class FileTables(TableStoreBase):
             yield from self._table(table).select(cols).to_batches(max_chunksize=batch_size)
             return
         try:
-            yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=cols)
+            # pre_buffer (pyarrow's default) caches the byte ranges of every row group being iterated, so
+            # memory grows to the size of the columns read in the file; without it one row group is held
+            yield from pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=batch_size, columns=cols)
         except (OSError, pa.ArrowException) as exc:
             raise TargetError(f"cannot read {path}: {exc}") from exc
 
