@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from dataward.cli._common import write_output
+from dataward.cli._common import progress, write_output
 from dataward.errors import DatawardError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -394,8 +394,11 @@ def lookup_build(
     from dataward.incident.ops import build_lookup
     from dataward.incident.store import open_incident_db
 
-    with open_incident_db(db_url) as db:
-        summary = build_lookup(db, name, out, source, prefix_hex=prefix_hex, min_pad=min_pad, force=force)
+    with open_incident_db(db_url) as db, progress("writing range files", total=16**prefix_hex) as bar:
+        summary = build_lookup(
+            db, name, out, source, prefix_hex=prefix_hex, min_pad=min_pad, force=force,
+            progress=lambda done, _files: bar.update(bar.task_ids[0], completed=done),
+        )  # fmt: skip
     click.echo(
         f"wrote {out}: {summary['files']} range files of {summary['lines_per_file']} lines for {summary['affected']} affected emails"
     )

@@ -21,7 +21,11 @@ import os
 import secrets
 import shutil
 import tempfile
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -31,7 +35,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from dataward.errors import DatawardError
-from dataward.incident.codes import normalise_code, normalise_email, verification_code
+from dataward.incident.codes import normalise_code, normalise_email
 
 SITE_SCHEMA = "dataward.lookup/v1"
 PREFIX_HEX = 5
@@ -39,7 +43,9 @@ SUFFIX_HEX = 22
 MASK_HEX = 6
 CHECK_HEX = 8
 MIN_PAD = 16
+CHUNK_FILES = 1 << 14  # range files built, then written, per step
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_B32 = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", dtype=np.uint8)  # RFC 4648, as b32encode
 
 # Plain-language names of the kinds of data, for the page and the notices.
 LABELS = {
@@ -81,9 +87,9 @@ class _Hasher:
     """HMAC-SHA-256 under one key with the pads precomputed (the same bytes WebCrypto's HMAC produces)."""
 
     def __init__(self, key: bytes) -> None:
-        block = key.ljust(64, b"\0") if len(key) <= 64 else hashlib.sha256(key).digest().ljust(64, b"\0")
-        self.inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
-        self.outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+        inner, outer = _hmac_pads(key)
+        self.inner = hashlib.sha256(inner)
+        self.outer = hashlib.sha256(outer)
 
     def hexdigest(self, message: str) -> str:
         inner = self.inner.copy()
@@ -97,15 +103,22 @@ def build_site(
     out: str | Path,
     emails: list[str],
     masks: npt.NDArray[np.int64],
-    codes: list[str],
+    user_ids: list[int],
+    secret: str,
     categories: list[str],
     *,
     prefix_hex: int = PREFIX_HEX,
     min_pad: int = MIN_PAD,
     force: bool = False,
     seed: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Write the site to ``out`` (built in a temp folder, then renamed: never half-written)."""
+    """Write the site to ``out`` (built in a temp folder, then renamed: never half-written).
+
+    ``emails``, ``masks`` (bit i: ``categories[i]`` was exposed) and ``user_ids`` are aligned, one per affected
+    customer; ``secret`` is the incident's, from which each customer's verification code is derived.
+    ``progress(files written, files)`` is called as range files land.
+    """
     if len(categories) > MASK_HEX * 4:
         raise DatawardError(
             f"at most {MASK_HEX * 4} kinds of data fit the lookup mask, got {len(categories)}"
@@ -118,16 +131,15 @@ def build_site(
     if not target.parent.exists():
         raise DatawardError(f"the folder of {target} does not exist")
     salt = secrets.token_hex(16)
-    hasher = _Hasher(bytes.fromhex(salt))
-    rng = np.random.default_rng(seed)
-    lines_real, prefixes = _real_lines(hasher, emails, masks, codes, prefix_hex)
+    affected = _Affected.hashed(bytes.fromhex(salt), emails, masks, user_ids, prefix_hex)
     buckets = 16**prefix_hex
-    counts = np.bincount(prefixes, minlength=buckets) if len(prefixes) else np.zeros(buckets, dtype=np.int64)
+    counts = np.bincount(affected.prefixes, minlength=buckets)
     pad = int(max(min_pad, counts.max(initial=0)))
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         (staging / "range").mkdir()
-        _write_ranges(staging / "range", lines_real, prefixes, counts, pad, prefix_hex, masks, rng)
+        keys = _Keys(bytes.fromhex(salt), secret, prefix_hex)
+        _write_ranges(staging / "range", affected, keys, counts, pad, np.random.default_rng(seed), progress)
         meta = {
             "schema": SITE_SCHEMA,
             "salt": salt,
@@ -150,23 +162,105 @@ def build_site(
     return {"files": buckets, "lines_per_file": pad, "affected": len(emails), "salt": salt}
 
 
+def _hmac_pads(key: bytes) -> tuple[bytes, bytes]:
+    """The inner and outer HMAC-SHA-256 pads of ``key`` (RFC 2104)."""
+    block = key.ljust(64, b"\0") if len(key) <= 64 else hashlib.sha256(key).digest().ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
+
+
+@dataclass(frozen=True)
+class _Keys:
+    salt: bytes  # the site's public salt
+    secret: str  # the incident's, for verification codes
+    prefix_hex: int
+
+
+@dataclass(frozen=True)
+class _Affected:
+    """The affected customers, aligned: normalised emails, hash digits under the salt, masks, ids, ranges."""
+
+    norm: list[bytes]
+    digits: npt.NDArray[np.uint8]  # (n, 64) hex digit values of HMAC(salt, email)
+    masks: npt.NDArray[np.int64]
+    user_ids: npt.NDArray[np.int64]
+    prefixes: npt.NDArray[np.int64]
+
+    @classmethod
+    def hashed(
+        cls, salt: bytes, emails: list[str], masks: npt.NDArray[np.int64], user_ids: list[int], prefix_hex: int
+    ) -> _Affected:
+        norm = [normalise_email(e).encode() for e in emails]
+        digits = _nibbles(_hmacs(salt, norm))
+        weights = np.int64(16) ** np.arange(prefix_hex - 1, -1, -1, dtype=np.int64)
+        prefixes = digits[:, :prefix_hex].astype(np.int64) @ weights
+        return cls(norm, digits, np.asarray(masks, np.int64), np.asarray(user_ids, np.int64), prefixes)
+
+    def take(self, idx: npt.NDArray[np.int64]) -> _Affected:
+        norm = [self.norm[i] for i in idx.tolist()]
+        return _Affected(norm, self.digits[idx], self.masks[idx], self.user_ids[idx], self.prefixes[idx])
+
+
 def _real_lines(
-    hasher: _Hasher, emails: list[str], masks: npt.NDArray[np.int64], codes: list[str], prefix_hex: int
-) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
+    salt: bytes, secret: str, emails: list[str], masks: npt.NDArray[np.int64], user_ids: list[int], prefix_hex: int
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """Each affected customer's line (n, width) as ASCII and its range number (the whole site's real part)."""
+    affected = _Affected.hashed(salt, emails, masks, user_ids, prefix_hex)
+    return _lines(affected, _Keys(salt, secret, prefix_hex)), affected.prefixes
+
+
+def _lines(affected: _Affected, keys: _Keys) -> npt.NDArray[np.uint8]:
+    """The customers' lines, ``suffix:mask:check`` as (n, width) ASCII.
+
+    Per customer only the HMACs run in Python (hashlib's SHA-256 beats DuckDB's and numpy has none); the
+    verification code, the hex and the layout are vectorised.
+    """
+    codes = _base32_codes(_hmacs(bytes.fromhex(keys.secret), [b"verify:%d" % u for u in affected.user_ids.tolist()]))
+    blob = codes.tobytes()
+    check = _nibbles(_hmacs(keys.salt, [e + b"|" + blob[8 * i : 8 * i + 8] for i, e in enumerate(affected.norm)]))
     width = SUFFIX_HEX + 1 + MASK_HEX + 1 + CHECK_HEX
-    lines = np.empty(len(emails), dtype=f"S{width}")
-    prefixes = np.empty(len(emails), dtype=np.int64)
-    for i, (email, mask, code) in enumerate(zip(emails, masks.tolist(), codes, strict=True)):
-        norm = normalise_email(email)
-        digest = hasher.hexdigest(norm)
-        check = hasher.hexdigest(f"{norm}|{normalise_code(code)}")[:CHECK_HEX]
-        prefixes[i] = int(digest[:prefix_hex], 16)
-        lines[i] = f"{digest[prefix_hex : prefix_hex + SUFFIX_HEX]}:{mask:0{MASK_HEX}x}:{check}".encode()
-    return lines, prefixes
+    rows = np.empty((len(affected.norm), width), dtype=np.uint8)
+    rows[:, :SUFFIX_HEX] = _HEX[affected.digits[:, keys.prefix_hex : keys.prefix_hex + SUFFIX_HEX]]
+    rows[:, SUFFIX_HEX] = ord(":")
+    rows[:, SUFFIX_HEX + 1 : SUFFIX_HEX + 1 + MASK_HEX] = _hex_digits(affected.masks, MASK_HEX)
+    rows[:, SUFFIX_HEX + 1 + MASK_HEX] = ord(":")
+    rows[:, width - CHECK_HEX :] = _HEX[check[:, :CHECK_HEX]]
+    return rows
 
 
-def _random_hex(rng: np.random.Generator, n: int, width: int) -> npt.NDArray[np.uint8]:
-    return _HEX[rng.integers(0, 16, size=(n, width), dtype=np.uint8)]
+def _hmacs(key: bytes, messages: list[bytes]) -> npt.NDArray[np.uint8]:
+    """HMAC-SHA-256 of each message as (n, 32) bytes; with the pads hashed once, each costs two copies."""
+    inner_pad, outer_pad = _hmac_pads(key)
+    inner0, outer0 = hashlib.sha256(inner_pad), hashlib.sha256(outer_pad)
+
+    def one(message: bytes) -> bytes:
+        inner = inner0.copy()
+        inner.update(message)
+        outer = outer0.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+    return np.frombuffer(b"".join(map(one, messages)), dtype=np.uint8).reshape(len(messages), 32)
+
+
+def _nibbles(digests: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """(n, 32) bytes -> (n, 64) hex digit values, high nibble first (the order of hexdigest())."""
+    out = np.empty((digests.shape[0], digests.shape[1] * 2), dtype=np.uint8)
+    out[:, 0::2] = digests >> 4
+    out[:, 1::2] = digests & 15
+    return out
+
+
+def _base32_codes(digests: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """codes.verification_code without its dash, as (n, 8) ASCII: base32 of each digest's first 5 bytes."""
+    bits = np.unpackbits(digests[:, :5], axis=1).reshape(len(digests), 8, 5)
+    return _B32[bits @ np.array([16, 8, 4, 2, 1], dtype=np.uint8)]
+
+
+def _random_hex(rng: np.random.Generator, out: npt.NDArray[np.uint8]) -> None:
+    """Fill ``out`` (n, even width) with random lower-case hex digits: two digits per random byte."""
+    raw = rng.integers(0, 256, size=(out.shape[0], out.shape[1] // 2), dtype=np.uint8)
+    out[:, 0::2] = _HEX[raw >> 4]
+    out[:, 1::2] = _HEX[raw & 15]
 
 
 def _hex_digits(values: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.uint8]:
@@ -175,56 +269,97 @@ def _hex_digits(values: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.uin
     return _HEX[(values[:, None] >> shifts) & 15]
 
 
-def _write_ranges(
-    folder: Path,
-    real: npt.NDArray[Any],
+def _site_rows(
+    real: npt.NDArray[np.uint8],
     prefixes: npt.NDArray[np.int64],
     counts: npt.NDArray[np.int64],
     pad: int,
-    prefix_hex: int,
     masks: npt.NDArray[np.int64],
     rng: np.random.Generator,
-) -> None:
-    """Every range file: real lines plus decoys (masks drawn from the real ones), sorted, fixed width."""
+) -> npt.NDArray[np.uint8]:
+    """Every line of every range file, file after file: decoys everywhere, real lines in random slots.
+
+    Decoys are drawn like real lines (random hex where the real ones hold hash digits, masks drawn from the
+    real masks), and each real line takes a uniformly random slot of its file, so neither content nor
+    position tells a real line from a decoy. Built in place: no sort or gather of the whole site.
+    """
     width = SUFFIX_HEX + 1 + MASK_HEX + 1 + CHECK_HEX
-    buckets = len(counts)
-    n_decoys = buckets * pad - len(real)
-    decoy = np.empty((n_decoys, width + 1), dtype=np.uint8)
-    decoy[:, :SUFFIX_HEX] = _random_hex(rng, n_decoys, SUFFIX_HEX)
-    decoy[:, SUFFIX_HEX] = ord(":")
+    total = len(counts) * pad
+    rows = np.empty((total, width + 1), dtype=np.uint8)
+    _random_hex(rng, rows[:, :SUFFIX_HEX])
+    rows[:, SUFFIX_HEX] = ord(":")
     pool = masks if len(masks) else np.array([1], dtype=np.int64)
-    decoy[:, SUFFIX_HEX + 1 : SUFFIX_HEX + 1 + MASK_HEX] = _hex_digits(
-        rng.choice(pool, size=n_decoys), MASK_HEX
-    )
-    decoy[:, SUFFIX_HEX + 1 + MASK_HEX] = ord(":")
-    decoy[:, width - CHECK_HEX : width] = _random_hex(rng, n_decoys, CHECK_HEX)
-    decoy[:, width] = ord("\n")
-    real_rows = (
-        np.frombuffer(real.tobytes(), dtype=np.uint8).reshape(len(real), width)
-        if len(real)
-        else np.empty((0, width), np.uint8)
-    )
-    real_rows = np.hstack([real_rows, np.full((len(real), 1), ord("\n"), dtype=np.uint8)])
-    decoy_prefix = np.repeat(np.arange(buckets, dtype=np.int64), pad - counts)
-    rows = np.vstack([real_rows, decoy])
-    owner = np.concatenate([prefixes, decoy_prefix])
-    # sort by prefix, then by the first 8 suffix digits, so decoys and real lines interleave at random
-    head = rows[:, :8].copy().view("S8").ravel()
-    order = np.lexsort((head, owner))
-    data = rows[order].tobytes()
-    size = pad * (width + 1)
+    rows[:, SUFFIX_HEX + 1 : SUFFIX_HEX + 1 + MASK_HEX] = _hex_digits(rng.choice(pool, size=total), MASK_HEX)
+    rows[:, SUFFIX_HEX + 1 + MASK_HEX] = ord(":")
+    _random_hex(rng, rows[:, width - CHECK_HEX : width])
+    rows[:, width] = ord("\n")
+    if len(real):
+        rows[_real_slots(prefixes, counts, pad, rng), :width] = real
+    return rows
+
+
+def _real_slots(
+    prefixes: npt.NDArray[np.int64], counts: npt.NDArray[np.int64], pad: int, rng: np.random.Generator
+) -> npt.NDArray[np.int64]:
+    """For each real line, a distinct random row among its file's ``pad`` rows (counts never exceed pad)."""
+    order = np.argsort(prefixes, kind="stable")
+    owner = prefixes[order]
+    rank = np.arange(len(owner)) - (np.cumsum(counts) - counts)[owner]
+    shuffled = rng.permuted(np.broadcast_to(np.arange(pad, dtype=np.int64), (len(counts), pad)), axis=1)
+    slots = np.empty(len(owner), dtype=np.int64)
+    slots[order] = owner * pad + shuffled[owner, rank]
+    return slots
+
+
+def _write_ranges(
+    folder: Path,
+    affected: _Affected,
+    keys: _Keys,
+    counts: npt.NDArray[np.int64],
+    pad: int,
+    rng: np.random.Generator,
+    progress: Callable[[int, int], None] | None,
+) -> None:
+    """Every range file, ``CHUNK_FILES`` at a time: a writer thread creates one chunk's files (syscalls, no
+    GIL) while this thread computes the next chunk's codes and decoys, so hashing overlaps the disk."""
+    files = len(counts)
+    order = np.argsort(affected.prefixes, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(counts)])
     folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)  # relative opens: no path walk per file
+    pending: deque[Future[None]] = deque()
     try:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-        view = memoryview(data)
-        for p in range(buckets):
-            fd = os.open(f"{p:0{prefix_hex}x}", flags, 0o644, dir_fd=folder_fd)
-            try:
-                os.write(fd, view[p * size : (p + 1) * size])
-            finally:
-                os.close(fd)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataward-lookup-writer") as pool:
+            for start in range(0, files, CHUNK_FILES):
+                stop = min(files, start + CHUNK_FILES)
+                part = affected.take(order[bounds[start] : bounds[stop]])
+                rows = _site_rows(_lines(part, keys), part.prefixes - start, counts[start:stop], pad,
+                                  affected.masks, rng)  # fmt: skip
+                if len(pending) == 2:
+                    pending.popleft().result()
+                pending.append(pool.submit(_write_files, folder_fd, rows, start, stop, keys.prefix_hex))
+                if progress is not None:
+                    pending[-1].add_done_callback(partial(_report, progress, stop, files))
+            while pending:
+                pending.popleft().result()
     finally:
         os.close(folder_fd)
+
+
+def _report(progress: Callable[[int, int], None], done: int, files: int, _future: Future[None]) -> None:
+    progress(done, files)
+
+
+def _write_files(folder_fd: int, rows: npt.NDArray[np.uint8], start: int, stop: int, prefix_hex: int) -> None:
+    """Files ``start`` .. ``stop - 1``, each an equal share of ``rows``."""
+    data = np.ascontiguousarray(rows).reshape(-1).data
+    size = len(data) // (stop - start)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    for i, p in enumerate(range(start, stop)):
+        fd = os.open(f"{p:0{prefix_hex}x}", flags, 0o644, dir_fd=folder_fd)
+        try:
+            os.write(fd, data[i * size : (i + 1) * size])
+        finally:
+            os.close(fd)
 
 
 def check_site(site: str | Path, email: str, code: str | None = None) -> dict[str, Any]:
@@ -258,12 +393,9 @@ def check_site(site: str | Path, email: str, code: str | None = None) -> dict[st
     return out
 
 
-def site_inputs(
-    secret: str, user_ids: list[int], emails: list[str], flags: pa.Table, categories: list[str]
-) -> tuple[list[str], npt.NDArray[np.int64], list[str]]:
-    """Emails, category masks and verification codes in the same order, from the affected table."""
+def site_masks(flags: pa.Table, categories: list[str]) -> npt.NDArray[np.int64]:
+    """Per affected customer, bit i set when ``categories[i]`` of theirs was exposed (the affected table's flags)."""
     mask = np.zeros(flags.num_rows, dtype=np.int64)
     for i, cat in enumerate(categories):
         mask |= flags.column(cat).to_numpy(zero_copy_only=False).astype(np.int64) << i
-    codes = [verification_code(secret, u) for u in user_ids]
-    return emails, mask, codes
+    return mask

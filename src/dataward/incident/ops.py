@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -240,6 +241,7 @@ def build_lookup(
     prefix_hex: int = 5,
     min_pad: int = 16,
     force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Build the affected-lookup site of an incident from its blast radius and the production emails."""
     import pyarrow.compute as pc
@@ -253,12 +255,17 @@ def build_lookup(
     joined = affected.join(contacts, keys="user_id", right_keys="id", join_type="inner").sort_by("user_id")
     joined = joined.filter(pc.is_valid(joined.column("_email")))
     fields = affected_fields(affected)
-    user_ids = joined.column("user_id").to_pylist()
-    emails, masks, codes = lookup.site_inputs(
-        incident.secret, user_ids, joined.column("_email").to_pylist(), joined, fields
-    )
     summary = lookup.build_site(
-        out, emails, masks, codes, fields, prefix_hex=prefix_hex, min_pad=min_pad, force=force
+        out,
+        joined.column("_email").to_pylist(),
+        lookup.site_masks(joined, fields),
+        joined.column("user_id").to_pylist(),
+        incident.secret,
+        fields,
+        prefix_hex=prefix_hex,
+        min_pad=min_pad,
+        force=force,
+        progress=progress,
     )
     summary["missing_email"] = affected.num_rows - joined.num_rows
     return summary

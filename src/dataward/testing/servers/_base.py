@@ -26,7 +26,6 @@ from typing import ClassVar, Self
 
 from dataward.testing.ports import free_port
 
-
 START_TRIES = 3
 
 
