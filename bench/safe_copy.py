@@ -91,9 +91,14 @@ def raw_copy(server: Any, tables: list[str], src_db: str, dst_db: str) -> float:
 
 
 def child_copy(source: str, dest: str, plan_file: str, batch_size: int) -> dict[str, Any]:
-    """Run one dataward copy in a child process; its wall time and peak RSS come back."""
+    """Run one dataward copy in a child process; its wall time and peak RSS come back.
+
+    The peak is ``VmHWM`` of /proc/self/status, not ``getrusage``'s ``ru_maxrss``: Linux carries the maximum
+    RSS across fork and exec, so the child's ``ru_maxrss`` was at least this (bench) process's own peak,
+    which loading the data had raised with the data's size.
+    """
     code = (
-        "import json, resource, sys, time\n"
+        "import json, sys, time\n"
         "from dataward.copy.plan import load_plan\n"
         "from dataward.copy.run import CopyOptions, load_key, run_copy\n"
         "from dataward.targets import parse_target\n"
@@ -101,9 +106,10 @@ def child_copy(source: str, dest: str, plan_file: str, batch_size: int) -> dict[
         "t = time.perf_counter()\n"
         "r = run_copy(parse_target(src), parse_target(dst), load_plan(plan), load_key(None),\n"
         "             CopyOptions(batch_size=int(bs), allow_unsafe_destination=True))\n"
+        "hwm = next(line for line in open('/proc/self/status') if line.startswith('VmHWM:'))\n"
         "print(json.dumps({'seconds': time.perf_counter() - t,\n"
         "                  'rows': sum(c.rows for c in r.manifest.tables.values()),\n"
-        "                  'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+        "                  'peak_rss_mb': int(hwm.split()[1]) / 1024}))\n"
     )
     env = dict(os.environ, DATAWARD_PSEUDONYM_KEY=KEY)
     proc = subprocess.Popen(

@@ -12,7 +12,6 @@ use, default ``current_schema()``).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, ClassVar
 
@@ -273,13 +272,17 @@ def _select_list(schema: pa.Schema) -> sql.Composed:
     return sql.SQL(", ").join(items)
 
 
-def _csv_chunks(batches: Iterable[pa.RecordBatch]) -> Iterator[tuple[int, bytes]]:
-    """Each batch as PostgreSQL CSV: strings are always quoted, so an unquoted empty field is NULL."""
+def _csv_chunks(batches: Iterable[pa.RecordBatch]) -> Iterator[tuple[int, pa.Buffer]]:
+    """Each batch as PostgreSQL CSV: strings are always quoted, so an unquoted empty field is NULL.
+
+    The text is written into an Arrow buffer (no Python file in between, no copy out of it); psycopg sends
+    it through the buffer protocol.
+    """
     options = pacsv.WriteOptions(include_header=False, batch_size=8192)
     for batch in batches:
-        buf = io.BytesIO()
-        pacsv.write_csv(batch, buf, options)
-        yield batch.num_rows, buf.getvalue()
+        sink = pa.BufferOutputStream()
+        pacsv.write_csv(batch, sink, options)
+        yield batch.num_rows, sink.getvalue()
 
 
 def _csv_parser(schema: pa.Schema) -> Callable[[list[bytes]], pa.RecordBatch]:
