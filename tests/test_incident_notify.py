@@ -11,7 +11,6 @@ import email.policy
 import random
 import threading
 from collections import Counter
-from pathlib import Path
 
 import pyarrow.compute as pc
 import pytest
@@ -242,7 +241,7 @@ def test_without_reconciliation_uncertain_sends_wait(incident, smtp, tmp_path):
     assert len(inbox.messages) == len(incident["affected"])
 
 
-def test_templates_with_links_are_refused(incident, smtp, tmp_path):
+def test_templates_with_links_are_refused(incident, smtp, tmp_path, monkeypatch):
     _, url = smtp
     from dataward.incident.notify import default_template_dir
 
@@ -251,13 +250,14 @@ def test_templates_with_links_are_refused(incident, smtp, tmp_path):
     for f in default_template_dir().iterdir():
         (folder / f.name).write_text(f.read_text())
     (folder / "body.html.j2").write_text('<p><a href="https://cams.example/login">Sign in</a></p>')
-    runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=tmp_path) as cwd:
-        r = runner.invoke(
-            cli, ["incident", "notify", "leak", "--smtp", url, "--template", str(folder), "--db", incident["db"]]
-        )
-        assert r.exit_code == 2 and "contains a link" in r.output
-        assert list(Path(cwd).iterdir()) == []  # a refused job leaves no audit log or signing key behind
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    r = CliRunner().invoke(
+        cli, ["incident", "notify", "leak", "--smtp", url, "--template", str(folder), "--db", incident["db"]]
+    )
+    assert r.exit_code == 2 and "contains a link" in r.output
+    assert list(cwd.iterdir()) == []  # a refused job leaves no audit log or signing key behind
 
 
 def test_bad_rate_is_a_usage_error(incident, smtp):
