@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import secrets
 import shutil
 import tempfile
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from importlib import resources
@@ -320,46 +321,45 @@ def _write_ranges(
     rng: np.random.Generator,
     progress: Callable[[int, int], None] | None,
 ) -> None:
-    """Every range file, ``CHUNK_FILES`` at a time: a writer thread creates one chunk's files (syscalls, no
-    GIL) while this thread computes the next chunk's codes and decoys, so hashing overlaps the disk."""
+    """Every range file, ``CHUNK_FILES`` at a time: a writer process creates one chunk's files while this one
+    hashes the next chunk (a thread would wait for the GIL after every syscall), at most two chunks ahead."""
     files = len(counts)
     order = np.argsort(affected.prefixes, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(counts)])
-    folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)  # relative opens: no path walk per file
     pending: deque[Future[None]] = deque()
-    try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataward-lookup-writer") as pool:
-            for start in range(0, files, CHUNK_FILES):
-                stop = min(files, start + CHUNK_FILES)
-                part = affected.take(order[bounds[start] : bounds[stop]])
-                rows = _site_rows(_lines(part, keys), part.prefixes - start, counts[start:stop], pad,
-                                  affected.masks, rng)  # fmt: skip
-                if len(pending) == 2:
-                    pending.popleft().result()
-                pending.append(pool.submit(_write_files, folder_fd, rows, start, stop, keys.prefix_hex))
-                if progress is not None:
-                    pending[-1].add_done_callback(partial(_report, progress, stop, files))
-            while pending:
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for start in range(0, files, CHUNK_FILES):
+            stop = min(files, start + CHUNK_FILES)
+            part = affected.take(order[bounds[start] : bounds[stop]])
+            rows = _site_rows(_lines(part, keys), part.prefixes - start, counts[start:stop], pad, affected.masks, rng)
+            if len(pending) == 2:
                 pending.popleft().result()
-    finally:
-        os.close(folder_fd)
+            pending.append(pool.submit(_write_files, str(folder), rows.tobytes(), start, stop, keys.prefix_hex))
+            if progress is not None:
+                pending[-1].add_done_callback(partial(_report, progress, stop, files))
+        while pending:
+            pending.popleft().result()
 
 
 def _report(progress: Callable[[int, int], None], done: int, files: int, _future: Future[None]) -> None:
     progress(done, files)
 
 
-def _write_files(folder_fd: int, rows: npt.NDArray[np.uint8], start: int, stop: int, prefix_hex: int) -> None:
-    """Files ``start`` .. ``stop - 1``, each an equal share of ``rows``."""
-    data = np.ascontiguousarray(rows).reshape(-1).data
-    size = len(data) // (stop - start)
+def _write_files(folder: str, data: bytes, start: int, stop: int, prefix_hex: int) -> None:
+    """Files ``start`` .. ``stop - 1`` of ``folder``, each an equal share of ``data`` (runs in the writer)."""
+    view = memoryview(data)
+    size = len(view) // (stop - start)
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
-    for i, p in enumerate(range(start, stop)):
-        fd = os.open(f"{p:0{prefix_hex}x}", flags, 0o644, dir_fd=folder_fd)
-        try:
-            os.write(fd, data[i * size : (i + 1) * size])
-        finally:
-            os.close(fd)
+    folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)  # relative opens: no path walk per file
+    try:
+        for i, p in enumerate(range(start, stop)):
+            fd = os.open(f"{p:0{prefix_hex}x}", flags, 0o644, dir_fd=folder_fd)
+            try:
+                os.write(fd, view[i * size : (i + 1) * size])
+            finally:
+                os.close(fd)
+    finally:
+        os.close(folder_fd)
 
 
 def check_site(site: str | Path, email: str, code: str | None = None) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -205,7 +206,7 @@ def customer_contacts(source: str, user_ids: pa.Array, columns: tuple[str, ...] 
 
     from dataward.tables.base import open_tables
 
-    wanted = pa.array(user_ids, pa.int64())
+    wanted = np.unique(pa.array(user_ids, pa.int64()).to_numpy(zero_copy_only=False))  # sorted once, not per batch
     parts = []
     with open_tables(source) as prod:
         if not prod.has_table("users"):
@@ -213,14 +214,21 @@ def customer_contacts(source: str, user_ids: pa.Array, columns: tuple[str, ...] 
                 f"{parse_target(source).display} has no users table", tip="pass the production source"
             )
         for batch in prod.read_batches("users", ["id", *columns]):
-            ids = pc.cast(batch.column("id"), pa.int64())
-            keep = pc.is_in(ids, value_set=wanted)
-            if pc.any(keep).as_py():
-                parts.append(pa.Table.from_batches([batch]).filter(keep))
+            keep = _members(pc.cast(batch.column("id"), pa.int64()).to_numpy(zero_copy_only=False), wanted)
+            if keep.any():
+                parts.append(pa.Table.from_batches([batch]).filter(pa.array(keep)))
     if not parts:
         return pa.table({"id": pa.array([], pa.int64()), **{c: pa.array([], pa.string()) for c in columns}})
     table = pa.concat_tables(parts)
     return table.set_column(0, "id", pc.cast(table.column("id"), pa.int64()))
+
+
+def _members(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Which ``ids`` are in the sorted ``wanted`` (pc.is_in would rebuild its hash set for every batch)."""
+    if len(wanted) == 0:
+        return np.zeros(len(ids), dtype=bool)
+    pos = np.minimum(np.searchsorted(wanted, ids), len(wanted) - 1)
+    return np.asarray(wanted[pos] == ids)
 
 
 def affected_fields(affected: pa.Table) -> list[str]:
