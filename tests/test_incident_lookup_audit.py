@@ -92,7 +92,10 @@ def test_verification_codes_check(site):
     st.binary(min_size=16, max_size=80),
 )
 def test_vectorised_lines_match_the_reference_hmacs(rows, salt):
-    """The DuckDB pass equals the per-customer Python definition the page and the notices rely on."""
+    """The vectorised lines equal the per-customer definition (stdlib HMAC) the page and the notices rely on."""
+    import hashlib
+    import hmac
+
     import numpy as np
 
     from dataward.incident import lookup
@@ -100,12 +103,13 @@ def test_vectorised_lines_match_the_reference_hmacs(rows, salt):
 
     emails, ids, masks = (list(c) for c in zip(*rows, strict=True))
     secret = "5e" * 16
-    got, prefixes = lookup._real_lines(salt, secret, emails, np.array(masks, np.int64), ids, 5)
-    hasher = lookup._Hasher(salt)
+    affected = lookup._Affected.hashed(salt, emails, np.array(masks, np.int64), ids, 5)
+    got, prefixes = lookup._lines(affected, lookup._Keys(salt, secret, 5)), affected.prefixes
     for i, (email, uid, mask) in enumerate(rows):
         norm = normalise_email(email)
-        digest = hasher.hexdigest(norm)
-        check = hasher.hexdigest(f"{norm}|{normalise_code(verification_code(secret, uid))}")[:8]
+        digest = hmac.new(salt, norm.encode(), hashlib.sha256).hexdigest()
+        code = normalise_code(verification_code(secret, uid))
+        check = hmac.new(salt, f"{norm}|{code}".encode(), hashlib.sha256).hexdigest()[:8]
         assert got[i].tobytes().decode() == f"{digest[5:27]}:{mask:06x}:{check}"
         assert prefixes[i] == int(digest[:5], 16)
 
@@ -148,6 +152,15 @@ def test_cli_lookup_check_json(site):
     assert data["affected"] is True and data["categories"]
     r = runner.invoke(cli, ["incident", "lookup", "check", "nobody@example.org", "--site", str(site["dir"])])
     assert r.exit_code == 0 and "not affected" in r.output
+
+
+def test_cli_lookup_build_into_an_unwritable_folder_is_one_sentence(site):
+    """/proc exists but takes no new folders: the OS error is a one-line usage error, not a traceback."""
+    r = CliRunner().invoke(
+        cli, ["incident", "lookup", "build", "leak", "-o", "/proc/dw-site", "--db", site["db"], "--prefix-hex", "2"]
+    )
+    assert r.exit_code == 2, r.output
+    assert "cannot write the lookup site" in r.output and "Traceback" not in r.output
 
 
 def test_cli_lookup_build_refuses_existing_folder(site, tmp_path):

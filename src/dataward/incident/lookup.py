@@ -16,6 +16,7 @@ from a phishing copy: only the notify job (holding the incident secret) can prin
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import multiprocessing
 import os
@@ -84,27 +85,11 @@ class SiteEntry:
     code: str
 
 
-class _Hasher:
-    """HMAC-SHA-256 under one key with the pads precomputed (the same bytes WebCrypto's HMAC produces)."""
-
-    def __init__(self, key: bytes) -> None:
-        inner, outer = _hmac_pads(key)
-        self.inner = hashlib.sha256(inner)
-        self.outer = hashlib.sha256(outer)
-
-    def hexdigest(self, message: str) -> str:
-        inner = self.inner.copy()
-        inner.update(message.encode())
-        outer = self.outer.copy()
-        outer.update(inner.digest())
-        return outer.hexdigest()
-
-
 def build_site(
     out: str | Path,
     emails: list[str],
     masks: npt.NDArray[np.int64],
-    user_ids: list[int],
+    user_ids: npt.ArrayLike,
     secret: str,
     categories: list[str],
     *,
@@ -136,7 +121,10 @@ def build_site(
     buckets = 16**prefix_hex
     counts = np.bincount(affected.prefixes, minlength=buckets)
     pad = int(max(min_pad, counts.max(initial=0)))
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    except OSError as exc:
+        raise _write_error(target, exc) from None
     try:
         (staging / "range").mkdir()
         keys = _Keys(bytes.fromhex(salt), secret, prefix_hex)
@@ -157,10 +145,19 @@ def build_site(
         if target.exists():
             shutil.rmtree(target)
         os.replace(staging, target)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise _write_error(target, exc) from None
         raise
     return {"files": buckets, "lines_per_file": pad, "affected": len(emails), "salt": salt}
+
+
+def _write_error(target: Path, exc: OSError) -> DatawardError:
+    return DatawardError(
+        f"cannot write the lookup site {target}: {exc.strerror or exc}; nothing was written",
+        tip="choose a folder you can write with enough free space (a million small files at the default prefix)",
+    )
 
 
 def _hmac_pads(key: bytes) -> tuple[bytes, bytes]:
@@ -188,7 +185,7 @@ class _Affected:
 
     @classmethod
     def hashed(
-        cls, salt: bytes, emails: list[str], masks: npt.NDArray[np.int64], user_ids: list[int], prefix_hex: int
+        cls, salt: bytes, emails: list[str], masks: npt.NDArray[np.int64], user_ids: npt.ArrayLike, prefix_hex: int
     ) -> _Affected:
         norm = [normalise_email(e).encode() for e in emails]
         digits = _nibbles(_hmacs(salt, norm))
@@ -199,14 +196,6 @@ class _Affected:
     def take(self, idx: npt.NDArray[np.int64]) -> _Affected:
         norm = [self.norm[i] for i in idx.tolist()]
         return _Affected(norm, self.digits[idx], self.masks[idx], self.user_ids[idx], self.prefixes[idx])
-
-
-def _real_lines(
-    salt: bytes, secret: str, emails: list[str], masks: npt.NDArray[np.int64], user_ids: list[int], prefix_hex: int
-) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-    """Each affected customer's line (n, width) as ASCII and its range number (the whole site's real part)."""
-    affected = _Affected.hashed(salt, emails, masks, user_ids, prefix_hex)
-    return _lines(affected, _Keys(salt, secret, prefix_hex)), affected.prefixes
 
 
 def _lines(affected: _Affected, keys: _Keys) -> npt.NDArray[np.uint8]:
@@ -371,9 +360,9 @@ def check_site(site: str | Path, email: str, code: str | None = None) -> dict[st
         raise DatawardError(
             f"{root} is not a lookup site", tip="build one with `dataward incident lookup build`"
         ) from None
-    hasher = _Hasher(bytes.fromhex(meta["salt"]))
+    salt = bytes.fromhex(meta["salt"])
     norm = normalise_email(email)
-    digest = hasher.hexdigest(norm)
+    digest = hmac.new(salt, norm.encode(), hashlib.sha256).hexdigest()  # what the page's WebCrypto computes
     n = int(meta["prefix_hex"])
     path = root / "range" / digest[:n]
     suffix = digest[n : n + int(meta["suffix_hex"])]
@@ -384,7 +373,8 @@ def check_site(site: str | Path, email: str, code: str | None = None) -> dict[st
             cats = [c for i, c in enumerate(meta["categories"]) if mask >> i & 1]
             result: dict[str, Any] = {"affected": True, "categories": cats}
             if code is not None:
-                expected = hasher.hexdigest(f"{norm}|{normalise_code(code)}")[: int(meta["check_hex"])]
+                message = f"{norm}|{normalise_code(code)}".encode()
+                expected = hmac.new(salt, message, hashlib.sha256).hexdigest()[: int(meta["check_hex"])]
                 result["code_valid"] = expected == check
             return result
     out: dict[str, Any] = {"affected": False, "categories": []}

@@ -267,7 +267,7 @@ def build_lookup(
         out,
         joined.column("_email").to_pylist(),
         lookup.site_masks(joined, fields),
-        joined.column("user_id").to_pylist(),
+        joined.column("user_id").to_numpy(),
         incident.secret,
         fields,
         prefix_hex=prefix_hex,
