@@ -1,0 +1,125 @@
+"""One registry type for every plugin family (store kinds, table kinds, detectors, exposure rules, policy rules,
+report formats, alert sinks, response actions, cloud providers).
+
+A family is a package with one module per member; a member registers itself by being defined (a class
+decorator or a function decorator), and the registry imports the package's modules the first time it is asked
+for its members, so nothing else lists them::
+
+    STORES: Registry[type[Store]] = Registry("store kind", package="dataward.stores", key=lambda c: c.scheme)
+
+    @STORES.register
+    class RedisStore: ...
+
+    STORES.get("redis")     # -> RedisStore; a misspelt name is a DatawardError with "Did you mean …?"
+    STORES.names()          # the CLI's choices come from here
+
+A member may answer to more than one name (``aliases``, e.g. ``mysql`` and ``mariadb``): ``names()`` lists the
+primary names only, ``get`` accepts either.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable, Iterator
+from typing import Generic, TypeVar
+
+from dataward.errors import DatawardError
+from dataward.suggest import did_you_mean
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Members of one plugin family, by name.
+
+    ``family`` is how an error names the family ("store kind", "report format"); ``package`` is the dotted
+    package whose modules define the members (modules whose names start with ``_`` and ``base`` are not loaded:
+    they hold shared helpers); ``key`` gives a member's primary name and ``aliases`` its other names.
+    """
+
+    def __init__(
+        self,
+        family: str,
+        *,
+        key: Callable[[T], str],
+        package: str | None = None,
+        aliases: Callable[[T], Iterable[str]] | None = None,
+        error: type[DatawardError] = DatawardError,
+    ) -> None:
+        self.family = family
+        self.package = package
+        self._key = key
+        self._aliases = aliases
+        self._error = error
+        self._members: dict[str, T] = {}
+        self._by_alias: dict[str, T] = {}
+        self._loaded = package is None
+
+    def register(self, member: T) -> T:
+        """Add a member (usable as a class or function decorator); a second member with the same name is a bug."""
+        name = self._key(member)
+        existing = self._members.get(name)
+        if existing is not None and existing is not member and _qualname(existing) != _qualname(member):
+            raise ValueError(f"{self.family} {name!r} is registered twice ({_qualname(existing)}, {_qualname(member)})")
+        self._members[name] = member
+        for alias in self._aliases(member) if self._aliases else ():
+            self._by_alias[alias] = member
+        return member
+
+    def get(self, name: str) -> T:
+        """The member called ``name`` (or one of its aliases); otherwise an error with "Did you mean …?"."""
+        found = self.find(name)
+        if found is None:
+            known = self.names()
+            raise self._error(
+                f"'{name}' is not a {self.family} dataward knows.{did_you_mean(name, known + list(self._by_alias))}",
+                tip=f"known: {', '.join(known)}" if known else None,
+            )
+        return found
+
+    def find(self, name: str) -> T | None:
+        """The member called ``name`` (or one of its aliases), or None."""
+        self.load()
+        return self._members.get(name) or self._by_alias.get(name)
+
+    def names(self) -> list[str]:
+        """Primary names, sorted (the CLI's choices)."""
+        self.load()
+        return sorted(self._members)
+
+    def items(self) -> list[tuple[str, T]]:
+        """(primary name, member) pairs, sorted by name."""
+        self.load()
+        return sorted(self._members.items())
+
+    def members(self) -> list[T]:
+        """Members, sorted by primary name."""
+        return [member for _, member in self.items()]
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.members())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.find(name) is not None
+
+    def __len__(self) -> int:
+        self.load()
+        return len(self._members)
+
+    def load(self) -> None:
+        """Import every module of the family's package once, so each member has registered itself."""
+        if self._loaded or self.package is None:
+            return
+        self._loaded = True
+        package = importlib.import_module(self.package)
+        for module in pkgutil.iter_modules(package.__path__):
+            if not module.name.startswith("_") and module.name != "base":
+                importlib.import_module(f"{self.package}.{module.name}")
+
+    def __repr__(self) -> str:
+        return f"Registry({self.family!r}, package={self.package!r})"
+
+
+def _qualname(member: object) -> str:
+    return f"{getattr(member, '__module__', '?')}.{getattr(member, '__qualname__', repr(member))}"
