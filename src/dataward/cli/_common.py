@@ -5,15 +5,19 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dataward.errors import DatawardError
+from dataward.schemamap import SchemaMap, load_schema_map
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def write_output(text: str | bytes, path: str | None) -> None:
@@ -57,3 +61,22 @@ def progress(description: str, total: int | None = None) -> Iterator[Progress]:
     with bar:
         bar.add_task(description, total=total)
         yield bar
+
+
+def schema_option(fn: F) -> F:
+    """``--config FILE``: the schema map (``[schema]``) of the production database; the reference one without it.
+
+    The command receives ``schema`` as a :class:`dataward.schemamap.SchemaMap`.
+    """
+
+    def load(_ctx: click.Context, _param: click.Parameter, value: str | None) -> SchemaMap:
+        return load_schema_map(value) if value else SchemaMap.reference()
+
+    return click.option(
+        "--config",
+        "schema",
+        metavar="FILE",
+        callback=load,
+        help="dataward.toml (or a file holding only [schema]) mapping roles to your tables and columns; "
+        "default: the reference device cloud's names.",
+    )(fn)

@@ -11,7 +11,8 @@ from rich.table import Table
 
 from dataward.analytics.html import render_html
 from dataward.analytics.metrics import Analytics, compute
-from dataward.cli._common import stderr_console, write_output
+from dataward.cli._common import schema_option, stderr_console, write_output
+from dataward.schemamap import SchemaMap
 from dataward.targets import parse_target
 
 
@@ -21,16 +22,21 @@ from dataward.targets import parse_target
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="Output on stdout.")
 @click.option("-o", "--output", metavar="FILE", help="Write the table/JSON output here instead of stdout.")
-def analytics_command(source: str, html_file: str | None, fmt: str, output: str | None) -> None:
+@schema_option
+def analytics_command(
+    source: str, html_file: str | None, fmt: str, output: str | None, schema: SchemaMap
+) -> None:
     """Connectivity rate by camera model and firmware, failures by error code, users by month and
     devices per user, computed with DuckDB; on a generalised copy the output says which answers are coarser.
+    Tables and columns come from the [schema] map of --config (default: the reference device cloud's).
 
     \b
     Example:
       dataward analytics --from duckdb:///analytics.duckdb --html report.html
       dataward analytics --from file:///srv/analytics --format json
+      dataward analytics --from postgresql://ro@db/app --config dataward.toml
     """
-    result = compute(parse_target(source))
+    result = compute(parse_target(source), schema)
     if html_file:
         write_output(render_html(result), html_file)
         stderr_console().print(f"HTML report: {html_file}")

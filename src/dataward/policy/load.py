@@ -28,6 +28,7 @@ from dataward.policy.model import (
     ScanSettings,
     StoreConfig,
 )
+from dataward.schemamap import parse_schema_map
 from dataward.suggest import did_you_mean
 from dataward.targets import parse_target
 
@@ -63,6 +64,8 @@ def parse_policy(
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source} is not valid TOML: {exc}") from None
     lines = line_map(text)
+    if "schema" in data:  # its own loader names a misspelt role or column
+        data["schema"] = parse_schema_map(data["schema"], source=f"the schema map in {source}")
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:

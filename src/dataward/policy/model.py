@@ -11,6 +11,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
+from dataward.schemamap import SchemaMap
 from dataward.targets import Target
 
 Role = Literal["production", "analytics", "backup", "dev", "export"]
@@ -80,6 +81,7 @@ class Policy(_Strict):
     scan: ScanSettings = Field(default_factory=ScanSettings)
     alert: list[AlertConfig] = Field(default_factory=list)
     watch: dict[str, Any] = Field(default_factory=dict)
+    schema_map: SchemaMap | None = Field(default=None, alias="schema")  # [schema]: dataward.schemamap
 
     _source: str | None = PrivateAttr(default=None)
     _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
