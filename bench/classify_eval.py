@@ -30,6 +30,8 @@ def main() -> int:
     groups = sorted({i.group for i in items})
     print(f"labelled set: {scores.columns} columns in {len(items)} objects, groups {', '.join(groups)}, seeds {seeds}")
     print(scoring.table(scores))
+    for prefix in sorted({name.split(":", 1)[0] + ":" for name in scores.slices}):
+        print(scoring.slice_table(scores, prefix))
     worst = min((min(scores.precision(c), scores.recall(c)) for c in scores.categories), default=1.0)
     ok = scores.precision() >= 0.95 and scores.recall() >= 0.95 and worst >= 0.90
     print(f"goal (>= 0.95 overall, >= 0.90 per category): {'met' if ok else 'NOT met'}; "

@@ -40,3 +40,12 @@ def test_category_precision_and_recall(scores: scoring.Scores, category: str) ->
 def test_hard_negatives_get_no_category(scores: scoring.Scores) -> None:
     wrong = [m for m in scores.mistakes if m.startswith("negative ")]
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("vendor", sorted(__import__("eval.vendors_eval", fromlist=["_"]).VENDORS))
+def test_vendor_precision_and_recall(scores: scoring.Scores, vendor: str) -> None:
+    """Makers the reference cloud does not make (issue 12), hand-written apart from the detectors' data."""
+    sub = scores.slices[f"vendor:{vendor}"]
+    detail = "\n".join(m for m in sub.mistakes[:20])
+    assert sub.precision() >= FLOOR, detail
+    assert sub.recall() >= FLOOR, detail

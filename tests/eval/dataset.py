@@ -8,6 +8,7 @@ Groups, each built at several seeds:
 - ``mixed``: free-text and noise columns with 10-20% planted credentials, cards, emails, MACs, ...
 - ``json``: JSON blob columns; the column carries the union, each nested field ``column.path`` its own label.
 - ``faker``: Faker's providers in seven locales (values shaped by someone else), named and renamed.
+- ``vendors``: device tables of makers the reference cloud does not make (vendors_eval.py, hand-written).
 - ``negative``: hard negatives (commit ids, UUIDs, base64 images, version strings, SKUs, room temperatures,
   English labels, ...) under their natural and meaningless names; they must get no category.
 """
@@ -25,6 +26,7 @@ import pyarrow as pa
 from dataward.stores.base import SampledColumn, SampledObject
 
 from . import values as v
+from . import vendors_eval
 
 NAME_ONLY = frozenset({"firmware_version", "password"})
 SEEDS = (11, 22, 33)
@@ -35,6 +37,7 @@ class Labelled:
     group: str
     obj: SampledObject
     labels: dict[str, frozenset[str]] = field(default_factory=dict)  # column (or column.path) -> categories
+    slice: str = ""  # 'vendor:Ring', 'locale:de_DE': the report's per-vendor and per-locale rows
 
 
 Spec = tuple[str, Callable[[random.Random], object], tuple[str, ...]]  # name, generator, categories
@@ -297,6 +300,7 @@ def build(seeds: tuple[int, ...] = SEEDS) -> list[Labelled]:
         out.extend(negatives(seed))
         out.extend(shaped(seed))
         out.extend(noisy(seed))
+        out.extend(vendors_eval.objects(seed))
         with contextlib.suppress(ImportError):
             out.extend(devicecloud(seed))
     return out

@@ -1,9 +1,9 @@
-"""Word lists shipped in classify/data/ (person names) and small built-in ones (rooms, OUIs), loaded once."""
+"""Data the detectors own, shipped in classify/data/ (names, model codes, firmware shapes, OUIs), loaded once;
+and small built-in word lists (rooms)."""
 
 from __future__ import annotations
 
 import functools
-import importlib
 from importlib import resources
 
 
@@ -86,72 +86,13 @@ ROOM_WORDS = frozenset(
     ]
 )
 
-# Common OUIs (first three octets) of camera, router and IoT makers, a fallback when the device-cloud
-# generator's list is not importable. Format: upper-case hex without separators.
-COMMON_OUIS = frozenset(
-    [
-        "2CAA8E",
-        "7C78B2",
-        "D03F27",
-        "A4DA22",
-        "ECFABC",
-        "18B430",
-        "64166D",
-        "00408C",
-        "ACCC8E",
-        "B8A44F",
-        "9C8ECD",
-        "0012E2",
-        "4C11AE",
-        "C0562F",
-        "44650D",
-        "F0D5BF",
-        "5CCF7F",
-        "600194",
-        "84D6D0",
-        "B0A732",
-        "D8F15B",
-        "1C90FF",
-        "24A160",
-        "3C71BF",
-        "EC64C9",
-        "70B3D5",
-        "001788",
-        "B827EB",
-        "DCA632",
-        "E45F01",
-        "28CDC1",
-        "D83ADD",
-        "50C7BF",
-        "98DAC4",
-        "F4F26D",
-        "001D0F",
-        "0C8063",
-        "A0F3C1",
-        "E894F6",
-        "14CC20",
-        "AC84C6",
-        "C46E1F",
-        "00095B",
-        "00146C",
-        "0018E7",
-        "20E52A",
-        "9C3DCF",
-        "2C3033",
-        "C83A35",
-        "E8DE27",
-        "F81A67",
-    ]
-)
+def ouis() -> frozenset[str]:
+    """OUIs of camera, router and smart-home makers (classify/data/ouis.txt), upper-case hex."""
+    return frozenset(o.upper() for o in word_list("ouis"))
 
 
-def devicecloud_constant(name: str) -> tuple[object, ...]:
-    """A list constant of the reference device-cloud generator (OUIs, model codes), () when absent."""
-    for module in ("dataward.devicecloud.schema", "dataward.devicecloud"):
-        try:
-            value = getattr(importlib.import_module(module), name, None)
-        except ImportError:
-            continue
-        if value is not None:
-            return tuple(value)
-    return ()
+@functools.cache
+def data_rows(name: str) -> tuple[tuple[str, ...], ...]:
+    """The tab-separated rows of classify/data/<name>.tsv (comments start with '#')."""
+    text = resources.files("dataward.classify").joinpath("data", f"{name}.tsv").read_text(encoding="utf-8")
+    return tuple(tuple(line.split("\t")) for line in text.splitlines() if line.strip() and not line.startswith("#"))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 import re
 
 import numpy as np
 
-from dataward.classify._lists import COMMON_OUIS, ROOM_WORDS, devicecloud_constant, first_names
+from dataward.classify._lists import ROOM_WORDS, first_names, ouis
 from dataward.classify.base import ColumnFacts, Detector, register_detector
 
 # Default SSIDs routers ship with (vendor prefix plus a few hex digits or digits).
@@ -117,13 +116,9 @@ class DeviceNickname(Detector):
         return column.distinct >= 30 or possessive >= 0.1
 
 
-@functools.lru_cache(maxsize=1)
 def known_ouis() -> frozenset[str]:
-    """Camera-maker OUIs of the reference device cloud (when importable) plus a small common list."""
-    ouis = set(COMMON_OUIS)
-    for oui in devicecloud_constant("CAMERA_OUIS"):
-        ouis.add(re.sub(r"[^0-9A-Fa-f]", "", str(oui)).upper()[:6])
-    return frozenset(ouis)
+    """OUIs of camera, router and smart-home makers (classify/data/ouis.txt)."""
+    return ouis()
 
 
 @register_detector

@@ -389,9 +389,10 @@ def _settled_winners(
     dets: Sequence[Detector], facts: ColumnFacts, hit: np.ndarray, hints: list[bool], n: int
 ) -> np.ndarray:
     """Winners after dropping categories the column rejects, so a rejected category (dotted versions
-    that looked like IPv4) does not keep the values it claimed."""
+    that looked like IPv4) does not keep the values it claimed. The highest-priority rejected category goes
+    first: until then it holds values that a lower one needs to pass ('doorbell_v3' as a nickname)."""
     hit = hit.copy()
-    for _ in range(4):
+    for _ in range(8):
         winners = _winners(dets, hit)
         rejected = [
             i for i, det in enumerate(dets)
@@ -402,6 +403,8 @@ def _settled_winners(
         claimed = [i for i in rejected if np.count_nonzero(winners == i)]
         if not claimed:
             return winners
+        top = max(dets[i].priority for i in claimed)
+        claimed = [i for i in claimed if dets[i].priority == top]
         hit[:, claimed] = False
     return _winners(dets, hit)
 

@@ -1,25 +1,30 @@
 """Metadata detectors: device_model and firmware_version.
 
-Both are named by their column: a bare version string ('4.36.11.5859') is a hard negative for every other
-category and on its own says nothing, so firmware needs a name; model codes of known camera makers are
-recognised by content as well.
+Both own their data (classify/data/device_models.tsv, classify/data/firmware.tsv): model-code shapes of
+consumer smart-home makers (cameras, doorbells, plugs, locks, scales, thermostats) and the firmware shapes
+makers print. Codes distinctive enough ('WYZEC3', 'VMC4040P', 'MJSXJ02CM', 'EB-STATE5-01') are recognised by
+content; short codes ('C200') and bare version strings ('4.36.11.5859') count only under a model- or
+firmware-like column name: on their own they are hard negatives.
 """
 
 from __future__ import annotations
 
-import functools
 import re
 
 import numpy as np
 
-from dataward.classify._lists import devicecloud_constant
+from dataward.classify._lists import data_rows
 from dataward.classify.base import ColumnFacts, Detector, register_detector
 
 
-@functools.lru_cache(maxsize=1)
-def known_models() -> frozenset[str]:
-    """Model codes of the reference device cloud, when its generator is importable."""
-    return frozenset(str(m).upper() for m in devicecloud_constant("MODELS"))
+def model_patterns(where: str) -> tuple[str, ...]:
+    """Model-code patterns of every maker in device_models.tsv that count ``where`` ('content' or 'named')."""
+    return tuple(row[3] for row in data_rows("device_models") if row[2] == where)
+
+
+def firmware_patterns(where: str) -> tuple[str, ...]:
+    """Firmware shapes of firmware.tsv that count ``where`` ('content' or 'named')."""
+    return tuple(row[1] for row in data_rows("firmware") if row[0] == where)
 
 
 @register_detector
@@ -27,23 +32,17 @@ class DeviceModel(Detector):
     category = "device_model"
     names = ("model", "device_model", "model_name", "hardware", "hw_model", "product_model", "model_code")
     not_names = ("id", "version", "at", "count", "ml", "path", "file")
-    patterns = (r"WYZE[A-Z0-9_]{2,20}|(?:WYZE|Wyze) ?Cam(?: ?(?:v[0-9]|Pan(?: v[0-9])?|OG|Floodlight))?",)
+    patterns = model_patterns("content")
+    hinted_patterns = model_patterns("named")
     min_rate = 0.6
     hinted_rate = 0.5
     priority = 20
 
     def content_mask(self, column: ColumnFacts, hinted: bool) -> np.ndarray | None:
-        models = known_models()
-        if not column.texts:
+        """Under a model-like name any short label is a model (makers not in the data file too)."""
+        if not hinted or not column.texts:
             return None
-        if hinted:
-            return np.fromiter((0 < len(t) <= 48 for t in column.texts), bool, len(column.texts))
-        if not models:
-            return None
-        return np.fromiter((t.upper() in models for t in column.texts), bool, len(column.texts))
-
-
-_VERSION = r"v?[0-9]+(?:\.[0-9]+){1,4}(?:[-+._][0-9A-Za-z.]+)?"
+        return np.fromiter((0 < len(t) <= 48 for t in column.texts), bool, len(column.texts))
 
 
 @register_detector
@@ -51,9 +50,12 @@ class FirmwareVersion(Detector):
     category = "firmware_version"
     names = ("firmware", "fw", "firmware_version", "fw_version", "fw_ver", "firmware_ver", "os_version")
     not_names = ("at", "url", "count", "id")
-    hinted_patterns = (_VERSION,)
+    patterns = firmware_patterns("content")
+    hinted_patterns = firmware_patterns("named")
+    min_rate = 0.6
     hinted_rate = 0.5
     priority = 20
 
     def accept(self, column: ColumnFacts, rate: float, hinted: bool) -> bool:
-        return hinted and not any(re.search(r"\s", t) for t in column.texts[:50])
+        """Named: versions, not sentences (release notes under 'firmware_notes'); unnamed: firmware-only shapes."""
+        return not hinted or sum(1 for t in column.texts[:50] if len(re.findall(r"\s", t)) > 3) < 5
