@@ -1,4 +1,4 @@
-"""The demo's happy ending (dataward.demo_safe): the open store is refused, the safe copy re-scans clean, and
+"""The demo's happy ending (dataward.demo.safe): the open store is refused, the safe copy re-scans clean, and
 the analytics on it match production's ground truth; no raw value reaches any output."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from dataward.demo import DemoContext, generate_production
-from dataward.demo_safe import EXACT, safe_copy_and_analytics
+from dataward.demo.safe import EXACT, safe_copy_and_analytics
 from dataward.tables import open_tables
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from dataward.discovery import MAX_HOSTS, default_ports, discover, discover_services, expand_hosts
 from dataward.errors import DatawardError
+from dataward.scan.discovery import MAX_HOSTS, default_ports, discover, discover_services, expand_hosts
 from dataward.stores.mysql import MySQLStore, parse_greeting
 from dataward.stores.postgresql import PostgresStore
 from dataward.testing.peers import banner, closed_port, tcp_peer
@@ -53,7 +53,7 @@ def test_discovers_real_servers_by_protocol(pg_scram: Any, pg_trust: Any, redis_
     services = discover_services("127.0.0.1", ports, timeout=1.0)
     kinds = {s.port: s.kind for s in services}
     assert kinds == {**expected, chatty_port: None}  # the closed port is not listed at all
-    targets = discover("127.0.0.1/32", ports, timeout=1.0, show_progress=False)
+    targets = discover("127.0.0.1/32", ports, timeout=1.0)
     assert sorted(t.url for t in targets) == sorted(f"{k}://127.0.0.1:{p}" for p, k in expected.items())
     # every one of these ports is non-default, so the port number cannot have named the kind
     assert not set(expected) & set(default_ports())

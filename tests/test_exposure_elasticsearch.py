@@ -177,7 +177,7 @@ def test_identify_hook() -> None:
 
 @pytest.mark.parametrize("mode", ["es8-secured", "opensearch2"])
 def test_discovery_names_the_fixture_on_a_random_port(mode: str) -> None:
-    from dataward.discovery import discover_services
+    from dataward.scan.discovery import discover_services
 
     with ReplaySearchCluster(mode, DOCS, users={"elastic": "x"}) as cluster:
         found = {s.port: s.kind for s in discover_services("127.0.0.1", ports=[cluster.port], timeout=5.0)}  # loaded CI

@@ -129,7 +129,7 @@ def test_identify_and_wrong_protocol() -> None:
 
 
 def test_discovery_names_the_fixture_on_a_random_port() -> None:
-    from dataward.discovery import discover_services
+    from dataward.scan.discovery import discover_services
 
     with ReplayMongo("mongo7-auth") as server:
         found = {s.port: s.kind for s in discover_services("127.0.0.1", ports=[server.port])}

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from dataward.discovery import discover_services
 from dataward.exposure.base import evaluate
 from dataward.findings import Severity
+from dataward.scan.discovery import discover_services
 from dataward.stores.base import Budget, ExposureFacts, store_for
 from dataward.targets import parse_target
 

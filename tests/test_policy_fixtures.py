@@ -15,9 +15,9 @@ import pytest
 from _scan_helpers import FakeStore, facts, fake_classify, sampled
 from click.testing import CliRunner
 
-from dataward import scan as scan_mod
 from dataward.cli import cli
 from dataward.policy import load_policy
+from dataward.scan import pipeline as scan_mod
 
 FIXTURES = Path(__file__).parent / "fixtures" / "policy"
 CASES = sorted(p.name.removesuffix(".toml") for p in FIXTURES.glob("*.toml"))

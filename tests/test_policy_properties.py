@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dataward.baseline import load_baseline
 from dataward.cli.scan import parse_ports
 from dataward.errors import DatawardError
 from dataward.policy import parse_policy
 from dataward.policy.load import line_map
+from dataward.scan.baseline import load_baseline
 
 KEYS = ["name", "url", "role", "owner", "expires", "region", "onwer", "forbid", "require", "allowed_regions"]
 VALUES = ['"analytics"', '"sqlite:///x.db"', "2020-01-31", '["credential"]', "3", '{env = "HOME"}', '"x"', "true"]

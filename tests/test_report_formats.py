@@ -21,10 +21,10 @@ from _sarif_check import sarif_problems
 from _scan_helpers import CANARY_EMAIL, CANARY_TOKEN, FakeStore, facts, fake_classify, sampled
 from referencing import Registry, Resource
 
-from dataward import scan as scan_mod
 from dataward.policy import parse_policy
 from dataward.report.base import registered_formats
 from dataward.report.model import Report
+from dataward.scan import pipeline as scan_mod
 from dataward.targets import parse_target
 
 FIXTURES = Path(__file__).parent / "fixtures"

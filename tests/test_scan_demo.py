@@ -1,4 +1,4 @@
-"""The demo's seed-case replay (dataward.demo_leak): critical findings for every sensitive table, HTML report,
+"""The demo's seed-case replay (dataward.demo.leak): critical findings for every sensitive table, HTML report,
 no canary in any file it writes, and the server it started is gone afterwards."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from _seed_data import CANARY, load, seed_tables
 from rich.console import Console
 
-from dataward.demo_leak import replay
+from dataward.demo.leak import replay
 from dataward.findings import Severity
 from dataward.targets import parse_target
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from _scan_helpers import FakeStore, facts, fake_classify, sampled
 
-from dataward import scan as scan_mod
-from dataward.baseline import Baseline, Suppression
 from dataward.findings import Severity
 from dataward.policy import parse_policy
+from dataward.scan import pipeline as scan_mod
+from dataward.scan.baseline import Baseline, Suppression
 from dataward.targets import parse_target
 
 SEED_TABLES = {

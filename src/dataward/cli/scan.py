@@ -8,13 +8,13 @@ from pathlib import Path
 
 import click
 
-from dataward.baseline import DEFAULT_DAYS, Baseline, load_baseline, write_baseline
 from dataward.cli._common import progress, write_output
 from dataward.errors import DatawardError
 from dataward.findings import Severity
 from dataward.policy import Policy, load_policy
 from dataward.report.base import registered_formats
 from dataward.report.model import Report
+from dataward.scan.baseline import DEFAULT_DAYS, Baseline, load_baseline, write_baseline
 from dataward.stores.base import Budget
 from dataward.targets import Target, parse_target
 
@@ -130,16 +130,16 @@ def _targets(
 
 
 def _discover(spec: str, ports: str, i_own: bool, timeout: float | None) -> list[Target]:
-    """Targets found by dataward.discovery (connect-scan + protocol identification), see docs/exposure.md."""
-    import importlib
+    """Targets found by dataward.scan.discovery (connect-scan + protocol identification), see docs/exposure.md."""
+    from dataward.scan.discovery import discover
 
-    discovery = importlib.import_module("dataward.discovery")
     port_list = None if ports.strip().lower() == "default" else parse_ports(ports)
-    kwargs: dict[str, object] = {"i_own_this_network": i_own}
-    if timeout:
-        kwargs["timeout"] = timeout
-    found: list[Target] = discovery.discover(spec, port_list, **kwargs)
-    return found
+    with progress("discovering") as bar:
+        task = bar.task_ids[0]
+        return discover(
+            spec, port_list, i_own_this_network=i_own, timeout=timeout or 1.0,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
 
 
 def parse_ports(text: str) -> list[int]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from dataward.exposure.base import registered_rules
 from dataward.policy.rules import POLICY_RULES
-from dataward.risk import CONTENT_RULES
+from dataward.scan.risk import CONTENT_RULES
 
 _SCAN_RULES = {
     "*.sample-failed": (

@@ -83,7 +83,7 @@ class SampledObject:
 class Store(Protocol):
     """A store kind. ``probe`` and ``sample`` are read-only and bounded by the budget's timeout.
 
-    Optional discovery hook (dataward/discovery.py looks these up with getattr, so kinds without them still
+    Optional discovery hook (dataward/scan/discovery.py looks these up with getattr, so kinds without them still
     register): ``discovery_hello: ClassVar[bytes]`` is what to send right after connecting (``b""`` = the
     server speaks first, just read its greeting), and ``identify(cls, answer: bytes) -> bool`` (a classmethod)
     says whether the bytes the server sent back are this kind's protocol. ``discovery_url(cls, host, port)``

@@ -19,7 +19,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from dataward.baseline import Baseline
 from dataward.classify.base import ObjectResult
 from dataward.errors import DatawardError
 from dataward.exposure.base import Contents, evaluate
@@ -27,7 +26,8 @@ from dataward.findings import Finding, Severity
 from dataward.policy.model import Policy, StoreConfig
 from dataward.policy.rules import Manifest, PolicyContext, evaluate_policy
 from dataward.report.model import Report, ScannedColumn, ScannedObject, ScannedTarget
-from dataward.risk import content_findings, rank_key
+from dataward.scan.baseline import Baseline
+from dataward.scan.risk import content_findings, rank_key
 from dataward.stores.base import Budget, ExposureFacts, SampledObject, store_for
 from dataward.targets import Target
 

@@ -9,35 +9,19 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from dataward.demo.context import DEFAULT_OUT, DEFAULT_USERS, DEMO_SEED, DemoContext, Step
+from dataward.demo.leak import scan_leaky_copy
+from dataward.demo.safe import safe_copy_and_analytics
+
+# The demo generates the reference device cloud as the seed case's "production": the one product module
+# allowed to import devicecloud besides the CLI's generate/devicecloud commands (import-linter contract).
 from dataward.devicecloud import TABLE_NAMES, TABLES, generate, load_ground_truth
-
-DEFAULT_OUT = Path(__file__).resolve().parents[2] / "demo" / "out"
-DEFAULT_USERS = 5000
-DEMO_SEED = 2019  # the year of the seed case
-
-
-@dataclass
-class DemoContext:
-    """What steps share: where outputs go, the console, and what earlier steps produced."""
-
-    out: Path
-    console: Console
-    users: int = DEFAULT_USERS
-    production_url: str = ""
-    ground_truth: dict[str, Any] = field(default_factory=dict)
-    files: dict[str, Path] = field(default_factory=dict)  # label -> path, printed at the end
-    state: dict[str, Any] = field(default_factory=dict)  # anything a later step needs from an earlier one
-
-
-Step = Callable[[DemoContext], None]
 
 
 def generate_production(ctx: DemoContext) -> None:
@@ -76,9 +60,6 @@ def print_files(ctx: DemoContext) -> None:
         ctx.console.print(f"  {label}: {path}", highlight=False, soft_wrap=True)
 
 
-from dataward.demo_leak import scan_leaky_copy  # noqa: E402 - step modules import DemoContext only for typing
-from dataward.demo_safe import safe_copy_and_analytics  # noqa: E402
-
 STEPS: list[Step] = [generate_production, summarise_production, scan_leaky_copy, safe_copy_and_analytics]
 FINAL_STEPS: list[Step] = [print_files]
 
@@ -104,7 +85,3 @@ def main(argv: Sequence[str] | None = None) -> None:
     started = time.perf_counter()
     run(out=args.out, users=args.users)
     Console().print(f"demo finished in {time.perf_counter() - started:.1f} s")
-
-
-if __name__ == "__main__":
-    main()

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,9 @@ MAX_HOSTS = 256  # a /24; more needs i_own_this_network
 GREETING_WAIT_S = 0.3  # how long to wait for a server that speaks first
 QUIET_S = 0.25  # after a complete-looking answer, how long a pause ends it
 ANSWER_CAP = 4096  # bytes read from one answer
+
+Progress = Callable[[int, int], None]
+"""Called with (host:port pairs checked so far, pairs in all) from the scanning threads; the CLI draws a bar."""
 
 
 @dataclass(frozen=True)
@@ -48,13 +51,13 @@ def discover(
     i_own_this_network: bool = False,
     concurrency: int = 64,
     timeout: float = 1.0,
-    show_progress: bool = True,
+    progress: Progress | None = None,
 ) -> list[Target]:
     """Targets for every store found on ``spec`` (``HOST`` or ``HOST/CIDR``) on ``ports`` (None = every
     kind's default ports). Raises DatawardError for a malformed spec or a range over the limit."""
     services = discover_services(
         spec, ports, i_own_this_network=i_own_this_network, concurrency=concurrency, timeout=timeout,
-        show_progress=show_progress,
+        progress=progress,
     )
     return [parse_target(s.url) for s in services if s.url]
 
@@ -66,14 +69,15 @@ def discover_services(
     i_own_this_network: bool = False,
     concurrency: int = 64,
     timeout: float = 1.0,
-    show_progress: bool = False,
+    progress: Progress | None = None,
 ) -> list[Service]:
     """Every open port found, identified where a kind recognises it (see ``discover``)."""
     hosts = expand_hosts(spec, i_own_this_network=i_own_this_network)
     ports = sorted(set(ports)) if ports else default_ports()
     pairs = [(h, p) for h in hosts for p in ports]
     workers = max(1, min(concurrency, len(pairs)))
-    with _progress(show_progress, len(pairs)) as tick, ThreadPoolExecutor(workers) as pool:
+    tick = _counter(progress, len(pairs))
+    with ThreadPoolExecutor(workers) as pool:
         found = [s for s in pool.map(lambda hp: _scan_one(hp[0], hp[1], timeout, tick), pairs) if s is not None]
     return sorted(found, key=lambda s: (_sort_key(s.host), s.port))
 
@@ -220,14 +224,18 @@ def _sort_key(host: str) -> tuple[int, Any]:
     return (ip.version, int(ip))
 
 
-@contextmanager
-def _progress(show: bool, total: int) -> Iterator[Callable[[], None]]:
-    """A progress bar on stderr (hidden when stderr is not a terminal); yields a thread-safe tick."""
-    if not show:
-        yield lambda: None
-        return
-    from dataward.cli._common import progress
+def _counter(progress: Progress | None, total: int) -> Callable[[], None]:
+    """A thread-safe tick that reports (done, total) to ``progress``; reports (0, total) at once."""
+    if progress is None:
+        return lambda: None
+    lock = threading.Lock()
+    done = 0
+    progress(0, total)
 
-    with progress("discovering", total=total) as bar:
-        task = bar.task_ids[0]
-        yield lambda: bar.advance(task)
+    def tick() -> None:
+        nonlocal done
+        with lock:
+            done += 1
+            progress(done, total)
+
+    return tick

@@ -17,7 +17,6 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.table import Table
 
@@ -26,16 +25,13 @@ from dataward.analytics.metrics import compute
 from dataward.copy.plan import dump_plan, make_plan
 from dataward.copy.run import CopyOptions, run_copy
 from dataward.copy.transforms import PseudonymKey
+from dataward.demo.context import POLICY, DemoContext
 from dataward.errors import DatawardError
 from dataward.findings import Severity
 from dataward.policy import load_policy
 from dataward.scan import scan
 from dataward.targets import parse_target
 
-if TYPE_CHECKING:
-    from dataward.demo import DemoContext
-
-POLICY = Path(__file__).resolve().parents[2] / "demo" / "dataward.toml"
 EXACT = ("connectivity_by_model", "failures_by_error_code", "users_by_month", "devices_per_user")
 
 

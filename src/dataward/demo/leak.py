@@ -14,12 +14,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from dataward.demo.context import POLICY, DemoContext
 from dataward.findings import Severity
 from dataward.policy import load_policy
 from dataward.report.base import registered_formats
@@ -27,11 +27,6 @@ from dataward.report.model import Report
 from dataward.scan import scan
 from dataward.tables import open_tables
 from dataward.targets import parse_target
-
-if TYPE_CHECKING:
-    from dataward.demo import DemoContext
-
-POLICY = Path(__file__).resolve().parents[2] / "demo" / "dataward.toml"
 
 
 def scan_leaky_copy(ctx: DemoContext) -> None:
