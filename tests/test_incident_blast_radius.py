@@ -24,9 +24,9 @@ from incident_helpers import (
 
 from dataward.cli import cli
 from dataward.incident import ops
-from dataward.incident.exposure import reference_categories
 from dataward.incident.obligations import EEA
 from dataward.incident.store import open_incident_db
+from dataward.schemamap import SchemaMap
 
 COPY_COLUMNS = {
     "users": ["id", "email", "username", "country", "created_at"],
@@ -63,7 +63,7 @@ def stores(prod: dict, tmp_path_factory: pytest.TempPathFactory) -> dict[str, st
 
 
 def _expected(prod: dict, copy: dict, window_end: str) -> dict[int, set[str]]:
-    exposed = {t: {c: reference_categories(t, c) for c in cols} for t, cols in COPY_COLUMNS.items()}
+    exposed = {t: {c: SchemaMap.reference().categories_of(t, c) for c in cols} for t, cols in COPY_COLUMNS.items()}
     ids = {t: set(copy[t]["id"].to_pylist()) for t in copy}
     end = (
         datetime.fromisoformat(window_end.replace("Z", "")[:19])

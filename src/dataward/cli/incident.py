@@ -8,8 +8,9 @@ from typing import Any, TypeVar
 
 import click
 
-from dataward.cli._common import progress, write_output
+from dataward.cli._common import progress, schema_option, write_output
 from dataward.errors import DatawardError
+from dataward.schemamap import SchemaMap
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -153,6 +154,7 @@ def list_cmd(db_url: str, fmt: str) -> None:
 @click.option(
     "--report", "report_out", help="Write the table/json/html report to this file instead of stdout."
 )
+@schema_option
 @db_option
 def blast_radius_cmd(
     name: str,
@@ -163,14 +165,18 @@ def blast_radius_cmd(
     fmt: str,
     parquet_out: str | None,
     report_out: str | None,
+    schema: SchemaMap,
     db_url: str,
 ) -> None:
     """Compute who was affected and by which fields, counts per field and region, and the obligations.
+
+    Production tables and columns come from the [schema] map of --config (default: the reference device cloud's).
 
     \b
     Example:
       dataward incident blast-radius dec-leak --source file:///data/prod --exposed duckdb:///data/analytics-copy.duckdb \\
           --format json -o affected.parquet
+      dataward incident blast-radius dec-leak --source postgresql://ro@db/app --config dataward.toml
     """
     from dataward.incident.ops import run_blast_radius
     from dataward.incident.render import render
@@ -178,7 +184,7 @@ def blast_radius_cmd(
 
     with open_incident_db(db_url) as db:
         result = run_blast_radius(
-            db, name, source, exposed=exposed, classification=classification, manifest=manifest
+            db, name, source, exposed=exposed, classification=classification, manifest=manifest, schema=schema
         )
     if parquet_out:
         write_output(result.affected_parquet(), parquet_out)
@@ -197,6 +203,7 @@ def blast_radius_cmd(
     "--source", help="Production/token-store URL when the playbook names none (default: blast-radius's)."
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@schema_option
 @db_option
 @audit_options
 def respond_cmd(
@@ -205,18 +212,20 @@ def respond_cmd(
     dry_run: bool,
     source: str | None,
     fmt: str,
+    schema: SchemaMap,
     db_url: str,
     audit_log: str,
     signing_key: str | None,
 ) -> None:
     """Run the response playbook: revoke tokens, unlink integrations, sign out, reset, device commands.
 
-    Resumable: a re-run after a crash continues where it stopped and never repeats a side effect.
+    Resumable: a re-run after a crash continues where it stopped and never repeats a side effect. Tokens,
+    integrations and devices are found through the [schema] map of --config (default: the reference one).
 
     \b
     Example:
       dataward incident respond dec-leak --playbook playbook.toml --dry-run
-      dataward incident respond dec-leak --playbook playbook.toml
+      dataward incident respond dec-leak --playbook playbook.toml --config dataward.toml
     """
     from dataward.incident.audit import AuditLog
     from dataward.incident.respond import load_playbook, run_playbook
@@ -225,7 +234,7 @@ def respond_cmd(
     book = load_playbook(playbook)
     audit = None if dry_run else AuditLog(audit_log, signing_key)
     with open_incident_db(db_url) as db:
-        reports = run_playbook(db, name, book, dry_run=dry_run, source=source, audit=audit)
+        reports = run_playbook(db, name, book, dry_run=dry_run, source=source, audit=audit, schema=schema)
     if fmt == "json":
         click.echo(
             json.dumps(
@@ -282,6 +291,7 @@ def respond_cmd(
     help="Resend messages whose fate a crash left unknown (same Message-ID).",
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@schema_option
 @db_option
 @audit_options
 def notify_cmd(
@@ -297,15 +307,20 @@ def notify_cmd(
     reconcile_log: str | None,
     resend_uncertain: bool,
     fmt: str,
+    schema: SchemaMap,
     db_url: str,
     audit_log: str,
     signing_key: str | None,
 ) -> None:
     """Send each affected customer one notice listing exactly their exposed fields (exactly once).
 
+    Addresses come from the customer role's email column of the [schema] map of --config (default: the
+    reference one).
+
     \b
     Example:
       dataward incident notify dec-leak --smtp smtp://127.0.0.1:2525 --template notices/ --rate 50/s
+      dataward incident notify dec-leak --smtp smtp://127.0.0.1:2525 --config dataward.toml
     """
     from dataward.incident.audit import AuditLog
     from dataward.incident.notify import reconcile_from_log, send_notices
@@ -327,6 +342,7 @@ def notify_cmd(
             audit=AuditLog(audit_log, signing_key),
             reconcile=reconcile_from_log(reconcile_log) if reconcile_log else None,
             resend_uncertain=resend_uncertain,
+            schema=schema,
         )
     if fmt == "json":
         click.echo(json.dumps(report.to_json(), indent=2))
@@ -380,9 +396,17 @@ def lookup() -> None:
     help="Lines per range file at least (decoys pad).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing, non-empty output folder.")
+@schema_option
 @db_option
 def lookup_build(
-    name: str, out: str, source: str | None, prefix_hex: int, min_pad: int, force: bool, db_url: str
+    name: str,
+    out: str,
+    source: str | None,
+    prefix_hex: int,
+    min_pad: int,
+    force: bool,
+    schema: SchemaMap,
+    db_url: str,
 ) -> None:
     """Build the lookup site: range files named by a keyed-hash prefix, padded with decoys, and index.html.
 
@@ -397,7 +421,7 @@ def lookup_build(
     with open_incident_db(db_url) as db, progress("writing range files", total=16**prefix_hex) as bar:
         summary = build_lookup(
             db, name, out, source, prefix_hex=prefix_hex, min_pad=min_pad, force=force,
-            progress=lambda done, _files: bar.update(bar.task_ids[0], completed=done),
+            progress=lambda done, _files: bar.update(bar.task_ids[0], completed=done), schema=schema,
         )  # fmt: skip
     click.echo(
         f"wrote {out}: {summary['files']} range files of {summary['lines_per_file']} lines for {summary['affected']} affected emails"

@@ -2,9 +2,12 @@
 
 A customer is affected when (1) some row of theirs was in an exposed table (matched by the exposed store's
 row ids, or every production row when only the tables are known), (2) that row existed before the window
-ended (its creation time: ``created_at``, ``activated_at``, ``issued_at``, ``linked_at``, ``measured_at``
-or ``ts``), (3) a categorised column of that row holds a value (not NULL, not empty), and (4) their account
-was created before the window ended. The fields of a customer are the categories of those columns.
+ended (its role's ``created_at``, or a connection event's ``time``), (3) a categorised column of that row
+holds a value (not NULL, not empty), and (4) their account was created before the window ended. The fields
+of a customer are the categories of those columns.
+
+Tables and columns are roles of the schema map (dataward.schemamap): a row belongs to a customer through its
+role's ``customer`` column (the customer role's ``id``; a connection event through its ``device``'s owner).
 
 Vectorised: production tables stream in Arrow batches; per batch only ids, timestamps and one boolean per
 category are kept (pyarrow compute), then DuckDB joins and aggregates. No raw value is kept or written.
@@ -28,10 +31,11 @@ from dataward.errors import DatawardError
 from dataward.incident.exposure import ALEXA, ExposedTable, Exposure
 from dataward.incident.obligations import Facts, Obligation, evaluate_obligations
 from dataward.incident.store import Incident, parse_time
+from dataward.schemamap import Role, SchemaMap
 from dataward.tables.base import TableStore, open_tables, quote_ident
 
 SCHEMA = "dataward.blast_radius/v1"
-CREATION_COLUMNS = ("created_at", "activated_at", "issued_at", "linked_at", "measured_at", "ts")
+BY = "blast radius"
 BATCH = 262144
 TS = pa.timestamp("us")
 
@@ -91,8 +95,13 @@ def _counts(values: pa.Array | pa.ChunkedArray) -> dict[str, int]:
     return {str(k): int(v) for k, v in pairs}
 
 
-def compute(incident: Incident, exposure: Exposure, source: str) -> BlastRadius:
-    """The blast radius of an incident, from what the exposed store held and the production source."""
+def compute(
+    incident: Incident, exposure: Exposure, source: str, schema: SchemaMap | None = None
+) -> BlastRadius:
+    """The blast radius of an incident, from what the exposed store held and the production source, whose
+    tables and columns ``schema`` names (default: the reference device cloud's map)."""
+    schema = schema or SchemaMap.reference()
+    schema.require("customer", "id", by=BY)
     window_end = parse_time(incident.window_to)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
@@ -101,10 +110,10 @@ def compute(incident: Incident, exposure: Exposure, source: str) -> BlastRadius:
         fields = sorted({c for t in exposure.tables for cats in t.categorised.values() for c in cats})
         parts = []
         for index, table in enumerate(exposure.tables):
-            sql = _table_part(con, prod, table, fields, notes, f"r_{index}")
+            sql = _table_part(con, prod, schema, table, fields, notes, f"r_{index}")
             if sql:
                 parts.append(sql)
-        _load_users(con, prod)
+        _load_users(con, prod, schema)
     end = window_end.astimezone(UTC).replace(tzinfo=None).isoformat()
     affected = _aggregate(con, parts, fields, end) if parts else _empty(fields)
     facts = Facts(
@@ -124,6 +133,7 @@ def compute(incident: Incident, exposure: Exposure, source: str) -> BlastRadius:
 def _table_part(
     con: duckdb.DuckDBPyConnection,
     prod: TableStore,
+    schema: SchemaMap,
     table: ExposedTable,
     fields: list[str],
     notes: list[str],
@@ -132,6 +142,13 @@ def _table_part(
     """Register one exposed table's per-row flags in DuckDB; return the SELECT giving (user_id, flags...)."""
     if not table.categorised:
         return None
+    found = schema.role_of_table(table.name)
+    if found is None:
+        notes.append(
+            f"{table.name}: plays no role in the schema map, so its rows cannot be tied to customers"
+        )
+        return None
+    role_name, role = found
     if not prod.has_table(table.name):
         notes.append(f"{table.name}: not in the production source, so its rows cannot be tied to customers")
         return None
@@ -142,12 +159,16 @@ def _table_part(
         notes.append(
             f"{table.name}: columns {', '.join(missing)} are not in production; counted as not exposed"
         )
-    link = _link_column(table.name, names)
-    if link is None or not exposed_cols:
-        notes.append(f"{table.name}: no user_id or device_id column, rows cannot be tied to customers")
+    link = _link_column(schema, role_name)
+    if link not in names:
+        notes.append(f"{table.name}: production has no column {link}, rows cannot be tied to customers")
         return None
-    created = next((c for c in CREATION_COLUMNS if c in names), None)
-    reader = _flag_batches(prod, table.name, link, created, exposed_cols, fields)
+    if not exposed_cols:
+        return None
+    created = _creation_column(role)
+    created = created if created in names else None
+    row_id = role.column("id") if role.column("id") in names else None
+    reader = _flag_batches(prod, table.name, row_id, link, created, exposed_cols, fields)
     con.register(rel + "_src", reader)
     con.execute(f"CREATE TEMP TABLE {quote_ident(rel)} AS SELECT * FROM {quote_ident(rel + '_src')}")  # noqa: S608
     con.unregister(rel + "_src")
@@ -156,14 +177,14 @@ def _table_part(
         key_col = table.keys.column_names[0]
         keys_rel = rel + "_keys"
         con.register(keys_rel, table.keys.select([key_col]).rename_columns(["k"]))
-        match = "row_id" if key_col == "id" else "user_link"
+        match = "row_id" if key_col == role.column("id") else "user_link"
         where.append(f"{match} IN (SELECT k FROM {quote_ident(keys_rel)})")  # noqa: S608
     if created:
         where.append("(created IS NULL OR created <= CAST($window_end AS TIMESTAMP))")
     user_expr = "user_link"
     join = ""
-    if link == "device_id":
-        join = f" JOIN {quote_ident(_devices(con, prod))} d ON d.id = r.user_link"
+    if role_name == "connection_event":
+        join = f" JOIN {quote_ident(_devices(con, prod, schema))} d ON d.id = r.user_link"
         user_expr = "d.user_id"
     flag_cols = ", ".join(
         f"r.{quote_ident(f)}" if f in _fields_of(exposed_cols) else f"FALSE AS {quote_ident(f)}"
@@ -177,27 +198,30 @@ def _fields_of(cols: dict[str, tuple[str, ...]]) -> set[str]:
     return {c for cats in cols.values() for c in cats}
 
 
-def _link_column(table: str, names: list[str]) -> str | None:
-    if table == "users":
-        return "id"
-    for name in ("user_id", "device_id"):
-        if name in names:
-            return name
-    return None
+def _link_column(schema: SchemaMap, role: str) -> str:
+    """The column tying a row of ``role`` to a customer (an event: to a device, whose owner is known)."""
+    part = {"customer": "id", "connection_event": "device"}.get(role, "customer")
+    return schema.require(role, part, by=BY)[1]
+
+
+def _creation_column(role: Role) -> str | None:
+    """When a row of this role came to be: ``created_at``, or a connection event's ``time``."""
+    return role.column("created_at") or role.column("time")
 
 
 def _flag_batches(
     prod: TableStore,
     table: str,
+    row_id: str | None,
     link: str,
     created: str | None,
     cols: dict[str, tuple[str, ...]],
     fields: list[str],
 ) -> pa.Table:
     """(row_id, user_link, created, one bool per field), batch by batch; the values themselves are dropped."""
-    names = prod.schema(table).names
-    has_id = "id" in names
-    wanted = list(dict.fromkeys([*(["id"] if has_id else []), link, *([created] if created else []), *cols]))
+    wanted = list(
+        dict.fromkeys([*([row_id] if row_id else []), link, *([created] if created else []), *cols])
+    )
     own = sorted(_fields_of(cols))
     schema = pa.schema(
         [
@@ -211,9 +235,9 @@ def _flag_batches(
     def batches() -> Iterator[pa.RecordBatch]:
         for batch in prod.read_batches(table, wanted, batch_size=BATCH):
             n = batch.num_rows
-            row_id = batch.column("id") if has_id else pa.nulls(n, pa.int64())
+            ids = batch.column(row_id) if row_id else pa.nulls(n, pa.int64())
             arrays: list[pa.Array] = [
-                pc.cast(row_id, pa.int64()),
+                pc.cast(ids, pa.int64()),
                 pc.cast(batch.column(link), pa.int64()),
                 _as_utc(batch.column(created)) if created else pa.nulls(n, TS),
             ]
@@ -270,18 +294,23 @@ def _present(col: pa.Array) -> pa.Array:
     return valid
 
 
-def _devices(con: duckdb.DuckDBPyConnection, prod: TableStore) -> str:
+def _devices(con: duckdb.DuckDBPyConnection, prod: TableStore, schema: SchemaMap) -> str:
     """devices(id, user_id) in DuckDB, loaded once, to tie device-keyed rows (events) to customers."""
     if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'dev_map'").fetchall():
-        if not prod.has_table("devices"):
-            raise DatawardError("rows keyed by device_id need the devices table in the production source")
+        table, device_id = schema.require("device", "id", by=BY)
+        owner = schema.require("device", "customer", by=BY)[1]
+        if not prod.has_table(table):
+            raise DatawardError(
+                f"rows keyed by a device need the devices table '{table}' in the production source",
+                tip="pass --source the production database, or --config a [schema] map naming its tables",
+            )
         reader = pa.Table.from_batches(
             [
                 pa.RecordBatch.from_arrays(
-                    [pc.cast(b.column("id"), pa.int64()), pc.cast(b.column("user_id"), pa.int64())],
+                    [pc.cast(b.column(device_id), pa.int64()), pc.cast(b.column(owner), pa.int64())],
                     names=["id", "user_id"],
                 )
-                for b in prod.read_batches("devices", ["id", "user_id"], batch_size=BATCH)
+                for b in prod.read_batches(table, [device_id, owner], batch_size=BATCH)
             ],
             schema=pa.schema([("id", pa.int64()), ("user_id", pa.int64())]),
         )
@@ -291,36 +320,42 @@ def _devices(con: duckdb.DuckDBPyConnection, prod: TableStore) -> str:
     return "dev_map"
 
 
-def _load_users(con: duckdb.DuckDBPyConnection, prod: TableStore) -> str:
-    if not prod.has_table("users"):
+def _load_users(con: duckdb.DuckDBPyConnection, prod: TableStore, schema: SchemaMap) -> str:
+    """users_map(id, created, country, region): the customers, with when they joined and where they live."""
+    table, user_id = schema.require("customer", "id", by=BY)
+    created_at = schema.require("customer", "created_at", by=BY)[1]
+    if not prod.has_table(table):
         raise DatawardError(
-            "the production source has no users table",
-            tip="pass --source the production database of the device cloud",
+            f"the production source has no customers table '{table}'",
+            tip="pass --source the production database, or --config a [schema] map naming its tables",
         )
-    names = prod.schema("users").names
-    cols = ["id", "created_at", *[c for c in ("country", "region") if c in names]]
-    schema = pa.schema(
+    names = prod.schema(table).names
+    places = {p: c for p in ("country", "region") if (c := schema.column("customer", p)) and c in names}
+    cols = list(dict.fromkeys([user_id, created_at, *places.values()]))
+    schema_ = pa.schema(
         [("id", pa.int64()), ("created", TS), ("country", pa.string()), ("region", pa.string())]
     )
 
+    def place(b: pa.RecordBatch, part: str) -> pa.Array:
+        return (
+            pc.cast(b.column(places[part]), pa.string())
+            if part in places
+            else pa.nulls(b.num_rows, pa.string())
+        )
+
     def batches() -> Iterator[pa.RecordBatch]:
-        for b in prod.read_batches("users", cols, batch_size=BATCH):
-            n = b.num_rows
+        for b in prod.read_batches(table, cols, batch_size=BATCH):
             yield pa.RecordBatch.from_arrays(
                 [
-                    pc.cast(b.column("id"), pa.int64()),
-                    _as_utc(b.column("created_at")),
-                    pc.cast(b.column("country"), pa.string())
-                    if "country" in names
-                    else pa.nulls(n, pa.string()),
-                    pc.cast(b.column("region"), pa.string())
-                    if "region" in names
-                    else pa.nulls(n, pa.string()),
+                    pc.cast(b.column(user_id), pa.int64()),
+                    _as_utc(b.column(created_at)),
+                    place(b, "country"),
+                    place(b, "region"),
                 ],
-                schema=schema,
+                schema=schema_,
             )
 
-    con.register("users_src", pa.Table.from_batches(list(batches()), schema=schema))
+    con.register("users_src", pa.Table.from_batches(list(batches()), schema=schema_))
     con.execute("CREATE TEMP TABLE users_map AS SELECT * FROM users_src")
     con.unregister("users_src")
     return "users_map"

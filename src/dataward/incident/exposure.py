@@ -3,7 +3,7 @@
 Three ways to learn it, from most to least exact:
 
 * the exposed store itself, while it is still readable (``from_store``): its tables and columns, the ids of
-  the rows it holds, and column categories from the reference schema or the classifier;
+  the rows it holds, and column categories from a classification file or the schema map's ``categories``;
 * its scan or classification JSON (``from_classification``: ``dataward.classification/v1`` or
   ``dataward.report/v1``): tables, columns and categories, every production row assumed present;
 * the copy manifest the safe-copy job wrote (``from_manifest``): tables and columns copied, every row assumed.
@@ -13,7 +13,6 @@ An assumption that widens the affected set is recorded in ``notes`` and shown in
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,16 +23,15 @@ import pyarrow as pa
 
 from dataward.categories import CATEGORIES
 from dataward.errors import DatawardError
+from dataward.schemamap import SchemaMap
 from dataward.targets import Target, parse_target
-
-KEY_COLUMNS = ("id", "user_id")  # how rows of an exposed table are matched to production rows
 
 
 @dataclass(frozen=True)
 class ExposedTable:
     name: str
     columns: Mapping[str, tuple[str, ...]]  # column -> category ids (empty for non-sensitive columns)
-    keys: pa.Table | None = None  # one column ("id" or "user_id"): the rows it held; None = every row
+    keys: pa.Table | None = None  # one column (its role's id or customer): the rows it held; None = every row
 
     @property
     def categorised(self) -> dict[str, tuple[str, ...]]:
@@ -114,12 +112,14 @@ def _objects_from_findings(findings: list[dict[str, Any]]) -> list[dict[str, Any
     return [{"object": o, "columns": [{"name": "*", "categories": sorted(c)}]} for o, c in by_object.items()]
 
 
-def from_manifest(data: Mapping[str, Any]) -> Exposure:
+def from_manifest(data: Mapping[str, Any], schema: SchemaMap | None = None) -> Exposure:
     """Tables and columns of a safe-copy manifest (``_dataward_manifest.json`` or the manifest table's JSON).
 
     A manifest lists what was copied; columns it marks dropped are not exposed, pseudonymised ones hold no
-    raw value (their categories are cleared), generalised ones keep their category.
+    raw value (their categories are cleared), generalised ones keep their category (from the manifest, else
+    from the schema map's ``categories``).
     """
+    schema = schema or SchemaMap.reference()
     tables_data = data.get("tables")
     if not isinstance(tables_data, (dict, list)):
         raise DatawardError("the copy manifest lists no tables", tip="pass the manifest of the exposed copy")
@@ -139,7 +139,7 @@ def from_manifest(data: Mapping[str, Any]) -> Exposure:
             if action in ("drop", "suppress"):
                 continue
             given = col.get("categories", [col["category"]] if col.get("category") else None)
-            cats = _valid(given) if given is not None else reference_categories(str(name), str(col["name"]))
+            cats = _valid(given) if given is not None else schema.categories_of(str(name), str(col["name"]))
             cols[str(col["name"])] = () if action == "pseudonymize" else cats
         if spec.get("skipped") or spec.get("rows") == 0:
             continue
@@ -148,7 +148,7 @@ def from_manifest(data: Mapping[str, Any]) -> Exposure:
     return Exposure(tuple(tables), "manifest", (note,))
 
 
-def load_file(path: str | Path) -> Exposure:
+def load_file(path: str | Path, schema: SchemaMap | None = None) -> Exposure:
     """A classification/scan JSON or a copy manifest, told apart by its content."""
     try:
         data = json.loads(Path(path).read_text())
@@ -156,16 +156,20 @@ def load_file(path: str | Path) -> Exposure:
         raise DatawardError(f"cannot read {path}: {exc}") from None
     if "objects" in data or "findings" in data:
         return from_classification(data)
-    return from_manifest(data)
+    return from_manifest(data, schema)
 
 
-def from_store(target: Target | str, categories: Exposure | None = None) -> Exposure:
-    """Read the exposed store's tables, columns and row ids; categories from ``categories`` or the schema.
+def from_store(
+    target: Target | str, categories: Exposure | None = None, schema: SchemaMap | None = None
+) -> Exposure:
+    """Read the exposed store's tables, columns and row keys; categories from ``categories`` or the map's.
 
-    Only key columns are read (``id``, else ``user_id``), so even a large copy is cheap to match.
+    Only key columns are read (the table's role ``id``, else its ``customer``), so even a large copy is cheap
+    to match. A table that plays no role in the schema map keeps no keys: every production row is assumed.
     """
     from dataward.tables.base import open_tables
 
+    schema = schema or SchemaMap.reference()
     tgt = parse_target(target) if isinstance(target, str) else target
     notes: list[str] = []
     tables = []
@@ -173,31 +177,26 @@ def from_store(target: Target | str, categories: Exposure | None = None) -> Expo
         for name in db.list_tables():
             if name.startswith("_dataward"):
                 continue
-            schema = db.schema(name)
-            cols = {c: reference_categories(name, c) for c in schema.names}
-            key = next((k for k in KEY_COLUMNS if k in schema.names), None)
+            names = db.schema(name).names
+            cols = {c: schema.categories_of(name, c) for c in names}
+            key = _key_column(schema, name, names)
             keys = db.read_table(name, [key]) if key else None
             if keys is None:
-                notes.append(f"{name}: no id or user_id column, every production row assumed exposed")
+                notes.append(
+                    f"{name}: no key column of its schema-map role, every production row assumed exposed"
+                )
             tables.append(ExposedTable(name, cols, keys))
     exposure = Exposure(tuple(tables), "store", tuple(notes))
     return exposure.with_categories(categories) if categories else exposure
 
 
-def reference_categories(table: str, column: str) -> tuple[str, ...]:
-    """The category of a column of the reference device-cloud schema (empty for unknown or plain columns).
-
-    The main category only, except for token columns that hold Alexa tokens among others: those keep both,
-    and the blast radius tells them apart per row by the token's format (``Atza|`` / ``Atzr|``).
-    """
-    try:
-        schema = importlib.import_module("dataward.devicecloud.schema")
-    except ImportError:
-        return ()
-    cats = list(schema.all_column_categories().get(table, {}).get(column, []))
-    if ALEXA in cats:
-        return tuple(cats[:2])
-    return tuple(cats[:1])
+def _key_column(schema: SchemaMap, table: str, names: list[str]) -> str | None:
+    """How the rows of an exposed table are matched to production: its role's row id, else its customer."""
+    found = schema.role_of_table(table)
+    if found is None:
+        return None
+    role = found[1]
+    return next((c for c in (role.column("id"), role.column("customer")) if c and c in names), None)
 
 
 ALEXA = "alexa_token"

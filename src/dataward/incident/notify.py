@@ -41,6 +41,7 @@ from dataward.incident.lookup import label
 from dataward.incident.obligations import CREDENTIALS, HEALTH
 from dataward.incident.ops import affected_fields, affected_table, customer_contacts, source_for
 from dataward.incident.store import Incident, IncidentDB
+from dataward.schemamap import SchemaMap
 from dataward.targets import Target, parse_target
 
 SENDING, SENT = "sending", "sent"
@@ -278,17 +279,20 @@ def send_notices(
     fault: Fault | None = None,
     smtp: SmtpSender | None = None,
     limit: int | None = None,
+    schema: SchemaMap | None = None,
 ) -> NotifyReport:
     """Send every affected customer their notice once; safe to re-run after any crash.
 
-    ``limit`` stops after that many messages this run (staged sending; the next run continues).
+    ``limit`` stops after that many messages this run (staged sending; the next run continues). Addresses
+    come from the ``customer`` role's ``email`` column of ``schema`` (default: the reference device cloud's).
     """
     env = load_templates(template_dir)
     incident = incidents.get(name)
     affected = affected_table(incidents, name)
     fields = affected_fields(affected)
     src = source_for(incidents, name, source)
-    contacts = customer_contacts(src, affected.column("user_id")).rename_columns(["id", "_email"])
+    contacts = customer_contacts(src, affected.column("user_id"), schema=schema, by="notify")
+    contacts = contacts.rename_columns(["id", "_email"])
     joined = affected.join(contacts, keys="user_id", right_keys="id", join_type="left outer").sort_by(
         "user_id"
     )

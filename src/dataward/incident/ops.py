@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from dataward.errors import DatawardError
 from dataward.incident import blast_radius, exposure
 from dataward.incident.store import Incident, IncidentDB, iso, now_iso, parse_time
+from dataward.schemamap import SchemaMap
 from dataward.targets import parse_target
 
 AFFECTED = "affected.parquet"
@@ -136,15 +137,16 @@ def load_exposure(
     exposed: str | None = None,
     classification: str | None = None,
     manifest: str | None = None,
+    schema: SchemaMap | None = None,
 ) -> exposure.Exposure:
     """What the exposed store held, from the best evidence given (see dataward.incident.exposure)."""
-    cats = exposure.load_file(classification) if classification else None
+    cats = exposure.load_file(classification, schema) if classification else None
     if manifest:
-        found = exposure.load_file(manifest)
+        found = exposure.load_file(manifest, schema)
         return found.with_categories(cats) if cats else found
     url = exposed or (incident.store if "://" in incident.store and ":***@" not in incident.store else None)
     if url:
-        return exposure.from_store(url, cats)
+        return exposure.from_store(url, cats, schema)
     if cats:
         return cats
     raise DatawardError(
@@ -161,11 +163,15 @@ def run_blast_radius(
     exposed: str | None = None,
     classification: str | None = None,
     manifest: str | None = None,
+    schema: SchemaMap | None = None,
 ) -> blast_radius.BlastRadius:
-    """Compute the blast radius and keep it (JSON and affected Parquet) with the incident."""
+    """Compute the blast radius and keep it (JSON and affected Parquet) with the incident.
+
+    ``schema`` names the production tables and columns (default: the reference device cloud's map).
+    """
     incident = db.get(name)
-    found = load_exposure(incident, exposed, classification, manifest)
-    result = blast_radius.compute(incident, found, source)
+    found = load_exposure(incident, exposed, classification, manifest, schema)
+    result = blast_radius.compute(incident, found, source, schema)
     db.put_json(name, REPORT, result.to_json())
     db.put_artifact(name, AFFECTED, result.affected_parquet())
     target = parse_target(source)
@@ -197,8 +203,16 @@ def source_for(db: IncidentDB, name: str, source: str | None) -> str:
     return stored
 
 
-def customer_contacts(source: str, user_ids: pa.Array, columns: tuple[str, ...] = ("email",)) -> pa.Table:
-    """(id, columns...) of the given customers from the production users table, read in batches.
+def customer_contacts(
+    source: str,
+    user_ids: pa.Array,
+    columns: tuple[str, ...] = ("email",),
+    schema: SchemaMap | None = None,
+    *,
+    by: str = "this command",
+) -> pa.Table:
+    """(id, columns...) of the given customers, read in batches from the production table playing the
+    ``customer`` role; ``columns`` are that role's columns (``email``), and name the result's columns.
 
     The values stay in memory for the job that needs them (notices, lookup hashes) and are never stored.
     """
@@ -206,21 +220,27 @@ def customer_contacts(source: str, user_ids: pa.Array, columns: tuple[str, ...] 
 
     from dataward.tables.base import open_tables
 
-    wanted = np.unique(pa.array(user_ids, pa.int64()).to_numpy(zero_copy_only=False))  # sorted once, not per batch
+    schema = schema or SchemaMap.reference()
+    table, id_col = schema.require("customer", "id", by=by)
+    wanted_cols = [id_col, *(schema.require("customer", c, by=by)[1] for c in columns)]
+    wanted = np.unique(
+        pa.array(user_ids, pa.int64()).to_numpy(zero_copy_only=False)
+    )  # sorted once, not per batch
     parts = []
     with open_tables(source) as prod:
-        if not prod.has_table("users"):
+        if not prod.has_table(table):
             raise DatawardError(
-                f"{parse_target(source).display} has no users table", tip="pass the production source"
+                f"{parse_target(source).display} has no customers table '{table}'",
+                tip="pass the production source, or --config a [schema] map naming its tables",
             )
-        for batch in prod.read_batches("users", ["id", *columns]):
-            keep = _members(pc.cast(batch.column("id"), pa.int64()).to_numpy(zero_copy_only=False), wanted)
+        for batch in prod.read_batches(table, wanted_cols):
+            keep = _members(pc.cast(batch.column(id_col), pa.int64()).to_numpy(zero_copy_only=False), wanted)
             if keep.any():
                 parts.append(pa.Table.from_batches([batch]).filter(pa.array(keep)))
     if not parts:
         return pa.table({"id": pa.array([], pa.int64()), **{c: pa.array([], pa.string()) for c in columns}})
-    table = pa.concat_tables(parts)
-    return table.set_column(0, "id", pc.cast(table.column("id"), pa.int64()))
+    found = pa.concat_tables(parts).select(wanted_cols).rename_columns(["id", *columns])
+    return found.set_column(0, "id", pc.cast(found.column("id"), pa.int64()))
 
 
 def _members(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -250,6 +270,7 @@ def build_lookup(
     min_pad: int = 16,
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    schema: SchemaMap | None = None,
 ) -> dict[str, Any]:
     """Build the affected-lookup site of an incident from its blast radius and the production emails."""
     import pyarrow.compute as pc
@@ -258,7 +279,9 @@ def build_lookup(
 
     incident = db.get(name)
     affected = affected_table(db, name)
-    contacts = customer_contacts(source_for(db, name, source), affected.column("user_id"))
+    contacts = customer_contacts(
+        source_for(db, name, source), affected.column("user_id"), schema=schema, by="lookup build"
+    )
     contacts = contacts.rename_columns(["id", "_email"])
     joined = affected.join(contacts, keys="user_id", right_keys="id", join_type="inner").sort_by("user_id")
     joined = joined.filter(pc.is_valid(joined.column("_email")))

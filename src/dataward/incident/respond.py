@@ -39,6 +39,8 @@ from dataward.incident.actions.base import (
 from dataward.incident.audit import AuditLog
 from dataward.incident.ops import affected_table, source_for
 from dataward.incident.store import IncidentDB
+from dataward.schemamap import SchemaMap
+from dataward.tables.base import quote_ident
 
 DONE = "done"
 
@@ -101,9 +103,11 @@ def load_playbook(path: str | Path) -> Playbook:
     return Playbook(scope, db_url, int(response.get("batch", 50000)), tuple(steps), file.parent)
 
 
-def _customers(incidents: IncidentDB, name: str, scope: str, prod: SqlDb) -> list[int]:
+def _customers(incidents: IncidentDB, name: str, scope: str, prod: SqlDb, schema: SchemaMap) -> list[int]:
     if scope == "all":
-        return sorted(int(r[0]) for r in prod.query("SELECT id FROM users"))
+        table, id_col = schema.require("customer", "id", by='a playbook with scope = "all"')
+        sql = f"SELECT {quote_ident(id_col)} FROM {quote_ident(table)}"  # noqa: S608
+        return sorted(int(r[0]) for r in prod.query(sql))
     return sorted(int(u) for u in affected_table(incidents, name).column("user_id").to_pylist())
 
 
@@ -120,13 +124,18 @@ def run_playbook(
     source: str | None = None,
     audit: AuditLog | None = None,
     fault: Fault | None = None,
+    schema: SchemaMap | None = None,
 ) -> list[StepReport]:
-    """Run (or, with ``dry_run``, preview) every step; returns what each step did or would do."""
+    """Run (or, with ``dry_run``, preview) every step; returns what each step did or would do.
+
+    Steps find tokens, integrations and devices through ``schema`` (default: the reference device cloud's map).
+    """
+    schema = schema or SchemaMap.reference()
     incident = incidents.get(name)
     prod = connect(playbook.database or source_for(incidents, name, source), create=False)
     reports = []
     try:
-        users = _customers(incidents, name, playbook.scope, prod)
+        users = _customers(incidents, name, playbook.scope, prod, schema)
         batches = _batches(users, playbook.batch)
         if audit and not dry_run:
             audit.append("respond.start", incident=name, customers=len(users), scope=playbook.scope)
@@ -141,6 +150,7 @@ def run_playbook(
                 dict(config),
                 playbook.base_dir,
                 fault,
+                schema,
             )
             reports.append(_run_step(ctx, batches, dry_run))
         if audit and not dry_run:

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from dataward.errors import ConfigError
+from dataward.errors import ConfigError, DatawardError
 from dataward.incident._db import SqlDb
 from dataward.incident.audit import AuditLog
 from dataward.incident.store import Incident, IncidentDB
+from dataward.schemamap import SchemaMap
 from dataward.suggest import did_you_mean
 
 Fault = Callable[[str], None]  # tests inject crashes at named points; production passes None
@@ -37,6 +38,27 @@ class StepContext:
     config: dict[str, Any]
     base_dir: Path = Path(".")
     fault: Fault | None = None
+    schema: SchemaMap = field(default_factory=SchemaMap.reference)
+
+    def columns(self, role: str, *names: str) -> tuple[str, dict[str, str]]:
+        """The production table playing ``role`` and, per role column in ``names``, its column there.
+
+        One sentence (exit 2) when the schema map lacks the role or a column, or the database lacks the
+        table or a column it names: an action never runs against a table that is not there.
+        """
+        by = f"the respond step '{self.config.get('action')}'"
+        table = self.schema.table(role, by=by)
+        wanted = {n: self.schema.require(role, n, by=by)[1] for n in names}
+        tip = "check the [schema] map given with --config against the production database"
+        if not self.prod.table_exists(table):
+            raise DatawardError(f"{self.prod.display} has no table '{table}' (the '{role}' role)", tip=tip)
+        present = set(self.prod.columns(table))
+        missing = [c for c in wanted.values() if c not in present]
+        if missing:
+            raise DatawardError(
+                f"table '{table}' of {self.prod.display} has no column '{missing[0]}'", tip=tip
+            )
+        return table, wanted
 
     def crash_point(self, name: str) -> None:
         if self.fault is not None:

@@ -18,6 +18,7 @@ import json
 import threading
 import time
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -27,6 +28,7 @@ from dataward.incident._db import in_ids
 from dataward.incident.actions.base import Action, BatchOutcome, register_action
 from dataward.incident.store import parse_duration
 from dataward.redact import hash_prefix
+from dataward.tables.base import quote_ident
 from dataward.targets import parse_target
 
 SENDING, PUBLISHED, ACKED = "sending", "published", "acked"
@@ -63,10 +65,17 @@ class DeviceCommand(Action):
         raw = f"{self.ctx.incident.name}|{self.ctx.step_key}|{device_id}"
         return hashlib.sha256(raw.encode()).hexdigest()[:20]
 
+    @cached_property
+    def _device_role(self) -> tuple[str, dict[str, str]]:
+        return self.ctx.columns("device", "id", "customer")
+
     def _devices(self, users: Sequence[int]) -> list[int]:
-        clause, params = in_ids(self.ctx.prod, "user_id", users)
-        rows = self.ctx.prod.query(f"SELECT id FROM devices WHERE {clause} ORDER BY id", params)  # noqa: S608
-        return [int(r[0]) for r in rows]
+        """The ids of these customers' devices (the schema map's ``device`` role)."""
+        table, cols = self._device_role
+        clause, params = in_ids(self.ctx.prod, cols["customer"], users)
+        device_id = quote_ident(cols["id"])
+        sql = f"SELECT {device_id} FROM {quote_ident(table)} WHERE {clause} ORDER BY {device_id}"  # noqa: S608
+        return [int(r[0]) for r in self.ctx.prod.query(sql, params)]
 
     def preview(self, users: Sequence[int]) -> BatchOutcome:
         devices = [d for d in self._devices(users) if f"d{d}" not in self.states]

@@ -1,6 +1,7 @@
 """Revoke the affected customers' API tokens: direct SQL on the token store, or RFC 7009 revocation requests.
 
-``via = "sql"`` (default) sets ``api_tokens.revoked_at`` where it is still NULL, one statement per batch.
+The token table and its columns are the schema map's ``token`` role (reference: ``api_tokens``).
+``via = "sql"`` (default) sets the role's ``revoked_at`` where it is still NULL, one statement per batch.
 ``via = "endpoint"`` posts each live token (access and refresh) to the revocation endpoint (RFC 7009 §2.1,
 ``token`` + ``token_type_hint``, HTTP Basic client authentication when ``client_id`` is set); the endpoint
 answers 200 for tokens it does not know or already revoked (§2.2), so re-sending a batch is harmless.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import cached_property
 from typing import Any
 
 import httpx
@@ -20,6 +22,7 @@ from dataward.incident._db import in_ids
 from dataward.incident.actions.base import Action, BatchOutcome, register_action
 from dataward.incident.actions.flags import utc_now_naive
 from dataward.redact import hash_prefix
+from dataward.tables.base import quote_ident
 
 
 @register_action
@@ -33,23 +36,36 @@ class RevokeTokens(Action):
         "concurrency": "parallel revocation requests (default 8)",
     }
 
+    @cached_property
+    def _tokens(self) -> tuple[str, dict[str, str]]:
+        if self.ctx.config.get("via", "sql") == "endpoint":
+            return self.ctx.columns("token", "customer", "revoked_at", "access_token")
+        return self.ctx.columns("token", "customer", "revoked_at")
+
     def _live(self, users: Sequence[int]) -> list[tuple[Any, ...]]:
-        clause, params = in_ids(self.ctx.prod, "user_id", users)
+        """(customer, access token, refresh token) of the live tokens; a token the map lacks reads NULL."""
+        table, cols = self._tokens
+        refresh = self.ctx.schema.column("token", "refresh_token")
+        values = [quote_ident(c) if c else "NULL" for c in (cols.get("access_token"), refresh)]
+        clause, params = in_ids(self.ctx.prod, cols["customer"], users)
         return self.ctx.prod.query(
-            f"SELECT id, user_id, access_token, refresh_token FROM api_tokens WHERE revoked_at IS NULL AND {clause}",  # noqa: S608
+            f"SELECT {quote_ident(cols['customer'])}, {', '.join(values)} FROM {quote_ident(table)}"  # noqa: S608
+            f" WHERE {quote_ident(cols['revoked_at'])} IS NULL AND {clause}",
             params,
         )
 
     def preview(self, users: Sequence[int]) -> BatchOutcome:
         rows = self._live(users)
-        return BatchOutcome({"tokens": len(rows)}, [hash_prefix(r[1]) for r in rows[:5]])
+        return BatchOutcome({"tokens": len(rows)}, [hash_prefix(r[0]) for r in rows[:5]])
 
     def apply(self, unit: str, users: Sequence[int]) -> BatchOutcome:
         if self.ctx.config.get("via", "sql") == "endpoint":
             return self._via_endpoint(users)
-        clause, params = in_ids(self.ctx.prod, "user_id", users)
+        table, cols = self._tokens
+        revoked = quote_ident(cols["revoked_at"])
+        clause, params = in_ids(self.ctx.prod, cols["customer"], users)
         changed = self.ctx.prod.execute(
-            f"UPDATE api_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND {clause}",  # noqa: S608
+            f"UPDATE {quote_ident(table)} SET {revoked} = ? WHERE {revoked} IS NULL AND {clause}",  # noqa: S608
             (utc_now_naive(), *params),
         )
         return BatchOutcome({"tokens": max(changed, 0)})
@@ -66,8 +82,8 @@ class RevokeTokens(Action):
             )
             auth = (str(cfg["client_id"]), secret)
         rows = self._live(users)
-        requests = [(r[2], "access_token") for r in rows if r[2]] + [
-            (r[3], "refresh_token") for r in rows if r[3]
+        requests = [(r[1], "access_token") for r in rows if r[1]] + [
+            (r[2], "refresh_token") for r in rows if r[2]
         ]
         with httpx.Client(timeout=10.0, auth=auth) as client:
 

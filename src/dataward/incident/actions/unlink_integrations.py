@@ -1,17 +1,20 @@
 """Unlink third-party integrations (Alexa, Google Assistant, IFTTT ...) and record which ones need a relink.
 
-Per provider, in one transaction per batch: mark ``integrations.unlinked_at`` where still linked, and add the
+The table and columns are the schema map's ``integration`` role (reference: ``integrations``).
+Per provider, in one transaction per batch: mark the role's ``unlinked_at`` where still linked, and add the
 provider to the user's ``relink_providers`` flag, which the API reports and the notice tells the customer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 
 from dataward.incident._db import in_ids
 from dataward.incident.actions.base import Action, BatchOutcome, register_action
 from dataward.incident.actions.flags import ensure_flags, utc_now_naive
 from dataward.redact import hash_prefix
+from dataward.tables.base import quote_ident
 
 DEFAULT_PROVIDERS = ("alexa", "google_assistant", "ifttt")
 
@@ -25,10 +28,27 @@ class UnlinkIntegrations(Action):
     def providers(self) -> list[str]:
         return [str(p) for p in self.ctx.config.get("providers", DEFAULT_PROVIDERS)]
 
+    @cached_property
+    def _names(self) -> dict[str, str]:
+        """Quoted table (``table``) and columns of the integration role, and the raw customer column."""
+        table, cols = self.ctx.columns("integration", "customer", "provider", "unlinked_at")
+        return {
+            "table": quote_ident(table),
+            **{k: quote_ident(v) for k, v in cols.items()},
+            "raw": cols["customer"],
+        }
+
+    def _where(self, users: Sequence[int]) -> tuple[str, tuple[object, ...]]:
+        """Still-linked rows of one provider (the first parameter) of these customers."""
+        n = self._names
+        clause, params = in_ids(self.ctx.prod, n["raw"], users)
+        return f"{n['provider']} = ? AND {n['unlinked_at']} IS NULL AND {clause}", params
+
     def _linked(self, users: Sequence[int], provider: str) -> list[int]:
-        clause, params = in_ids(self.ctx.prod, "user_id", users)
+        n = self._names
+        where, params = self._where(users)
         rows = self.ctx.prod.query(
-            f"SELECT DISTINCT user_id FROM integrations WHERE provider = ? AND unlinked_at IS NULL AND {clause}",  # noqa: S608
+            f"SELECT DISTINCT {n['customer']} FROM {n['table']} WHERE {where}",  # noqa: S608
             (provider, *params),
         )
         return [int(r[0]) for r in rows]
@@ -51,9 +71,9 @@ class UnlinkIntegrations(Action):
                 counts[provider] = len(linked)
                 if not linked:
                     continue
-                clause, params = in_ids(db, "user_id", linked)
+                where, params = self._where(linked)
                 db.execute(
-                    f"UPDATE integrations SET unlinked_at = ? WHERE provider = ? AND unlinked_at IS NULL AND {clause}",  # noqa: S608
+                    f"UPDATE {self._names['table']} SET {self._names['unlinked_at']} = ? WHERE {where}",  # noqa: S608
                     (now, provider, *params),
                 )
                 db.executemany(
