@@ -225,7 +225,7 @@ def bench_audit(tmp: Path, entries: int) -> None:
         for line in fh:
             hashlib.sha256(line).digest()
     base = time.perf_counter() - t
-    result, secs = timed("verify", verify_log, tmp / "audit.jsonl")
+    result, secs = timed("verify", verify_log, tmp / "audit.jsonl", log.public_key)
     assert result.ok
     print(
         f"audit verify          {secs:8.1f} s  {result.entries:,} entries, {result.checkpoints:,} checkpoints "

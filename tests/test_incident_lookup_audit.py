@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from incident_helpers import cloud_tables, exposed_copy, write_store
 
 from dataward.cli import cli
+from dataward.errors import DatawardError
 from dataward.incident import ops
 from dataward.incident.audit import AuditLog, verify_log
 from dataward.incident.codes import verification_code
@@ -243,70 +244,6 @@ def test_page_checks_in_the_browser(site, tmp_path):
         server.shutdown()
 
 
-# audit log --------------------------------------------------------------------------------------------
-@pytest.fixture
-def log(tmp_path: Path) -> Path:
-    audit = AuditLog(tmp_path / "audit.jsonl", checkpoint_every=50)
-    for i in range(400):
-        audit.append("notify.sent", incident="leak", user_id=i, message_id=f"<{i}@example.com>")
-    audit.checkpoint()
-    return tmp_path / "audit.jsonl"
-
-
-def test_intact_log_verifies(log):
-    result = verify_log(log)
-    assert result.ok and result.entries == 408 and result.checkpoints == 8 and result.unsigned_tail == 0
-
-
-@pytest.mark.parametrize("line", [1, 37, 200, 408])
-def test_one_edited_byte_is_named(log, line):
-    lines = log.read_bytes().split(b"\n")
-    target = bytearray(lines[line - 1])
-    pos = target.rindex(b"}") - 3  # inside the entry's content, not its structure
-    target[pos] = ord("X") if target[pos] != ord("X") else ord("Y")
-    lines[line - 1] = bytes(target)
-    log.write_bytes(b"\n".join(lines))
-    result = verify_log(log)
-    assert not result.ok and result.bad_entry == line
-
-
-def test_removed_and_reordered_entries_are_found(log):
-    lines = log.read_bytes().split(b"\n")
-    log.write_bytes(b"\n".join(lines[:99] + lines[100:]))
-    assert verify_log(log).bad_entry == 100
-    lines[10], lines[11] = lines[11], lines[10]
-    log.write_bytes(b"\n".join(lines))
-    assert verify_log(log).bad_entry == 11
-
-
-def test_rewritten_chain_fails_the_signature(log, tmp_path):
-    """Recomputing every hash after an edit is not enough: the next checkpoint's signature breaks."""
-    forger = AuditLog(tmp_path / "forged.jsonl", checkpoint_every=10**9)  # a different key
-    for i in range(400):
-        forger.append(
-            "notify.sent", incident="leak", user_id=i if i != 7 else 999, message_id=f"<{i}@example.com>"
-        )
-    shutil.copy(tmp_path / "forged.jsonl", log)  # keep the original public key next to the log
-    original = verify_log(log)
-    assert original.ok and original.checkpoints == 0 and original.unsigned_tail == 400  # unsigned: reported
-    forger.checkpoint()
-    shutil.copy(tmp_path / "forged.jsonl", log)
-    result = verify_log(log)
-    assert not result.ok and result.bad_entry == 401 and "signature" in result.reason
-
-
-def test_cli_audit_verify(log):
-    runner = CliRunner()
-    r = runner.invoke(cli, ["incident", "audit", "verify", str(log)])
-    assert r.exit_code == 0 and "408 entries" in r.output
-    data = log.read_bytes()
-    log.write_bytes(data.replace(b'"user_id":123}', b'"user_id":124}', 1))
-    r = runner.invoke(cli, ["incident", "audit", "verify", str(log), "--format", "json"])
-    assert r.exit_code == 1
-    out = json.loads(r.output)
-    assert out["ok"] is False and out["bad_entry"] > 100
-
-
 def test_site_written_in_many_chunks_answers_every_email(site, tmp_path, monkeypatch):
     """The chunked writer (codes and decoys per chunk, files by a writer thread) loses no customer."""
     from dataward.incident import lookup
@@ -324,3 +261,277 @@ def test_site_written_in_many_chunks_answers_every_email(site, tmp_path, monkeyp
         assert answer["affected"] and answer["code_valid"], email
     unaffected = [u for u in site["users"] if u not in site["affected"]][:50]
     assert not any(check_site(tmp_path / "s", site["users"][u]["email"])["affected"] for u in unaffected)
+
+
+# audit log --------------------------------------------------------------------------------------------
+def _public_pem(private_key_file: Path, out: Path) -> Path:
+    """The public half of a PEM private key, written where the verifier keeps it (not beside the log)."""
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(private_key_file.read_bytes(), password=None)
+    out.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return out
+
+
+def _write_log(path: Path, key: Path, entries: int = 400, every: int = 50, changed: int | None = None) -> Path:
+    audit = AuditLog(path, key, checkpoint_every=every)
+    for i in range(entries):
+        uid = 999 if i == changed else i
+        audit.append("notify.sent", incident="leak", user_id=uid, message_id=f"<{i}@example.com>")
+    audit.checkpoint()
+    return path
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> dict[str, Path]:
+    """The operator's signing key and the verifier's pinned copy of its public half, both away from the log."""
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "logs").mkdir()
+    key = tmp_path / "keys" / "audit-ed25519"
+    _write_log(tmp_path / "keys" / "warmup.jsonl", key, entries=1)  # creates the key
+    return {"key": key, "pub": _public_pem(key, tmp_path / "keys" / "trusted.pub")}
+
+
+@pytest.fixture
+def log(tmp_path: Path, keys: dict[str, Path]) -> Path:
+    return _write_log(tmp_path / "logs" / "audit.jsonl", keys["key"])
+
+
+def _verify(log: Path, pub: Path, *extra: str) -> tuple[int, str]:
+    r = CliRunner().invoke(cli, ["incident", "audit", "verify", str(log), "--public-key", str(pub), *extra])
+    return r.exit_code, r.output
+
+
+def _rechain(lines: list[bytes]) -> list[bytes]:
+    """What someone without the key can do: recompute every entry's hash and link after editing the entries."""
+    from dataward.incident.audit import GENESIS, _body
+
+    out, prev = [], GENESIS
+    for seq, raw in enumerate(lines, start=1):
+        entry = json.loads(raw)
+        entry.pop("hash")
+        entry["prev"], entry["seq"] = prev, seq
+        body = _body(entry)
+        prev = __import__("hashlib").sha256(body).hexdigest()
+        out.append(b'{"hash":"' + prev.encode() + b'",' + body)
+    return out
+
+
+def _flip(lines: list[bytes], _other: list[bytes]) -> list[bytes]:
+    target = bytearray(lines[200])
+    target[target.rindex(b"}") - 3] ^= 1
+    return [*lines[:200], bytes(target), *lines[201:]]
+
+
+def _edit_and_rechain(lines: list[bytes], keep_checkpoints: bool) -> list[bytes]:
+    edited = [line.replace(b'"user_id":2}', b'"user_id":7}') for line in lines]
+    assert edited != lines
+    if not keep_checkpoints:
+        edited = [line for line in edited if b'"action":"checkpoint"' not in line]
+    return _rechain(edited)
+
+
+def _other_logs_checkpoint(lines: list[bytes], other: list[bytes]) -> list[bytes]:
+    """The last checkpoint of another log signed by the same key, put in place of this log's."""
+    return [*lines[:-1], other[-1]]
+
+
+def _append_unsigned(lines: list[bytes]) -> list[bytes]:
+    extra = json.loads(lines[-1])
+    extra.update(action="notify.sent", user_id=12345)
+    extra.pop("sig")
+    return _rechain([*lines, json.dumps(extra).encode()])
+
+
+MUTATIONS = {
+    "byte flip": _flip,
+    "delete first line": lambda ls, _: ls[1:],
+    "delete middle line": lambda ls, _: ls[:150] + ls[151:],
+    "delete last line (the final checkpoint)": lambda ls, _: ls[:-1],
+    "reorder two lines": lambda ls, _: [*ls[:10], ls[11], ls[10], *ls[12:]],
+    "duplicate a line": lambda ls, _: [*ls[:30], ls[30], *ls[30:]],
+    "truncate to 10 lines": lambda ls, _: ls[:10],
+    "truncate inside a line": lambda ls, _: [*ls[:-1], ls[-1][:40]],
+    "empty log": lambda ls, _: [],
+    "rewrite with recomputed hashes, no checkpoints": lambda ls, _: _edit_and_rechain(ls, False),
+    "rewrite with recomputed hashes, old checkpoints kept": lambda ls, _: _edit_and_rechain(ls, True),
+    "swap in another log's checkpoint": _other_logs_checkpoint,
+    "entries appended after the last checkpoint": lambda ls, _: _append_unsigned(ls),
+}
+
+
+@pytest.mark.parametrize("mutate", list(MUTATIONS.values()), ids=list(MUTATIONS))
+def test_every_kind_of_edit_is_caught(tmp_path, keys, log, mutate):
+    other = _write_log(tmp_path / "logs" / "other.jsonl", keys["key"], changed=3).read_bytes().splitlines()
+    assert _verify(log, keys["pub"])[0] == 0
+    lines = mutate(log.read_bytes().splitlines(), other)
+    log.write_bytes(b"".join(line + b"\n" for line in lines))
+    code, out = _verify(log, keys["pub"])
+    assert code == 1, out
+    assert "Traceback" not in out
+
+
+def test_a_chain_rewritten_and_signed_with_another_key_fails_against_the_pinned_key(tmp_path, keys, log):
+    """The forger signs with a key of their own and leaves its public half beside the log: the pinned key wins."""
+    forged = _write_log(tmp_path / "forged.jsonl", tmp_path / "forger-key", changed=7)
+    shutil.copy(forged, log)
+    _public_pem(tmp_path / "forger-key", log.with_name(log.name + ".pub"))
+    code, out = _verify(log, keys["pub"])
+    assert code == 1 and "signature" in out
+
+
+def test_truncation_at_a_checkpoint_is_caught_against_the_last_known_head(keys, log):
+    """Cutting the log right after an earlier checkpoint leaves only valid signatures: as with CT's signed
+    tree heads, the verifier catches it by comparing with the head it saw before (``--known-head``)."""
+    r = CliRunner().invoke(
+        cli, ["incident", "audit", "verify", str(log), "--public-key", str(keys["pub"]), "--format", "json"]
+    )
+    head = json.loads(r.output)["head"]
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(b"".join(lines[:102]))  # 2 checkpoints: 100 entries + 2 checkpoints
+    assert _verify(log, keys["pub"])[0] == 0  # internally consistent
+    code, out = _verify(log, keys["pub"], "--known-head", f"{head['entries']}:{head['hash']}")
+    assert code == 1 and "shorter" in out
+    log.write_bytes(b"".join(lines))
+    assert _verify(log, keys["pub"], "--known-head", f"{head['entries']}:{head['hash']}")[0] == 0
+
+
+def test_verify_needs_a_pinned_key_and_never_takes_the_one_beside_the_log(keys, log):
+    _public_pem(keys["key"], log.with_name(log.name + ".pub"))
+    r = CliRunner().invoke(cli, ["incident", "audit", "verify", str(log)])
+    assert r.exit_code == 2 and "--public-key" in r.output
+
+
+def test_a_pinned_fingerprint_checks_the_key_the_log_names(keys, log):
+    from dataward.incident.audit import fingerprint, load_public_key
+
+    good = fingerprint(load_public_key(keys["pub"]))
+    r = CliRunner().invoke(cli, ["incident", "audit", "verify", str(log), "--key-fingerprint", good])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(cli, ["incident", "audit", "verify", str(log), "--key-fingerprint", "sha256:" + "ab" * 32])
+    assert r.exit_code == 1 and "fingerprint" in r.output
+
+
+def test_signing_key_is_created_in_the_config_dir_not_beside_the_log(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATAWARD_CONFIG_DIR", str(tmp_path / "conf"))
+    (tmp_path / "logs").mkdir()
+    audit = AuditLog(tmp_path / "logs" / "audit.jsonl")
+    audit.append("respond.start", incident="leak")
+    audit.checkpoint()
+    assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == ["audit.jsonl"]
+    key = tmp_path / "conf" / "audit-ed25519"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "conf").stat().st_mode & 0o777 == 0o700
+    assert _verify(tmp_path / "logs" / "audit.jsonl", key.with_name(key.name + ".pub"))[0] == 0
+
+
+@pytest.mark.parametrize("kind", ["garbage", "directory", "empty", "private key"])
+def test_a_bad_public_key_is_one_sentence(tmp_path, keys, log, kind):
+    bad = tmp_path / "bad.pub"
+    if kind == "garbage":
+        bad.write_bytes(__import__("os").urandom(200))
+    elif kind == "directory":
+        bad.mkdir()
+    elif kind == "empty":
+        bad.write_bytes(b"")
+    else:
+        shutil.copy(keys["key"], bad)
+    code, out = _verify(log, bad)
+    assert code == 2, out
+    assert out.startswith("error: ") and "Traceback" not in out and len(out.strip().splitlines()) <= 2
+
+
+def test_verifying_a_directory_or_a_missing_log_is_one_sentence(tmp_path, keys):
+    for target in (tmp_path, tmp_path / "missing.jsonl"):
+        code, out = _verify(target, keys["pub"])
+        assert code == 2 and out.startswith("error: "), out
+
+
+def test_a_garbage_signing_key_is_one_sentence(tmp_path):
+    key = tmp_path / "key"
+    key.write_bytes(__import__("os").urandom(64))
+    audit = AuditLog(tmp_path / "audit.jsonl", key)
+    with pytest.raises(DatawardError):
+        audit.append("respond.start", incident="leak")
+
+
+def test_intact_log_verifies(keys, log):
+    result = verify_log(log, keys["pub"])
+    assert result.ok and result.entries == 408 and result.checkpoints == 8 and result.unsigned_tail == 0
+
+
+@pytest.mark.parametrize("line", [1, 37, 200, 408])
+def test_one_edited_byte_is_named(keys, log, line):
+    lines = log.read_bytes().split(b"\n")
+    target = bytearray(lines[line - 1])
+    pos = target.rindex(b"}") - 3  # inside the entry's content, not its structure
+    target[pos] = ord("X") if target[pos] != ord("X") else ord("Y")
+    lines[line - 1] = bytes(target)
+    log.write_bytes(b"\n".join(lines))
+    result = verify_log(log, keys["pub"])
+    assert not result.ok and result.bad_entry == line
+
+
+def test_removed_and_reordered_entries_are_found(keys, log):
+    lines = log.read_bytes().split(b"\n")
+    log.write_bytes(b"\n".join(lines[:99] + lines[100:]))
+    assert verify_log(log, keys["pub"]).bad_entry == 100
+    lines[10], lines[11] = lines[11], lines[10]
+    log.write_bytes(b"\n".join(lines))
+    assert verify_log(log, keys["pub"]).bad_entry == 11
+
+
+def test_cli_audit_verify(keys, log):
+    code, out = _verify(log, keys["pub"])
+    assert code == 0 and "408 entries" in out
+    data = log.read_bytes()
+    log.write_bytes(data.replace(b'"user_id":123}', b'"user_id":124}', 1))
+    code, out = _verify(log, keys["pub"], "--format", "json")
+    assert code == 1
+    data = json.loads(out)
+    assert data["ok"] is False and data["bad_entry"] > 100
+
+
+_JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.dictionaries(st.sampled_from(["action", "sig", "seq", "key", "prev", "hash", "ts", "x"]), _JSONISH)
+        | st.fixed_dictionaries({"action": st.just("checkpoint")}, optional={"sig": _JSONISH, "key": _JSONISH}),
+        max_size=6,
+    ),
+    st.binary(max_size=300),
+    st.booleans(),
+)
+def test_the_audit_reader_raises_only_dataward_errors(tmp_path_factory, keys_for_fuzz, entries, junk, chain):
+    """Any file (chained entries of any shape, or raw bytes) is verified or refused, never a crash."""
+    path = tmp_path_factory.mktemp("fuzz") / "audit.jsonl"
+    if chain:
+        lines = [json.dumps({"hash": "0" * 64, **e}, default=str).encode() for e in entries]
+        try:
+            body = b"\n".join(_rechain(lines)) + b"\n" + junk
+        except (KeyError, TypeError, ValueError):
+            body = junk
+    else:
+        body = junk
+    path.write_bytes(body)
+    try:
+        result = verify_log(path, keys_for_fuzz)
+    except DatawardError:
+        return
+    assert isinstance(result.ok, bool)
+
+
+@pytest.fixture(scope="module")
+def keys_for_fuzz(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("fuzzkey")
+    _write_log(root / "a.jsonl", root / "k", entries=1)
+    return _public_pem(root / "k", root / "k.pem")

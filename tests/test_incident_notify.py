@@ -143,7 +143,7 @@ def test_each_customer_gets_exactly_their_fields(cloud, incident, smtp, tmp_path
         for value in raw[uid]:
             if value and len(value) > 3:
                 assert value not in text and value not in html
-    assert verify_log(tmp_path / "audit.jsonl").ok
+    assert verify_log(tmp_path / "audit.jsonl", AuditLog(tmp_path / "audit.jsonl").public_key).ok
     # the code in a notice is confirmed by the lookup site, and only for its own address
     with open_incident_db(incident["db"]) as db:
         ops.build_lookup(db, "leak", str(tmp_path / "site"), prefix_hex=2)

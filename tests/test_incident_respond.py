@@ -211,7 +211,7 @@ def test_respond_revokes_unlinks_and_commands_devices(world):
     assert all(len(v) == 1 for v in received.values())
     final = {r.action: r.outcome.counts for r in reports}
     assert final["device_command"]["acked"] == len(expected) and final["device_command"]["unacked"] == 0
-    assert verify_log(world["tmp"] / "audit.jsonl").ok
+    assert verify_log(world["tmp"] / "audit.jsonl", AuditLog(world["tmp"] / "audit.jsonl").public_key).ok
     # a second run does nothing again
     with open_incident_db(world["db"]) as db:
         again = run_playbook(db, "leak", load_playbook(world["playbook"]), audit=audit)
@@ -293,7 +293,7 @@ def test_crashes_at_random_points_never_repeat_a_side_effect(world, seed):
         == 0
     )
     db.close()
-    assert verify_log(world["tmp"] / "a.jsonl").ok
+    assert verify_log(world["tmp"] / "a.jsonl", AuditLog(world["tmp"] / "a.jsonl").public_key).ok
 
 
 def test_unknown_action_is_a_config_error(tmp_path: Path):

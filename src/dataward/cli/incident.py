@@ -38,7 +38,8 @@ def audit_options(fn: F) -> F:
         "--signing-key",
         envvar="DATAWARD_AUDIT_KEY",
         default=None,
-        help="Ed25519 private key (PEM) for checkpoints; default LOG.key, created with LOG.pub on first use.",
+        help="Ed25519 private key (PEM) that signs checkpoints (env DATAWARD_AUDIT_KEY); default "
+        "~/.config/dataward/audit-ed25519, created 0600 with its public half KEY.pub on first use.",
     )(fn)
 
 
@@ -467,7 +468,19 @@ def audit() -> None:
 @audit.command("verify")
 @click.argument("log", required=False)
 @click.option(
-    "--public-key", type=click.Path(dir_okay=False), help="Ed25519 public key (PEM); default LOG.pub."
+    "--public-key",
+    envvar="DATAWARD_AUDIT_PUBLIC_KEY",
+    help="The signer's Ed25519 public key (PEM, DER or OpenSSH), a copy kept away from the log "
+    "(env DATAWARD_AUDIT_PUBLIC_KEY).",
+)
+@click.option(
+    "--key-fingerprint",
+    envvar="DATAWARD_AUDIT_KEY_FINGERPRINT",
+    help="Pinned sha256:HEX fingerprint of the signing key, checked against the key each checkpoint names.",
+)
+@click.option(
+    "--known-head",
+    help="COUNT:HASH a previous verify printed: the log must still hold it (catches truncation).",
 )
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @click.option(
@@ -477,29 +490,68 @@ def audit() -> None:
     show_default=True,
     help="Log to check when LOG is not given.",
 )
-def audit_verify(log: str | None, public_key: str | None, fmt: str, audit_log: str) -> None:
-    """Check the hash chain and signed checkpoints; name the first bad entry (exit 1 when one is found).
+def audit_verify(
+    log: str | None,
+    public_key: str | None,
+    key_fingerprint: str | None,
+    known_head: str | None,
+    fmt: str,
+    audit_log: str,
+) -> None:
+    """Check the hash chain and that signed checkpoints cover every entry (exit 1 when they do not).
+
+    The public key comes from you, never from beside the log: --public-key or --key-fingerprint.
 
     \b
     Example:
-      dataward incident audit verify dataward-audit.jsonl
+      dataward incident audit verify dataward-audit.jsonl --public-key ~/.config/dataward/audit-ed25519.pub
+      dataward incident audit verify dataward-audit.jsonl --key-fingerprint sha256:3f1c... --known-head 408:9ab2...
     """
-    from dataward.incident.audit import verify_log
+    from dataward.incident.audit import Head, verify_log
 
-    result = verify_log(log or audit_log, public_key)
+    head = Head.parse(known_head) if known_head else None
+    result = verify_log(log or audit_log, public_key, key_fingerprint=key_fingerprint, known_head=head)
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=2))
     elif result.ok:
         click.echo(
-            f"ok: {result.entries} entries, {result.checkpoints} signed checkpoints, "
-            f"{result.unsigned_tail} entries after the last checkpoint"
+            f"ok: {result.entries} entries, all covered by {result.checkpoints} signed checkpoints; "
+            f"head {result.head} (keep it: --known-head catches a later truncation)"
         )
-    else:
+    elif result.bad_entry:
         click.echo(
             f"bad entry {result.bad_entry}: {result.reason}; {result.entries} entries before it are intact"
         )
+    else:
+        click.echo(f"not verified: {result.reason}")
     if not result.ok:
         raise SystemExit(1)
+
+
+@audit.command("key")
+@click.option(
+    "--signing-key",
+    envvar="DATAWARD_AUDIT_KEY",
+    default=None,
+    help="Ed25519 private key (PEM); default ~/.config/dataward/audit-ed25519 (created 0600 if missing).",
+)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def audit_key(signing_key: str | None, fmt: str) -> None:
+    """Show the signing key's public half and fingerprint (creating the key if missing), to pin them elsewhere.
+
+    \b
+    Example:
+      dataward incident audit key
+      dataward incident audit key --format json
+    """
+    from dataward.incident.audit import AuditLog, fingerprint, write_public_key
+
+    log = AuditLog("-", signing_key)
+    info = {"public_key": str(write_public_key(log.key_path)), "fingerprint": fingerprint(log.public_key)}
+    if fmt == "json":
+        click.echo(json.dumps(info))
+    else:
+        click.echo(f"public key: {info['public_key']}\nfingerprint: {info['fingerprint']}")
 
 
 COMMAND = incident
