@@ -5,7 +5,9 @@
 set -euo pipefail
 want=(python3-venv)
 if [ "${1:-}" = "test" ]; then
-  want+=(postgresql mariadb-server redis-server mosquitto memcached chromium iproute2)
+  # openjdk-17-jre-headless runs the Spark tests (local[2]); libpostgresql-jdbc-java is their JDBC driver
+  want+=(postgresql mariadb-server redis-server mosquitto memcached chromium iproute2 openjdk-17-jre-headless
+         libpostgresql-jdbc-java)
 fi
 have_cmd() { command -v "$1" >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/"$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 missing=()
@@ -19,6 +21,8 @@ for pkg in "${want[@]}"; do
     memcached) have_cmd memcached || missing+=("$pkg") ;;
     chromium) have_cmd chromium || missing+=("$pkg") ;;
     iproute2) have_cmd ip || missing+=("$pkg") ;;
+    openjdk-17-jre-headless) have_cmd java || missing+=("$pkg") ;;
+    libpostgresql-jdbc-java) [ -e /usr/share/java/postgresql.jar ] || missing+=("$pkg") ;;
   esac
 done
 if [ ${#missing[@]} -gt 0 ]; then

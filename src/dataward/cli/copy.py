@@ -8,6 +8,7 @@ from collections.abc import Callable
 import click
 
 from dataward.cli._common import stderr_console, write_output
+from dataward.cli._engine import engine_from, engine_options
 from dataward.copy.plan import dump_plan, load_plan, make_plan
 from dataward.copy.run import CopyOptions, CopyResult, load_key, run_copy
 from dataward.targets import parse_target
@@ -69,6 +70,7 @@ def plan_command(source: str, output: str | None, rows: int) -> None:
 @click.option("--batch-size", default=65536, show_default=True, help="Rows per Arrow batch (bounds memory).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
               help="How to print the result.")
+@engine_options
 def run_command(
     source: str,
     dest: str,
@@ -82,13 +84,22 @@ def run_command(
     allow_unsafe_destination: bool,
     batch_size: int,
     fmt: str,
+    engine: str,
+    spark_master: str,
+    spark_conf: tuple[str, ...],
 ) -> None:
     """Copy through the plan: refuses schema drift, unmapped columns and unsafe destinations before
     writing anything; writes atomically and leaves a manifest (_dataward_manifest) in the destination.
 
     \b
-    Example:
+    With --engine spark the same plan runs on Apache Spark (Parquet or Delta folders, file:// or s3a://,
+    and postgresql:// or mysql:// through JDBC) into a folder of Parquet tables; see docs/spark.md.
+
+    \b
+    Examples:
       dataward copy run --from sqlite:///prod.db --to file:///srv/analytics --plan plan.toml --k 5
+      dataward copy run --engine spark --spark-master 'local[8]' --spark-conf spark.driver.memory=4g \\
+          --from s3a://lake/prod --to s3a://analytics/copy --plan plan.toml
     """
     options = CopyOptions(
         k=k,
@@ -100,8 +111,15 @@ def run_command(
         batch_size=batch_size,
     )
     plan = load_plan(plan_file)
-    with _ProgressReporter() as report:
-        result = run_copy(parse_target(source), parse_target(dest), plan, load_key(key_file), options, report)
+    chosen = engine_from(engine, spark_master, spark_conf)
+    src, dst, key = parse_target(source), parse_target(dest), load_key(key_file)
+    if chosen.spark:
+        from dataward.spark.copy import run_copy_spark
+
+        result = run_copy_spark(chosen.session(src), src, dst, plan, key, options)
+    else:
+        with _ProgressReporter() as report:
+            result = run_copy(src, dst, plan, key, options, report)
     _print_result(result, fmt)
 
 

@@ -113,13 +113,10 @@ def run_copy(
 ) -> CopyResult:
     """Copy ``source`` to ``dest`` through ``plan``; see the module docstring for the order of checks."""
     options = options or CopyOptions()
-    _check_options(source, dest, options)
+    check_options(source, dest, options)
     with open_tables(source) as src:
         schemas = {t: src.schema(t) for t in src.list_tables() if t != MANIFEST_TABLE}
-        check_plan(plan, schemas)
-        _check_key(plan, key)
-        audit = audit_destination(dest, require_tls=options.require_tls)
-        override = _audit_verdict(audit, options)
+        audit, override = preflight(dest, plan, schemas, key, options)
         writer = ThreadedWriter(dest)
         try:
             manifest = _copy_tables(src, writer, plan, key, options, progress, override, source)
@@ -131,7 +128,21 @@ def run_copy(
     return CopyResult(dest.display, manifest, audit)
 
 
-def _check_key(plan: Plan, key: tf.PseudonymKey | None) -> None:
+def preflight(
+    dest: Target, plan: Plan, schemas: dict[str, pa.Schema], key: tf.PseudonymKey | None, options: CopyOptions
+) -> tuple[DestinationAudit, str | None]:
+    """The refusals every engine makes before a row moves: plan drift, a missing key, an unsafe destination.
+
+    Returns the audit and, when an unsafe destination is explicitly allowed, the reason the manifest records.
+    """
+    check_plan(plan, schemas)
+    check_key(plan, key)
+    audit = audit_destination(dest, require_tls=options.require_tls)
+    return audit, _audit_verdict(audit, options)
+
+
+def check_key(plan: Plan, key: tf.PseudonymKey | None) -> None:
+    """A plan that pseudonymises needs a key."""
     if plan.pseudonymizes() and key is None:
         raise ConfigError(
             "the plan pseudonymises columns but no key was given",
@@ -139,7 +150,8 @@ def _check_key(plan: Plan, key: tf.PseudonymKey | None) -> None:
         )
 
 
-def _check_options(source: Target, dest: Target, options: CopyOptions) -> None:
+def check_options(source: Target, dest: Target, options: CopyOptions) -> None:
+    """Options every engine refuses: k below 1, an expiry that is not a date, the source as destination."""
     if options.k < 1:
         raise ConfigError("k must be at least 1")
     if options.expires is not None:
@@ -212,7 +224,7 @@ def _copy_table(
     progress: Progress | None,
 ) -> TableCopy:
     columns = [c for c, p in tp.columns.items() if p.action != "drop"]
-    summary = {c: _describe(p) for c, p in tp.columns.items()}
+    summary = {c: describe_action(p) for c, p in tp.columns.items()}
     if not columns:
         return TableCopy(rows=0, columns=summary, skipped="every column is dropped")
     src_schema = src.schema(table)
@@ -244,7 +256,8 @@ def _copy_table(
     return TableCopy(rows=state["rows"], suppressed=state["suppressed"], columns=summary)
 
 
-def _describe(p: ColumnPlan) -> str:
+def describe_action(p: ColumnPlan) -> str:
+    """How the manifest names a column's action (``generalize:day``, ``generalize:bucket 5``)."""
     if p.action == "generalize":
         return f"generalize:{p.to if p.to is not None else f'bucket {p.bucket:g}'}"
     return p.action
@@ -346,12 +359,17 @@ def _small_classes(
         hasher.count(_class_key({c: fns[c](batch.column(c)) for c in qis}, qis))
     small = hasher.below(options.k)
     if len(small) and options.k_mode == "refuse":
-        raise DatawardError(
-            f"table '{table}' is not {options.k}-anonymous on {', '.join(qis)}: "
-            f"{len(small)} classes have fewer than {options.k} rows; nothing was copied",
-            tip="generalise those columns further, drop them, or use --k-mode suppress",
-        )
+        raise k_anonymity_refusal(table, qis, options.k, len(small))
     return small
+
+
+def k_anonymity_refusal(table: str, qis: list[str], k: int, classes: int) -> DatawardError:
+    """The error of ``--k-mode refuse`` when ``classes`` combinations of the quasi-identifiers occur < k times."""
+    return DatawardError(
+        f"table '{table}' is not {k}-anonymous on {', '.join(qis)}: "
+        f"{classes} classes have fewer than {k} rows; nothing was copied",
+        tip="generalise those columns further, drop them, or use --k-mode suppress",
+    )
 
 
 def _suppress(arrays: dict[str, pa.Array], qis: list[str], small: np.ndarray, hasher: _ClassHasher) -> int:

@@ -1,0 +1,170 @@
+"""The Spark engine gives the local engine's answers: pseudonyms byte for byte, the same copied rows, the same
+refusals. One SparkSession (``local[2]``) for the whole run: starting the JVM is the slow part.
+
+Skipped, with the reason printed, only when PySpark or Java is missing (``make test`` installs both).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pytest
+from click.testing import CliRunner
+
+from dataward.cli import cli
+from dataward.copy import transforms as tf
+from dataward.copy.plan import ColumnPlan, Plan, TablePlan, dump_plan
+from dataward.copy.run import PlanMismatch
+from dataward.errors import ConfigError, DatawardError
+from dataward.spark.session import java_found
+
+if importlib.util.find_spec("pyspark") is None:
+    pytest.skip("PySpark is not installed (pip install 'dataward[spark]')", allow_module_level=True)
+if not java_found():
+    pytest.skip("no Java runtime (apt-get install openjdk-17-jre-headless)", allow_module_level=True)
+
+from pyspark.sql import SparkSession
+
+from dataward.spark import apply_plan, spark_session
+
+KEY = tf.PseudonymKey(b"spark-test-key-0123456789")
+PG_JAR = Path("/usr/share/java/postgresql.jar")
+
+
+@pytest.fixture(scope="session")
+def spark() -> SparkSession:
+    conf = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}
+    session = spark_session("local[2]", conf, [str(PG_JAR)] if PG_JAR.exists() else [])
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def device_cloud(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reference device cloud (``dataward generate``) as a folder of Parquet files, and its plan."""
+    where = tmp_path_factory.mktemp("spark-cloud")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["generate", "--users", "400", "--seed", "5", "--out", f"file://{where}/prod"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["copy", "plan", "--from", f"file://{where}/prod", "-o", str(where / "plan.toml")])
+    assert result.exit_code == 0, result.output
+    return where
+
+
+def test_pseudonyms_equal_the_local_engine_byte_for_byte(spark: SparkSession) -> None:
+    from dataward.spark.compile import col, pseudonym
+
+    rng = np.random.default_rng(3)
+    n = 200
+    columns = {
+        "big": pa.array([0, 1, -1, 2**63 - 1, -(2**63), None, *rng.integers(-(2**62), 2**62, n - 6).tolist()], pa.int64()),
+        "small": pa.array(rng.integers(-(2**31), 2**31 - 1, n), pa.int32()),
+        "text": pa.array(["", "a@b.com", "é ü 😀", "x\x1fy", "line\nbreak", None, *[f"user{i}@example.com" for i in range(n - 6)]]),
+    }
+    df = spark.createDataFrame(pa.table(columns).to_pylist(), "big bigint, small int, text string")
+    types = {f.name: f.dataType for f in df.schema.fields}
+    domains = {"big": "users", "small": "devices", "text": "email"}
+    rows = df.select(*[pseudonym(col(c), types[c], KEY, d).alias(c) for c, d in domains.items()]).collect()
+    for c, domain in domains.items():
+        assert [r[c] for r in rows] == tf.pseudonymize(columns[c], KEY, domain).to_pylist(), c
+    assert rows[1]["text"] == tf.reference_hmac(KEY, "email", "a@b.com")[:32]
+
+
+def test_the_key_never_shows_in_the_query_plan(spark: SparkSession) -> None:
+    df = spark.createDataFrame([("a@b.com",)], "email string")
+    plan = Plan(tables={"t": TablePlan(columns={"email": ColumnPlan(action="pseudonymize", domain="email")})})
+    out = apply_plan({"t": df}, plan, KEY)["t"]
+    text = out._jdf.queryExecution().toString()
+    ipad, opad = KEY.pads()
+    assert ipad.hex().upper() not in text.upper() and opad.hex().upper() not in text.upper()
+
+
+def test_apply_plan_refuses_like_the_local_engine(spark: SparkSession) -> None:
+    df = spark.createDataFrame([(1, "a@b.com", "x")], "id bigint, email string, secret_answer string")
+    plan = Plan(tables={"t": TablePlan(columns={
+        "id": ColumnPlan(action="pseudonymize", domain="t"), "email": ColumnPlan(action="drop"),
+    })})  # fmt: skip
+    with pytest.raises(PlanMismatch, match=r"t\.secret_answer"):
+        apply_plan({"t": df}, plan, KEY)
+    with pytest.raises(ConfigError, match="no key"):
+        apply_plan({"t": df.drop("secret_answer")}, plan, None)
+    qi = Plan(tables={"t": TablePlan(columns={
+        "id": ColumnPlan(action="drop"), "email": ColumnPlan(action="keep", qi=True), "secret_answer": ColumnPlan(action="drop"),
+    })})  # fmt: skip
+    with pytest.raises(DatawardError, match="not 5-anonymous"):
+        apply_plan({"t": df}, qi, KEY, k_mode="refuse")
+
+
+def _rows(folder: Path, table: str) -> list[tuple]:
+    """A copied table as sorted rows, whether one Parquet file (local) or a folder of parts (Spark)."""
+    path = folder / f"{table}.parquet"
+    data = pads.dataset(path if path.exists() else folder / table, format="parquet").to_table()
+    names = sorted(data.column_names)
+    return sorted((tuple(r[n] for n in names) for r in data.to_pylist()), key=repr)
+
+
+def _copy(device_cloud: Path, engine: str, dest: str, *extra: str) -> object:
+    args = ["copy", "run", "--engine", engine, "--from", f"file://{device_cloud}/prod", "--to", dest,
+            "--plan", str(device_cloud / "plan.toml"), "--format", "json", *extra]  # fmt: skip
+    return CliRunner().invoke(cli, args, env={"DATAWARD_PSEUDONYM_KEY": KEY.secret.decode()})
+
+
+@pytest.mark.slow
+def test_spark_copy_equals_the_local_copy(spark: SparkSession, device_cloud: Path) -> None:
+    local = _copy(device_cloud, "local", f"file://{device_cloud}/local", "--k", "3")
+    assert local.exit_code == 0, local.output
+    remote = _copy(device_cloud, "spark", f"file://{device_cloud}/spark", "--k", "3", "--spark-master", "local[2]")
+    assert remote.exit_code == 0, remote.output
+    lm, sm = json.loads(local.output)["manifest"], json.loads(remote.output)["manifest"]
+    assert sm["key_id"] == lm["key_id"] and sm["plan_hash"] == lm["plan_hash"]
+    assert sm["tables"] == lm["tables"]
+    assert any(t["suppressed"] for t in lm["tables"].values()), "the plan should exercise k-anonymity"
+    for table, copied in lm["tables"].items():
+        if copied.get("skipped"):
+            assert not (device_cloud / "spark" / table).exists()
+            continue
+        assert _rows(device_cloud / "spark", table) == _rows(device_cloud / "local", table), table
+    manifest = json.loads((device_cloud / "spark" / "_dataward_manifest.json").read_text())
+    assert manifest["tables"] == lm["tables"]
+
+
+@pytest.mark.slow
+def test_spark_copy_refuses_what_the_local_engine_refuses(spark: SparkSession, device_cloud: Path) -> None:
+    for extra in (["--k", "50", "--k-mode", "refuse"],):
+        local = _copy(device_cloud, "local", f"file://{device_cloud}/refused-local", *extra)
+        remote = _copy(device_cloud, "spark", f"file://{device_cloud}/refused-spark", *extra)
+        assert local.exit_code == remote.exit_code == 2
+        assert remote.output.splitlines()[0] == local.output.splitlines()[0]
+        assert not (device_cloud / "refused-spark").exists()
+    plan = (device_cloud / "plan.toml").read_text()
+    drifted = device_cloud / "drifted.toml"
+    drifted.write_text(plan.replace("[tables.users.columns.email]", "[tables.users.columns.emial]"))
+    args = ["copy", "run", "--engine", "spark", "--from", f"file://{device_cloud}/prod", "--to",
+            f"file://{device_cloud}/drift", "--plan", str(drifted)]  # fmt: skip
+    result = CliRunner().invoke(cli, args, env={"DATAWARD_PSEUDONYM_KEY": KEY.secret.decode()})
+    assert result.exit_code == 2 and "users.email" in result.output and "Traceback" not in result.output
+    unsafe = device_cloud / "unsafe"
+    unsafe.mkdir(mode=0o777)
+    unsafe.chmod(0o777)
+    local = _copy(device_cloud, "local", f"file://{unsafe}")
+    remote = _copy(device_cloud, "spark", f"file://{unsafe}")
+    assert local.exit_code == remote.exit_code == 2
+    assert remote.output.splitlines()[0] == local.output.splitlines()[0]
+    assert list(unsafe.iterdir()) == []
+
+
+def test_without_pyspark_the_engine_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyspark" else real(name, *a))
+    plan = tmp_path / "plan.toml"
+    plan.write_text(dump_plan(Plan(tables={"t": TablePlan(columns={"a": ColumnPlan(action="keep")})})))
+    args = ["copy", "run", "--engine", "spark", "--from", f"file://{tmp_path}", "--to", f"file://{tmp_path}/out",
+            "--plan", str(plan)]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2
+    assert "pip install 'dataward[spark]'" in result.output and "Traceback" not in result.output
