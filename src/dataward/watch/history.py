@@ -57,8 +57,8 @@ def merge(windows: list[Window]) -> list[StoreWindow]:
 
 
 def history_json(state: str, store: str | None = None) -> dict[str, Any]:
-    """The ``dataward.history/v1`` document of a state database (path or URL)."""
-    db = open_state(state)
+    """The ``dataward.history/v1`` document of a state database (path or URL); it must already be one."""
+    db = open_state(state, create=False)
     try:
         windows = db.windows(store=store)
     finally:

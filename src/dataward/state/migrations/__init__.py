@@ -1,0 +1,1 @@
+"""Alembic migrations of dataward's state database (applied by :func:`dataward.state.upgrade`)."""
