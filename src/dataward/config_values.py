@@ -1,4 +1,8 @@
-"""Config values that may be secrets: a literal, ``{env = "NAME"}`` or ``{file = "path"}`` (sqlite-utils style)."""
+"""Config values that may be secrets: a literal, ``{env = "NAME"}`` or ``{file = "path"}`` (sqlite-utils style).
+
+``{env = "NAME", default = "..."}`` falls back to the default when NAME is not set (``inventory --write-policy``
+drafts store URLs this way: the credentials in the environment, the endpoint without them in the file).
+"""
 
 from __future__ import annotations
 
@@ -18,8 +22,10 @@ def resolve_value(value: Any, where: str, base_dir: Path | None = None) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, Mapping):
-        if set(value) == {"env"}:
+        if set(value) in ({"env"}, {"env", "default"}):
             name = str(value["env"])
+            if name not in os.environ and "default" in value:  # e.g. the URL without credentials
+                return str(value["default"])
             if name not in os.environ:
                 raise ConfigError(
                     f"{where} reads the environment variable {name}, which is not set",
@@ -34,7 +40,9 @@ def resolve_value(value: Any, where: str, base_dir: Path | None = None) -> str:
                 return path.read_text().strip()
             except OSError as exc:
                 raise ConfigError(f"{where} reads {path}, which cannot be read ({exc.strerror})") from exc
-    raise ConfigError(f"{where} must be a string, {{env = \"NAME\"}} or {{file = \"path\"}}")
+    raise ConfigError(
+        f"{where} must be a string, {{env = \"NAME\"}} (optionally with default = \"...\") or {{file = \"path\"}}"
+    )
 
 
 def is_inline_secret(value: Any) -> bool:

@@ -185,6 +185,13 @@ def s3_server(s3_factory: ServerFactory[S3Server]) -> S3Server:
     return s3_factory()
 
 
+@pytest.fixture(scope="session")
+def moto_server(s3_factory: ServerFactory[S3Server]) -> S3Server:
+    """A moto server of its own (every service moto emulates: EC2, RDS, ElastiCache, OpenSearch, S3, STS ...)
+    for cloud-inventory tests; point boto3 at it with ``dataward.testing.aws.pointed_at(moto_server.endpoint_url)``."""
+    return s3_factory.new()
+
+
 # ---- network namespaces -------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def netns_factory() -> Iterator[Callable[[], NetNamespace]]:

@@ -1,0 +1,214 @@
+"""``dataward inventory aws`` against moto in server mode (real HTTP; boto3 pointed at it by AWS_ENDPOINT_URL).
+
+One scenario per module (dataward.testing.aws.build_scenario): each exposed configuration next to its secure
+twin, in three regions of one account plus a second account reached with --assume-role. moto's gaps are
+tested with hand-made API answers at the end (moto 5 does not return ElastiCache security groups, and has
+no DocumentDB engine).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from dataward.cli import cli
+from dataward.findings import Severity
+from dataward.inventory import Inventory, InventoryOptions, inventory
+from dataward.inventory.base import PROVIDERS, CloudStore
+from dataward.inventory.render import render
+from dataward.testing.aws import AUDIT_ROLE, OTHER_ACCOUNT, Scenario, build_scenario, pointed_at
+from dataward.testing.servers import S3Server
+
+READ_ONLY_PREFIXES = ("Describe", "List", "Get")
+
+
+@pytest.fixture(scope="module")
+def scenario(moto_server: S3Server) -> Iterator[Scenario]:
+    with pointed_at(moto_server.endpoint_url):
+        yield build_scenario()
+
+
+@pytest.fixture(scope="module")
+def calls() -> list[tuple[str, str]]:
+    return []
+
+
+@pytest.fixture(scope="module")
+def found(scenario: Scenario, calls: list[tuple[str, str]]) -> Inventory:
+    options = InventoryOptions(regions=scenario.regions, on_call=lambda service, op: calls.append((service, op)))
+    return inventory("aws", options)
+
+
+def store(inv: Inventory, name: str) -> CloudStore:
+    return next(s for s in inv.stores if s.name == name)
+
+
+def rules_of(inv: Inventory, name: str) -> dict[str, Severity]:
+    return {f.rule: f.severity for f in inv.findings if f.store_name == name}
+
+
+def test_aws_is_a_registered_provider() -> None:
+    assert "aws" in PROVIDERS.names()
+
+
+def test_every_store_of_the_scenario_is_found_with_its_facts(found: Inventory, scenario: Scenario) -> None:
+    names = {s.name for s in found.stores}
+    assert set(scenario.pairs) | set(scenario.pairs.values()) <= names
+    assert scenario.other_account_store not in names  # another account: only with --assume-role
+    rds = store(found, "orders-public")
+    assert (rds.kind, rds.region, rds.account, rds.engine, rds.port) == ("rds", "eu-west-1", "123456789012",
+                                                                           "postgres", 5432)
+    assert rds.id == "arn:aws:rds:eu-west-1:123456789012:db:orders-public"
+    assert rds.owner == "data-team@example.com" and rds.classification == "pii"
+    assert rds.encrypted_at_rest is True and rds.auth_required is True
+    assert store(found, "logs-locked").encrypted_at_rest is True
+    assert store(found, "sessions-auth").tls_in_transit is True
+    assert store(found, "sessions-open").auth == "none"
+
+
+@pytest.mark.parametrize("name, rule, severity", [
+    ("orders-public", "aws.rds.public", Severity.MEDIUM),        # public flag + igw route + 5432 open to the world
+    ("exports-public", "aws.s3.public", Severity.CRITICAL),      # Principal "*" policy; tagged pii
+    ("logs-open", "aws.opensearch.public", Severity.HIGH),       # access policy allows "*", no fine-grained control
+    ("search-vm-public", "aws.ec2.public", Severity.MEDIUM),     # public IP, 9200 open to the world
+    ("sessions-open", "aws.elasticache.no-auth", Severity.LOW),  # moto hides security groups: see the unit test
+    ("cache-open", "aws.memorydb.no-auth", Severity.LOW),        # open-access ACL, private subnets
+    ("cache-open", "aws.memorydb.open-ingress", Severity.LOW),
+])
+def test_exposed_configuration_is_found_with_rule_and_severity(
+    found: Inventory, name: str, rule: str, severity: Severity
+) -> None:
+    assert rules_of(found, name).get(rule) == severity
+
+
+@pytest.mark.parametrize("exposed", ["orders-public", "exports-public", "logs-open", "search-vm-public",
+                                     "sessions-open", "cache-open"])
+def test_secure_twin_has_nothing_at_or_above_medium(found: Inventory, scenario: Scenario, exposed: str) -> None:
+    twin = scenario.pairs[exposed]
+    assert store(found, twin).reachable_from_internet is False
+    assert {r: s for r, s in rules_of(found, twin).items() if s >= Severity.MEDIUM} == {}
+
+
+def test_reachability_says_why(found: Inventory) -> None:
+    public = store(found, "orders-public")
+    assert public.reachable_from_internet and not public.anonymous
+    assert "PubliclyAccessible is true" in public.why
+    assert "in a subnet routed to an internet gateway" in public.why
+    assert any("0.0.0.0/0 on port 5432" in w for w in public.why) and any("::/0" in w for w in public.why)
+    private = store(found, "orders-private")
+    assert "in private subnets only" in private.why
+    assert store(found, "exports-private").why == ("Block Public Access is on (all four settings)",)
+    assert store(found, "logs-open").anonymous is True
+
+
+def test_remediation_names_the_exact_setting(found: Inventory) -> None:
+    by_rule = {f.rule: f for f in found.findings}
+    assert "--no-publicly-accessible" in by_rule["aws.rds.public"].remediation
+    assert "revoke-security-group-ingress" in by_rule["aws.rds.public"].remediation
+    assert "RestrictPublicBuckets=true" in by_rule["aws.s3.public"].remediation
+    assert "AdvancedSecurityOptions.Enabled=true" in by_rule["aws.opensearch.public"].remediation
+    assert "--auth-token" in by_rule["aws.elasticache.no-auth"].remediation
+
+
+def test_only_read_calls_are_made(found: Inventory, calls: list[tuple[str, str]]) -> None:
+    assert calls, "the on_call hook saw no API call"
+    writes = sorted({f"{s}:{op}" for s, op in calls if not op.startswith(READ_ONLY_PREFIXES)})
+    assert writes == []
+
+
+def test_json_output_is_the_inventory_schema(found: Inventory) -> None:
+    data = json.loads(json.dumps(found.to_json()))
+    assert data["schema"] == "dataward.inventory/v1"
+    entry = next(s for s in data["stores"] if s["name"] == "orders-public")
+    assert {"id", "kind", "account", "region", "endpoint", "reachable_from_internet", "why"} <= set(entry)
+    assert entry["endpoint"].endswith(".eu-west-1.rds.amazonaws.com:5432")
+    assert all(f["rule"].startswith("aws.") and f["object"].startswith("arn:aws:") for f in data["findings"])
+    assert all(f["schema"] == "dataward.finding/v1" for f in data["findings"])
+
+
+def test_assume_role_reads_the_other_account(scenario: Scenario) -> None:
+    calls: list[str] = []
+    options = InventoryOptions(regions=("eu-central-1",), assume_roles=(AUDIT_ROLE,),
+                               on_call=lambda _s, op: calls.append(op))
+    inv = inventory("aws", options)
+    legacy = store(inv, scenario.other_account_store)
+    assert legacy.account == OTHER_ACCOUNT and legacy.engine == "mysql"
+    assert rules_of(inv, "legacy-public")["aws.rds.public"] == Severity.MEDIUM
+    assert rules_of(inv, "legacy-public")["aws.rds.unencrypted"] == Severity.LOW
+    assert set(calls) - {"AssumeRole"} <= {op for op in calls if op.startswith(READ_ONLY_PREFIXES)}
+
+
+# ---- the command line ---------------------------------------------------------------------------------
+def run_cli(*args: str) -> Any:
+    return CliRunner().invoke(cli, ["inventory", "aws", *args])
+
+
+def test_cli_json_and_exit_code(scenario: Scenario, tmp_path: Path) -> None:
+    result = run_cli("--regions", "ap-southeast-2", "--format", "json")
+    assert result.exit_code == 0, result.output  # memorydb: low findings only (default --fail-on high)
+    data = json.loads(result.stdout)
+    assert {s["region"] for s in data["stores"]} == {"ap-southeast-2"}
+    out = tmp_path / "inventory.sarif"
+    strict = run_cli("--regions", "ap-southeast-2", "--fail-on", "low", "--format", "sarif", "-o", str(out))
+    assert strict.exit_code == 1, strict.output
+    assert json.loads(out.read_text())["version"] == "2.1.0"
+
+
+@pytest.mark.parametrize("fmt", ["sarif", "ocsf", "toml", "table", "json"])
+def test_every_format_renders_the_findings(found: Inventory, fmt: str) -> None:
+    text = render(found, fmt)
+    assert "aws.s3.public" in text
+    if fmt == "toml":
+        assert tomllib.loads(text)["schema"] == "dataward.inventory/v1"
+
+
+def test_cli_bad_region_is_a_usage_error(scenario: Scenario) -> None:
+    result = run_cli("--regions", "eu-west-1,moon")
+    assert result.exit_code == 2
+    assert "error: --regions item 'moon' is not an AWS region name" in result.output
+
+
+def test_cli_help_has_an_example() -> None:
+    result = run_cli("--help")
+    assert result.exit_code == 0 and "dataward inventory aws --regions" in result.output
+
+
+def test_cli_without_credentials_is_one_sentence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    result = run_cli("--profile", "no-such-profile", "--regions", "eu-west-1")
+    assert result.exit_code == 2
+    assert result.output.startswith("error: ") and "Traceback" not in result.output
+
+
+# ---- --probe: the endpoint answers and holds e-mail addresses ------------------------------------------
+def test_probe_makes_public_no_auth_and_emails_one_critical_finding(
+    scenario: Scenario, postgres_factory: Any
+) -> None:
+    """moto's endpoints do not resolve, so the probe's ``address`` hook sends orders-public's endpoint to a
+    local PostgreSQL that trusts every login and holds a table of e-mail addresses."""
+    from functools import partial
+
+    from dataward.inventory.probe import probe_stores
+
+    pg = postgres_factory.new(auth="trust")
+    pg.create_table("postgres", "customers", [{"email": f"user{i}@example.com"} for i in range(60)])
+
+    def address(host: str, port: int) -> tuple[str, int] | None:
+        return (pg.host, pg.port) if host.startswith("orders-public.") else None
+
+    inv = inventory("aws", InventoryOptions(regions=("eu-west-1",)), probe=True,
+                    prober=partial(probe_stores, address=address))
+    public = [f for f in inv.findings if f.store_name == "orders-public" and f.severity >= Severity.HIGH]
+    assert [(f.rule, f.severity) for f in public] == [("aws.rds.public", Severity.CRITICAL)]
+    assert "email" in public[0].categories and "probe: postgresql." in public[0].evidence
+    assert inv.probed[store(inv, "orders-public").id].exposed is True
+    assert set(inv.probed) == {store(inv, "orders-public").id}  # nothing else answered
