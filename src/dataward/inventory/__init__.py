@@ -17,7 +17,6 @@ from dataward.inventory.base import PROVIDERS, SCHEMA, CloudStore, Collection, I
 from dataward.inventory.rules import evaluate_store, target_of
 from dataward.policy.model import Policy
 from dataward.report.model import Report, ScannedTarget
-from dataward.risk import rank_key
 
 __all__ = ["PROVIDERS", "CloudStore", "Inventory", "InventoryOptions", "inventory"]
 
@@ -113,7 +112,7 @@ def inventory(
 
         stores, policy_findings = reconcile(stores, policy, options.regions)
         findings.extend(policy_findings)
-    findings.sort(key=rank_key)
+    findings.sort(key=lambda f: (-int(f.severity), -(f.records or 0)))  # worst first, then volume
     return Inventory(
         provider=provider, stores=tuple(stores), findings=tuple(findings), errors=collected.errors,
         accounts=collected.accounts, regions=collected.regions, probed=probed,
