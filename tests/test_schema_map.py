@@ -5,6 +5,8 @@ original; a role the map lacks is one sentence and exit 2, never an empty answer
 from __future__ import annotations
 
 import json
+import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ import pyarrow.compute as pc
 import pytest
 import tomli_w
 from click.testing import CliRunner
-from incident_helpers import cloud_tables, write_store
+from incident_helpers import cloud_tables, every_other_user, exposed_copy, write_store
 
 from dataward.analytics.metrics import compute
 from dataward.cli import cli
@@ -21,6 +23,7 @@ from dataward.devicecloud.schema import TABLES, all_column_categories
 from dataward.errors import DatawardError
 from dataward.schemamap import SchemaMap, SchemaMapError, load_schema_map, parse_schema_map
 from dataward.targets import parse_target
+from dataward.testing.receivers import SmtpReceiver
 
 USERS = 1500
 SEED = 3
@@ -49,7 +52,7 @@ def renamed(tables: dict[str, pa.Table]) -> dict[str, pa.Table]:
     """Every table and column renamed (Arrow), and connection kinds stored as other values."""
     out = {}
     for name, table in tables.items():
-        if name == "connection_events":
+        if name == "connection_events" and "kind" in table.column_names:
             kinds = table["kind"]
             for canonical, stored in KIND_VALUES.items():
                 kinds = pc.replace_substring_regex(kinds, f"^{canonical}$", stored)
@@ -183,3 +186,266 @@ def test_a_config_without_schema_section_lacks_every_role(clouds: dict[str, Any]
     config.write_text('[[store]]\nname = "x"\nurl = "sqlite:///x.db"\n')
     with pytest.raises(DatawardError, match="has no 'connection_event' role"):
         compute(parse_target(clouds["renamed"]), load_schema_map(config))
+
+
+# incident: blast radius, respond, notify ---------------------------------------------------------------
+
+COPY = {
+    "users": ["id", "email", "username", "country", "created_at"],
+    "devices": ["id", "user_id", "nickname", "wifi_ssid", "model"],
+    "api_tokens": ["id", "user_id", "access_token", "refresh_token"],
+    "integrations": ["id", "user_id", "provider", "access_token", "refresh_token"],
+    "body_metrics": ["id", "user_id", "weight_kg", "gender"],
+    "connection_events": ["id", "device_id", "kind"],
+}
+PLAYBOOK = """
+[response]
+database = "{db}"
+batch = 100
+
+[[step]]
+action = "revoke_tokens"
+
+[[step]]
+action = "unlink_integrations"
+
+[[step]]
+action = "force_logout"
+
+[[step]]
+action = "password_reset"
+"""
+DEVICES_STEP = """
+[[step]]
+action = "device_command"
+broker = "mqtt://127.0.0.1:9"
+topic = "devices/{device_id}/cmd"
+"""
+
+
+@pytest.fixture(scope="module")
+def exposed(clouds: dict[str, Any]) -> dict[str, str]:
+    """The leaked copy (some columns, even customers only), with and without the renaming."""
+    root, prod = clouds["root"], clouds["prod"]
+    copy = exposed_copy(prod, COPY, every_other_user)
+    return {
+        "original": write_store(f"duckdb:///{root}/copy.duckdb", copy),
+        "renamed": write_store(f"sqlite:///{root}/copy_renamed.db", renamed(copy)),
+        "original_db": write_store(f"sqlite:///{root}/original.db", prod),
+        "renamed_db": write_store(f"sqlite:///{root}/renamed.db", renamed(prod)),
+    }
+
+
+def _invoke(*args: str) -> Any:
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def _incident(tmp: Path, copy: str, source: str, *config: str) -> dict[str, Any]:
+    """Open an incident on ``copy`` and compute its blast radius over ``source`` with the CLI; its JSON."""
+    db = str(tmp / "inc.db")
+    _invoke(
+        "incident",
+        "open",
+        "--name",
+        "leak",
+        "--store",
+        copy,
+        "--from",
+        "2019-12-04",
+        "--to",
+        "2019-12-26",
+        "--db",
+        db,
+    )
+    out = _invoke(
+        "incident", "blast-radius", "leak", "--source", source, "--format", "json", "--db", db, *config
+    )
+    return json.loads(out.stdout) | {"db": db}
+
+
+def _renamed_back(exposure: dict[str, Any]) -> dict[str, Any]:
+    """A renamed exposure's tables and columns under their original names."""
+    tables = {v: k for k, v in TABLE_NAMES.items()}
+    out = []
+    for t in exposure["tables"]:
+        name = tables[t["table"]]
+        columns = {c: column_name(name, c) for c in TABLES_COLUMNS[name]}
+        back = {v: k for k, v in columns.items()}
+        out.append(t | {"table": name, "columns": {back[c]: v for c, v in t["columns"].items()}})
+        out[-1]["matched_by"] = back.get(t["matched_by"], t["matched_by"])
+    return exposure | {"tables": sorted(out, key=lambda t: t["table"])}
+
+
+TABLES_COLUMNS = {t: [c.name for c in cols] for t, cols in TABLES.items()}
+
+
+def test_blast_radius_on_the_renamed_copy_equals_the_original(
+    clouds: dict[str, Any], exposed: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    want = _incident(tmp_path / "a", exposed["original"], clouds["original"])
+    got = _incident(tmp_path / "b", exposed["renamed"], clouds["renamed"], "--config", clouds["config"])
+    assert want["affected_customers"] > 100 and set(want["by_field"]) >= {
+        "email",
+        "alexa_token",
+        "health_metric",
+    }
+    for key in ("affected_customers", "by_field", "by_region", "by_country", "obligations", "window"):
+        assert got[key] == want[key], key
+    assert _renamed_back(got["exposure"]) == want["exposure"] | {
+        "tables": sorted(want["exposure"]["tables"], key=lambda t: t["table"])
+    }
+
+
+def test_respond_on_the_renamed_copy_changes_the_same_rows(
+    clouds: dict[str, Any], exposed: dict[str, str], tmp_path: Path
+) -> None:
+    results = {}
+    for kind, config in (("original", ()), ("renamed", ("--config", clouds["config"]))):
+        folder = tmp_path / kind
+        folder.mkdir()
+        db_file = folder / "prod.db"
+        shutil.copy(parse_target(exposed[f"{kind}_db"]).path, db_file)
+        prod_url = f"sqlite:///{db_file}"
+        incident = _incident(folder, exposed[kind], prod_url, *config)
+        (folder / "playbook.toml").write_text(PLAYBOOK.format(db=prod_url))
+        respond = [
+            "incident",
+            "respond",
+            "leak",
+            "--playbook",
+            str(folder / "playbook.toml"),
+            "--db",
+            incident["db"],
+        ]
+        respond += ["--audit-log", str(folder / "audit.jsonl"), "--format", "json", *config]
+        (folder / "devices.toml").write_text(PLAYBOOK.format(db=prod_url) + DEVICES_STEP)
+        devices = [*respond[:3], "--playbook", str(folder / "devices.toml"), *respond[5:]]
+        dry = json.loads(_invoke(*devices, "--dry-run").stdout)  # device commands previewed, not sent
+        done = json.loads(_invoke(*respond).stdout)
+        results[kind] = {
+            "dry": [(s["action"], s["counts"], s["samples"]) for s in dry["steps"]],
+            "done": [(s["action"], s["counts"]) for s in done["steps"]],
+            "rows": _changed_rows(str(db_file), kind),
+        }
+    want, got = results["original"], results["renamed"]
+    assert dict(want["done"])["revoke_tokens"]["tokens"] > 0 and dict(want["done"])["unlink_integrations"]
+    assert want["dry"][-1][0] == "device_command" and want["dry"][-1][1]["devices"] > 0
+    assert got == want
+
+
+def _changed_rows(path: str, kind: str) -> dict[str, Any]:
+    """Revoked tokens, unlinked integrations and the account flags, by id, under either naming."""
+    con = sqlite3.connect(path)
+
+    def ids(table: str, column: str) -> list[int]:
+        t, c, i = (TABLE_NAMES[table], column_name(table, column), column_name(table, "id"))
+        if kind == "original":
+            t, c, i = table, column, "id"
+        sql = f'SELECT "{i}" FROM "{t}" WHERE "{c}" IS NOT NULL ORDER BY 1'
+        return [r[0] for r in con.execute(sql)]
+
+    found = {
+        "revoked": ids("api_tokens", "revoked_at"),
+        "unlinked": ids("integrations", "unlinked_at"),
+        "flags": con.execute(
+            "SELECT user_id, force_logout_at IS NOT NULL, password_reset_required, relink_providers"
+            " FROM dataward_account_flags ORDER BY user_id"
+        ).fetchall(),
+    }
+    con.close()
+    return found
+
+
+def test_notify_on_the_renamed_copy_sends_the_same_notices(
+    clouds: dict[str, Any], exposed: dict[str, str], tmp_path: Path
+) -> None:
+    sent = {}
+    for kind, config in (("original", ()), ("renamed", ("--config", clouds["config"]))):
+        folder = tmp_path / kind
+        folder.mkdir()
+        source = clouds[kind]
+        incident = _incident(folder, exposed[kind], source, *config)
+        with SmtpReceiver() as smtp:
+            _invoke(
+                "incident", "notify", "leak", "--smtp", f"smtp://127.0.0.1:{smtp.port}", "--db", incident["db"],
+                "--audit-log", str(folder / "audit.jsonl"), *config,
+            )  # fmt: skip
+            sent[kind] = {str(m["To"]): _listed_fields(m) for m in smtp.messages}
+    assert len(sent["original"]) > 100
+    assert any("Body measurements" in fields for fields in sent["original"].values())
+    assert sent["renamed"] == sent["original"]
+
+
+def _listed_fields(msg: Any) -> list[str]:
+    """The exposed-field lines of a notice's text part (and whether it has the health paragraph)."""
+    text = (
+        next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    )
+    lines = [line for line in text.splitlines() if line.startswith("  - ")]
+    return lines + (["Body measurements"] if "Body measurements" in text else [])
+
+
+@pytest.mark.parametrize(
+    "command, missing, by",
+    [
+        (("incident", "blast-radius", "leak", "--source", "{renamed}"), "customer", "blast radius"),
+        (("incident", "notify", "leak", "--smtp", "smtp://127.0.0.1:9"), "customer", "notify"),
+        (("analytics", "--from", "{renamed}"), "customer", "analytics"),
+    ],
+)
+def test_a_missing_role_is_one_sentence_and_exit_2(
+    clouds: dict[str, Any],
+    exposed: dict[str, str],
+    tmp_path: Path,
+    command: tuple[str, ...],
+    missing: str,
+    by: str,
+) -> None:
+    section = renamed_map_section()
+    del section[missing]
+    config = tmp_path / "partial.toml"
+    config.write_text(tomli_w.dumps({"schema": section}))
+    db = _incident(tmp_path, exposed["renamed"], clouds["renamed"], "--config", clouds["config"])["db"]
+    args = [a.format(renamed=clouds["renamed"]) for a in command]
+    if args[0] == "incident":
+        args += ["--db", db]
+    result = CliRunner().invoke(cli, [*args, "--config", str(config)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[0] == (
+        f"error: the schema map in {config.name} has no '{missing}' role, which {by} needs."
+    )
+    assert f"[schema.{missing}]" in result.stderr and "Traceback" not in result.output
+
+
+def test_respond_with_a_map_lacking_the_token_role_changes_nothing(
+    clouds: dict[str, Any], exposed: dict[str, str], tmp_path: Path
+) -> None:
+    db_file = tmp_path / "prod.db"
+    shutil.copy(parse_target(exposed["renamed_db"]).path, db_file)
+    prod_url = f"sqlite:///{db_file}"
+    incident = _incident(tmp_path, exposed["renamed"], prod_url, "--config", clouds["config"])
+    section = renamed_map_section()
+    del section["token"]
+    config = tmp_path / "partial.toml"
+    config.write_text(tomli_w.dumps({"schema": section}))
+    (tmp_path / "playbook.toml").write_text(PLAYBOOK.format(db=prod_url))
+    con = sqlite3.connect(db_file)
+    before = con.execute('SELECT count(*) FROM "oauth grants" WHERE "oau_revoked_at" IS NOT NULL').fetchone()
+    con.close()
+    result = CliRunner().invoke(
+        cli,
+        ["incident", "respond", "leak", "--playbook", str(tmp_path / "playbook.toml"), "--db", incident["db"],
+         "--audit-log", str(tmp_path / "audit.jsonl"), "--config", str(config)],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines()[0] == (
+        "error: the schema map in partial.toml has no 'token' role, which the respond step 'revoke_tokens' needs."
+    )
+    con = sqlite3.connect(db_file)
+    revoked = con.execute('SELECT count(*) FROM "oauth grants" WHERE "oau_revoked_at" IS NOT NULL').fetchone()
+    has_flags = con.execute("SELECT count(*) FROM sqlite_master WHERE name = 'dataward_account_flags'").fetchone()
+    con.close()
+    assert revoked == before and has_flags == (0,), "nothing ran"
