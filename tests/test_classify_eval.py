@@ -49,3 +49,16 @@ def test_vendor_precision_and_recall(scores: scoring.Scores, vendor: str) -> Non
     detail = "\n".join(m for m in sub.mistakes[:20])
     assert sub.precision() >= FLOOR, detail
     assert sub.recall() >= FLOOR, detail
+
+
+LOCALES = sorted({*__import__("eval.faker_eval", fromlist=["_"]).LOCALES,
+                  *__import__("eval.locales_eval", fromlist=["_"]).NICKNAMES, "en (reference)"})
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_locale_precision_and_recall(scores: scoring.Scores, locale: str) -> None:
+    """Customers beyond English (issue 17): every locale holds the floor; the English reference set too."""
+    sub = scores.slices[f"locale:{locale}"]
+    detail = "\n".join(m for m in sub.mistakes[:20])
+    assert sub.precision() >= FLOOR, detail
+    assert sub.recall() >= FLOOR, detail

@@ -7,6 +7,7 @@ from _classify_helpers import categories, unique_rows
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dataward.classify._possessive import owner
 from dataward.classify.device import IpAddress, MacAddress, _nickname, known_ouis
 
 LASTS = ["Smith", "Garcia", "Mueller", "Rossi", "Brown", "Dubois", "Jansen", "Taylor"]
@@ -16,10 +17,26 @@ FIRSTS = ["Emma", "Liam", "Olivia", "Noah", "Sophia", "James", "Maria", "Lucas"]
 @pytest.mark.parametrize(
     "value, ok",
     [("Emma's Nursery", True), ("Garage Cam 2", True), ("Front Door", True), ("Living Room", True),
-     ("Liam's Room", True), ("Shipped", False), ("emma@example.com", False), ("x" * 50, False)],
+     ("Liam's Room", True), ("Shipped", False), ("emma@example.com", False), ("x" * 50, False),
+     ("Arbeitszimmer von Jonas", True), ("Sala da Beatriz", True), ("子供部屋", True), ("Salon de Marie", True),
+     ("ゆいの部屋", True), ("Jonas' Zimmer", True), ("Quarto do Pedro", True), ("Kamer van Sanne", True),
+     ("Delivered", False), ("Out of stock", False), ("In transit", False)],
 )
 def test_nickname_shapes(value: str, ok: bool) -> None:
     assert _nickname(value) is ok
+
+
+@pytest.mark.parametrize(
+    "value, name",
+    [("Emma's Nursery", "Emma"), ("Arbeitszimmer von Jonas", "Jonas"), ("Sala da Beatriz", "Beatriz"),
+     ("Salon de Marie", "Marie"), ("ゆいの部屋", "ゆい"), ("Jonas' Zimmer", "Jonas'"), ("Marias Zimmer", "Maria"),
+     ("Camera di Giulia", "Giulia"), ("パパの部屋", None), ("子供部屋", None), ("Sala de Estar", None),
+     ("Garage Cam 2", None)],
+)
+def test_nickname_owner(value: str, name: str | None) -> None:
+    """A given name inside a nickname, in each language's possessive form (issue 17)."""
+    found = owner(value)
+    assert (found.rstrip("'") if found else None) == (name.rstrip("'") if name else None)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,8 @@ Groups, each built at several seeds:
   justify are dropped: firmware_version (bare version strings are hard negatives) and password.
 - ``mixed``: free-text and noise columns with 10-20% planted credentials, cards, emails, MACs, ...
 - ``json``: JSON blob columns; the column carries the union, each nested field ``column.path`` its own label.
-- ``faker``: Faker's providers in seven locales (values shaped by someone else), named and renamed.
+- ``faker``: Faker's providers in thirteen locales (values shaped by someone else), named and renamed.
+- ``locales``: device nicknames in eight languages (Faker's given names, hand-written rooms and possessives).
 - ``vendors``: device tables of makers the reference cloud does not make (vendors_eval.py, hand-written).
 - ``negative``: hard negatives (commit ids, UUIDs, base64 images, version strings, SKUs, room temperatures,
   English labels, ...) under their natural and meaningless names; they must get no category.
@@ -19,7 +20,7 @@ import contextlib
 import json
 import random
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pyarrow as pa
 
@@ -289,9 +290,11 @@ def devicecloud(seed: int) -> Iterator[Labelled]:
 def build(seeds: tuple[int, ...] = SEEDS) -> list[Labelled]:
     out: list[Labelled] = []
     with contextlib.suppress(ImportError):
-        from . import faker_eval
+        from . import faker_eval, locales_eval
 
         out.extend(faker_eval.objects(seeds[0]))
+        for seed in seeds:
+            out.extend(locales_eval.objects(seed))
     for seed in seeds:
         out.extend(reference(seed, renamed=False))
         out.extend(reference(seed, renamed=True))
@@ -303,4 +306,14 @@ def build(seeds: tuple[int, ...] = SEEDS) -> list[Labelled]:
         out.extend(vendors_eval.objects(seed))
         with contextlib.suppress(ImportError):
             out.extend(devicecloud(seed))
-    return out
+    return [_english_reference(item) for item in out]
+
+
+_REFERENCE_GROUPS = frozenset({"reference", "renamed", "devicecloud", "devicecloud-renamed", "noisy", "shaped"})
+
+
+def _english_reference(item: Labelled) -> Labelled:
+    """The English, reference-maker tables report as one locale row, the baseline other locales are held to."""
+    if item.slice or item.group not in _REFERENCE_GROUPS:
+        return item
+    return replace(item, slice="locale:en (reference)")

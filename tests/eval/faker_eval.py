@@ -1,4 +1,5 @@
-"""Columns from Faker's providers in seven locales: values written by someone else, so the detectors are
+"""Columns from Faker's providers in thirteen locales (German, Japanese kanji and kana, Portuguese, French,
+Spanish, Italian, Dutch and English ones): values written by someone else, so the detectors are
 not only judged on shapes their author chose. Raises ImportError without ``faker`` (a test dependency)."""
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ from dataward.stores.base import SampledColumn, SampledObject
 if TYPE_CHECKING:
     from .dataset import Labelled
 
-LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL")
+LOCALES = ("en_US", "en_GB", "de_DE", "de_AT", "fr_FR", "fr_CA", "es_ES", "es_MX", "it_IT", "nl_NL", "pt_BR",
+           "pt_PT", "ja_JP")
+# Given names and surnames alone: a person's name under a name column; a bare column of single words without
+# one is not labelled (a list of surnames is indistinguishable from a list of towns).
+NAMED_ONLY = frozenset({"first_name", "last_name"})
+# Providers whose values are not what they claim: Faker's es_MX IBANs are GB IBANs one character short.
+NOT_VALID = frozenset({("es_MX", "iban")})
 ROWS = 200
 
 
@@ -22,6 +29,8 @@ def _providers(f: object) -> dict[str, tuple[str | None, Callable[[], object]]]:
     return {
         "email": ("email", g.email),  # type: ignore[attr-defined]
         "name": ("person_name", g.name),  # type: ignore[attr-defined]
+        "first_name": ("person_name", g.first_name),  # type: ignore[attr-defined]
+        "last_name": ("person_name", g.last_name),  # type: ignore[attr-defined]
         "phone_number": ("phone", g.phone_number),  # type: ignore[attr-defined]
         "address": ("postal_address", lambda: g.address().replace("\n", ", ")),  # type: ignore[attr-defined]
         "street_address": ("postal_address", g.street_address),  # type: ignore[attr-defined]
@@ -67,7 +76,10 @@ def objects(seed: int) -> Iterator[Labelled]:
         fake.seed_instance(seed)
         providers = _providers(fake) | (_us_only(fake) if locale == "en_US" else {})
         for i, (name, (category, make)) in enumerate(providers.items()):
+            if (locale, name) in NOT_VALID:
+                continue
             values = pa.array([str(make()) for _ in range(ROWS)])
             for col_name in (name, f"f{i}"):
                 obj = SampledObject("eval://faker", "eval", f"faker_{locale}_{col_name}", (SampledColumn(col_name, values),))
-                yield Labelled("faker", obj, {col_name: frozenset({category}) if category else frozenset()})
+                label = frozenset({category}) if category and (col_name == name or name not in NAMED_ONLY) else frozenset()
+                yield Labelled("faker", obj, {col_name: label}, f"locale:{locale}")

@@ -4,6 +4,7 @@ and small built-in word lists (rooms)."""
 from __future__ import annotations
 
 import functools
+import re
 from importlib import resources
 
 
@@ -22,69 +23,32 @@ def last_names() -> frozenset[str]:
     return word_list("last_names")
 
 
-# Rooms and places in a home where a camera, plug or sensor sits: the words of a device nickname.
-ROOM_WORDS = frozenset(
-    [
-        "nursery",
-        "kitchen",
-        "garage",
-        "bedroom",
-        "bathroom",
-        "living",
-        "room",
-        "den",
-        "office",
-        "porch",
-        "patio",
-        "backyard",
-        "yard",
-        "door",
-        "doorbell",
-        "driveway",
-        "garden",
-        "basement",
-        "attic",
-        "hallway",
-        "hall",
-        "stairs",
-        "stairway",
-        "entry",
-        "entryway",
-        "foyer",
-        "playroom",
-        "kids",
-        "baby",
-        "babys",
-        "crib",
-        "dining",
-        "laundry",
-        "closet",
-        "pantry",
-        "shed",
-        "barn",
-        "balcony",
-        "upstairs",
-        "downstairs",
-        "gate",
-        "mudroom",
-        "nook",
-        "loft",
-        "guest",
-        "cam",
-        "camera",
-        "monitor",
-        "pet",
-        "dog",
-        "cat",
-        "aquarium",
-        "window",
-        "cabin",
-        "lounge",
-        "sunroom",
-        "toddler",
-        "twins",
-    ]
-)
+def room_words() -> frozenset[str]:
+    """Rooms and places of a home in several languages (classify/data/rooms.txt), lowercase."""
+    return word_list("rooms")
+
+
+@functools.cache
+def _cjk_rooms() -> tuple[str, ...]:
+    return tuple(w for w in room_words() if not w.isascii() and _CJK_CHAR.match(w))
+
+
+_CJK_CHAR = re.compile(r"^[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+
+
+def is_room_word(word: str) -> bool:
+    """A room or place word ('Kitchen', 'Salon', 'Quarto'), or a German/Dutch compound ending in a room head
+    ('Arbeitszimmer', 'Vorgarten', 'Kinderkamer')."""
+    w = word.lower()
+    if w in room_words():
+        return True
+    return len(w) > 5 and any(w.endswith(head) and len(w) >= len(head) + 3 for head in word_list("room_heads"))
+
+
+def has_cjk_room(text: str) -> bool:
+    """A Japanese room word inside unspaced text ('子供部屋', 'ゆいの部屋')."""
+    return any(room in text for room in _cjk_rooms())
+
 
 def ouis() -> frozenset[str]:
     """OUIs of camera, router and smart-home makers (classify/data/ouis.txt), upper-case hex."""

@@ -7,7 +7,8 @@ import re
 
 import numpy as np
 
-from dataward.classify._lists import ROOM_WORDS, first_names, ouis
+from dataward.classify._lists import has_cjk_room, is_room_word, ouis
+from dataward.classify._possessive import owner
 from dataward.classify.base import ColumnFacts, Detector, register_detector
 
 # Default SSIDs routers ship with (vendor prefix plus a few hex digits or digits).
@@ -73,18 +74,17 @@ def free_text(value: str) -> bool:
     return bool(stripped) and stripped.lower() not in _NOT_TEXT and not stripped.replace(".", "").isdigit()
 
 
-_POSSESSIVE = re.compile(r"\b([A-Z][a-z]+)'s\b")
-_WORD = re.compile(r"[A-Za-z']+")
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 def _nickname(value: str) -> bool:
-    """Short text naming a room or a person's belonging: 'Emma's Nursery', 'Garage Cam 2'."""
+    """Short text naming a room or a person's belonging: 'Emma's Nursery', 'Garage Cam 2', 'Salon de Marie',
+    'Arbeitszimmer von Jonas', '子供部屋'."""
     if not 0 < len(value) <= 40 or value.count(" ") > 5 or "@" in value or "://" in value:
         return False
-    owner = _POSSESSIVE.search(value)
-    if owner and owner.group(1).lower() in first_names():
+    if owner(value):
         return True
-    return any(w.lower() in ROOM_WORDS for w in _WORD.findall(value))
+    return any(is_room_word(w) for w in _WORD.findall(value)) or has_cjk_room(value)
 
 
 @register_detector
@@ -112,7 +112,7 @@ class DeviceNickname(Detector):
         """Nicknames vary; a column of a dozen room labels is a category list, not user text."""
         if hinted:
             return column.distinct >= 3
-        possessive = sum(1 for t in column.texts if _POSSESSIVE.search(t)) / max(len(column.texts), 1)
+        possessive = sum(1 for t in column.texts if owner(t)) / max(len(column.texts), 1)
         return column.distinct >= 30 or possessive >= 0.1
 
 

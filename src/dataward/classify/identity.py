@@ -7,7 +7,8 @@ import re
 import numpy as np
 import phonenumbers
 
-from dataward.classify._lists import ROOM_WORDS, first_names, last_names
+from dataward.classify._lists import first_names, is_room_word, last_names
+from dataward.classify._possessive import owner
 from dataward.classify.base import ColumnFacts, Detector, register_detector
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
@@ -34,16 +35,49 @@ class Email(Detector):
         return len(labels) > 1 and labels[-1].isalpha() and all(0 < len(x) <= 63 for x in labels)
 
 
-_NAME_WORD = re.compile(r"^[^\W\d_][^\W\d_]*(?:[-'][^\W\d_]+)*$")
+_NAME_WORD = re.compile(r"^[^\W\d_][^\W\d_]*(?:[-'\u2019][^\W\d_]+)*$")
 _PARTICLES = frozenset({"van", "der", "den", "de", "du", "des", "la", "le", "von", "zu", "di", "da", "del", "dos",
-                        "das", "y", "e", "mc", "bin", "al", "el"})
+                        "das", "do", "y", "e", "i", "mc", "bin", "al", "el", "ten", "ter", "op", "het", "'t"})
+# Titles and degrees around a name in the locales dataward's users live in ('Univ.Prof.', 'Dott.ssa', 'B.A.').
 _AFFIXES = frozenset({"mr", "mrs", "ms", "dr", "prof", "jr", "sr", "ii", "iii", "iv", "mba", "md", "phd", "dds",
-                      "dvm", "b.sc", "m.sc", "ing", "dipl"})
+                      "dvm", "b.sc", "m.sc", "ing", "dipl", "univ.prof", "dipl.-ing", "dipl.-kfm", "dipl.-kff", "b.a",
+                      "m.a", "b.eng", "m.eng", "mag", "dr.med", "dr.-ing", "herr", "frau", "sra", "srta", "dña", "don",
+                      "doña", "d", "mme", "mlle", "m", "me", "pr", "dott", "dott.ssa", "sig", "sig.ra", "avv", "drs",
+                      "ir", "bsc", "msc", "ll.m", "dra", "lic", "eng", "sir", "madame", "monsieur", "señor", "señora"})
 _INITIAL = re.compile(r"^[A-Z]\.?$")
+# Han, kana and Hangul: scripts without letter case, whose names are one or two short words.
+_CJK = re.compile(r"^[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\u3005\u30fc]+$")
+_PLACE_END = tuple("市区町村県都府道郡島駅店園") + ("会社", "部屋")
 
 
-def _person_name(value: str, single: bool) -> bool:
-    """Two to four capitalised words, first a known first name and last a known last name."""
+def _known(word: str, names: frozenset[str]) -> bool:
+    """A name word, or each part of a hyphenated one ('Bárbara-Ema', 'Kain-Dietl'), is in the list."""
+    w = word.lower().strip(".")
+    return w in names or ("-" in w and any(p in names for p in w.split("-")))
+
+
+def _cjk_name(value: str, single: bool, strong: bool = False) -> bool:
+    """'長沢 まゆみ', 'まゆみ 長沢', '김 민준': two short caseless words, one a known name; unspaced ('長沢まゆみ')
+    only under a name column, when a known surname starts it."""
+    parts = value.replace("\u3000", " ").split()
+    if not all(_CJK.match(p) for p in parts) or value.endswith(_PLACE_END):
+        return False
+    firsts, lasts = first_names(), last_names()
+    if len(parts) == 2 and all(len(p) <= 5 for p in parts):
+        return any(p in lasts or p in firsts for p in parts)
+    if len(parts) == 1 and strong and len(value) <= 5:
+        return True
+    if len(parts) == 1 and single and 2 <= len(value) <= 6:
+        return any(value[:k] in lasts and len(value) - k <= 4 for k in (1, 2, 3))
+    return False
+
+
+def _person_name(value: str, single: bool, strong: bool = False) -> bool:
+    """Two to four capitalised words (case rules of the script), first a known given name or last a known
+    surname; Han/kana/Hangul names by their own shape. ``single``: one word may be a name (a name column);
+    ``strong``: the column says given name or surname, so any one name-shaped word is."""
+    if _CJK.match(value[:1]):
+        return _cjk_name(value, single, strong)
     if value.count(",") == 1:  # 'Last, First'
         last, _, first = value.partition(",")
         value = f"{first.strip()} {last.strip()}"
@@ -52,14 +86,26 @@ def _person_name(value: str, single: bool) -> bool:
         words = [words[0]] + [w for w in words[1:-1] if w.lower() not in _PARTICLES] + [words[-1]]
     if not words or len(words) > 4 or any("'s" in w.lower() for w in words):
         return False
-    if any(not ((_NAME_WORD.match(w) and w[0].isupper()) or _INITIAL.match(w)) for w in words):
+    if any(not ((_NAME_WORD.match(w) and not w[0].islower()) or _INITIAL.match(w)) for w in words):
         return False
-    first, last = words[0].lower(), words[-1].lower().strip(".")
-    if any(w.lower() in ROOM_WORDS for w in words):  # 'Living Room', 'Garage Hall' are places
-        return False
+    firsts, lasts = first_names(), last_names()
+    if is_room_word(words[0]) or (is_room_word(words[-1]) and not _known(words[0], firsts)):
+        return False  # 'Living Room', 'Salon de Marie', 'Sala da Beatriz' are places; 'Giulia Sala' is a person
     if len(words) == 1:
-        return single and (first in first_names() or first in last_names())
-    return first in first_names() or (last in last_names() and len(words) == 2 and not _INITIAL.match(words[0]))
+        return single and (_known(words[0], firsts) or _known(words[0], lasts) or strong and not _INITIAL.match(words[0]))
+    if _INITIAL.match(words[0]):
+        return False
+    if _known(words[0], firsts) or (len(words) == 2 and _known(words[-1], lasts)):
+        return True
+    return len(words) == 3 and _known(words[1], lasts) and _known(words[2], lasts)  # 'Ibán Higueras Valverde'
+
+
+# Column-name words that say "given name" or "surname" in the locales above: one word is then a whole name.
+_GIVEN_OR_SURNAME = frozenset({
+    "first", "last", "given", "family", "surname", "fname", "lname", "forename", "middle", "vorname", "nachname",
+    "familienname", "prenom", "nom", "nombre", "apellido", "apellidos", "sobrenome", "cognome", "achternaam",
+    "voornaam", "sei", "mei", "myoji", "namae",
+})
 
 
 @register_detector
@@ -68,6 +114,8 @@ class PersonName(Detector):
     names = (
         "name", "full_name", "fullname", "first_name", "last_name", "given_name", "family_name", "surname",
         "display_name", "contact_name", "owner_name", "customer_name", "fname", "lname", "real_name",
+        "vorname", "nachname", "familienname", "nombre", "apellido", "apellidos", "nome", "sobrenome", "cognome",
+        "prenom", "nom_de_famille", "voornaam", "achternaam", "shimei", "namae",
     )
     not_names = (
         "user", "file", "host", "model", "product", "device", "table", "column", "nick", "nickname", "ssid",
@@ -80,15 +128,14 @@ class PersonName(Detector):
     def content_mask(self, column: ColumnFacts, hinted: bool) -> np.ndarray | None:
         if not column.texts:
             return None
-        return np.fromiter((_person_name(t, hinted) for t in column.texts), bool, len(column.texts))
-
-
-_POSSESSIVE = re.compile(r"\b([A-Z][a-z]+)'s\b")
+        strong = hinted and any(t in _GIVEN_OR_SURNAME for t in column.tokens)
+        return np.fromiter((_person_name(t, hinted, strong) for t in column.texts), bool, len(column.texts))
 
 
 @register_detector
 class PossessiveName(Detector):
-    """A person's first name inside free text ('Emma's Nursery'): the text also holds a name.
+    """A person's given name inside a nickname ('Emma's Nursery', 'Sala da Beatriz', 'ゆいの部屋'): it also
+    holds a name.
 
     Not exclusive: the value still counts as its main category (a device nickname) as well.
     """
@@ -103,9 +150,7 @@ class PossessiveName(Detector):
     def content_mask(self, column: ColumnFacts, hinted: bool) -> np.ndarray | None:
         if not column.texts:
             return None
-        names = first_names()
-        found = (m is not None and m.group(1).lower() in names for m in map(_POSSESSIVE.search, column.texts))
-        return np.fromiter(found, bool, len(column.texts))
+        return np.fromiter((owner(t) is not None for t in column.texts), bool, len(column.texts))
 
 
 _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9._\-]{2,31}$")
@@ -162,6 +207,10 @@ def _has_name_part(value: str) -> bool:
     return False
 
 
+_PAREN_CODE = re.compile(r"^\((3[0-9]{2}|[1-9][0-9]?)\) ?(?=[0-9]{2,4}[ \-]?[0-9]{3})")
+# National formats without '+': with a trunk '0' (Europe, Japan, Brazil), without one (NANP, Portugal, Spain).
+_TRUNK_REGIONS = ("GB", "DE", "FR", "IT", "NL", "ES", "AT", "CH", "BE", "JP", "BR")
+_NATIONAL_REGIONS = ("US", "PT", "ES", "BR")
 _EXTENSION = re.compile(r"\s*(?:x|ext\.?|#)\s*[0-9]{1,6}$", re.I)
 
 
@@ -170,19 +219,23 @@ def _valid_phone(value: str) -> bool:
     European trunk-prefixed '0...'. Formatted values need only the right length (new area codes appear
     every year); bare digits must be valid numbers."""
     value = _EXTENSION.sub("", value)
+    code = _PAREN_CODE.match(value)
+    if code:  # '(351) 919 825 979': a country code written in parentheses
+        value = f"+{code.group(1)} {value[code.end():]}"
     if value.startswith(("00", "011")) and not value.startswith("0 "):
         value = "+" + value[3:] if value.startswith("011") else "+" + value[2:]
     if value.startswith("+"):
         regions: tuple[str | None, ...] = (None,)
     else:
-        regions = ("GB", "DE", "FR", "IT", "NL", "ES") if value.lstrip("(").startswith("0") else ("US",)
+        regions = _TRUNK_REGIONS if value.lstrip("(").startswith("0") else _NATIONAL_REGIONS
     formatted = value.startswith("+") or not value.isdigit()
     for region in regions:
         try:
             number = phonenumbers.parse(value, region)
         except phonenumbers.NumberParseException:
             continue
-        if phonenumbers.is_valid_number(number) or (formatted and phonenumbers.is_possible_number(number)):
+        lenient = formatted and region in (None, "US", *_TRUNK_REGIONS[:6])  # new area codes appear every year
+        if phonenumbers.is_valid_number(number) or (lenient and phonenumbers.is_possible_number(number)):
             return True
     return False
 
@@ -198,10 +251,13 @@ class Phone(Detector):
     patterns = (
         rf"\+[1-9][0-9 \-().]{{6,18}}[0-9]{_EXT}",  # E.164 and international formats
         rf"(?:00|011)[ \-]?[1-9][0-9 \-().]{{6,18}}[0-9]{_EXT}",  # international access prefix
+        r"\((?:3[0-9]{2}|[1-9][0-9]?)\) ?[0-9]{2,4}[ \-]?[0-9]{3}[ \-]?[0-9]{3,4}",  # '(351) 919 825 979'
+        r"[1-9][0-9]{1,2}[ \-][0-9]{4,5}-[0-9]{4}",  # Brazil 'DD 9825-9791', Japan '62-3286-0129'
+        r"[2-9][0-9]{2} [0-9]{3} [0-9]{3}",  # Portugal, Spain: nine digits, no trunk prefix
         rf"(?:1[ .\-])?(?:\([2-9][0-9]{{2}}\) ?|[2-9][0-9]{{2}}[ .\-])[0-9]{{3}}[ .\-][0-9]{{4}}{_EXT}",  # NANP
         r"0[0-9]{2,4}[ \-][0-9]{3,4}[ \-]?[0-9]{3,4}",  # European national with a trunk prefix
     )
-    hinted_patterns = (r"[0-9]{10,15}",)  # bare digits only when the name says phone
+    hinted_patterns = (r"[0-9]{9,15}",)  # bare digits only when the name says phone
     min_rate = 0.3
     hinted_rate = 0.3
     priority = 60
@@ -237,8 +293,17 @@ _FR_WAYS = "rue|avenue|av\\.|boulevard|bd|chemin|all\u00e9e|allee|impasse|place|
 _SOUTH_WAYS = (
     "calle|c\\.|avenida|av\\.|paseo|pasaje|pasadizo|camino|carrer|plaza|ronda|v\u00eda|via|vial|alameda|glorieta|"
     "traves\u00eda|travesia|callej\u00f3n|cuesta|rambla|acceso|viale|piazza|piazzale|vicolo|corso|largo|strada|"
-    "incrocio|rotonda|stretto|borgo|contrada|vico|canale|rua|travessa|avenida"
+    "incrocio|rotonda|stretto|borgo|contrada|vico|canale|rua|travessa|avenida|"
+    # Mexico and Brazil: 'Retorno Yucatán 919', 'Conjunto de Freitas, 279', 'Área de da Rosa, 5'
+    "cerrada|privada|andador|circuito|circunvalaci\u00f3n|callej\u00f3n|corredor|diagonal|eje vial|perif\u00e9rico|"
+    "prolongaci\u00f3n|retorno|continuaci\u00f3n|peatonal|ampliaci\u00f3n|boulevard|calzada|viaducto|"
+    "pra\u00e7a|estrada|rodovia|ladeira|vila|quadra|conjunto|jardim|setor|parque|residencial|loteamento|"
+    "ch\u00e1cara|condom\u00ednio|lagoa|lago|vereda|viela|passarela|p\u00e1tio|fazenda|favela|distrito|"
+    "campo|col\u00f4nia|esta\u00e7\u00e3o|feira|morro|n\u00facleo|recanto|s\u00edtio|trecho|trevo|vale|"
+    "\u00e1rea|aeroporto|esplanada|margem"
 )
+_UPPER = "(?:[A-Z]|\u00c1|\u00c9|\u00cd|\u00d3|\u00da|\u00c2|\u00ca|\u00d4|\u00c0|\u00c7)"  # Hyperscan: no \\u
+_JP_DIGIT = "(?:[0-9]|\uff10|\uff11|\uff12|\uff13|\uff14|\uff15|\uff16|\uff17|\uff18|\uff19)"
 _UNIT = r"(?:apt\.?|apartment|suite|ste\.?|unit|#) ?[0-9A-Z]{1,6}"
 
 
@@ -252,14 +317,18 @@ class PostalAddress(Detector):
     not_names = ("email", "ip", "mac", "wallet", "url", "web", "server", "bind", "remote", "local")
     patterns = (
         # US / UK: '804 Javier Port', '20686 Taylor Street Apt. 630', 'City, ST 12345'
-        rf"(?i)\b[0-9]{{1,6}}[A-Za-z]? (?:[A-Za-z0-9.'\-]+ ){{1,4}}(?:{_STREET})\.?(?:,? {_UNIT})?\b",
+        rf"(?i)\b[0-9]{{1,6}}[A-Za-z]? (?:[^\s,]+ ){{1,4}}(?:{_STREET})\.?(?:,? {_UNIT})?\b",
         r"\b[A-Z][A-Za-z .'\-]{1,30}, [A-Z]{2} [0-9]{5}(?:-[0-9]{4})?\b",
         # German, Dutch, Nordic: 'Lukasring 7', 'Hauptstraße 5', 'Dehmelgasse 98-30', 'Roosstraat 283'
         rf"(?i)[^\s,0-9]{{2,}}(?:{_EU_SUFFIX}) [0-9]{{1,5}}[a-z]?(?:[-/][0-9]{{1,4}})?(?:[^0-9A-Za-z]|$)",
         # French: '64, boulevard Gabrielle Faure'
         rf"\b[0-9]{{1,4}}(?: ?(?:bis|ter))?,? (?i:{_FR_WAYS}) [^\s,0-9]",
         # Spanish, Italian, Portuguese: 'Paseo de Omar Viña 7', 'Viale Federigo, 41'
-        rf"(?:^|[^A-Za-z])(?i:{_SOUTH_WAYS}) (?:de |del |di |da )?[A-Z][^,\n]{{1,40}},? [0-9]{{1,4}}(?:[^0-9]|$)",
+        rf"(?:^|[^A-Za-z])(?i:{_SOUTH_WAYS}) (?:(?:de|del|di|da|do|dos|das|la) )*{_UPPER}[^,\n]{{1,40}},? [0-9]{{1,4}}(?:[^0-9]|$)",
+        # Japanese: '油井24丁目20番16号', '丸の内1-2-3', '〒100-0005'
+        _JP_DIGIT + "{1,4}\u4e01\u76ee" + _JP_DIGIT + "{1,4}\u756a",
+        "\u3012 ?[0-9]{3}-[0-9]{4}",
+        "(?:\u5e02|\u533a|\u753a|\u6751)" + r"[^\s,0-9]{1,24}[0-9]{1,4}-[0-9]{1,4}(?:-[0-9]{1,4})?",
         # postal code with a city: '46756 Hannoversch Münden', '4601 TV, Grolloo', '13017, Quarona (VC)'
         r", [0-9]{4,5}(?: ?[A-Z]{2})?,? [A-Z][^\s,0-9]+",
     )
