@@ -212,3 +212,59 @@ def test_probe_makes_public_no_auth_and_emails_one_critical_finding(
     assert "email" in public[0].categories and "probe: postgresql." in public[0].evidence
     assert inv.probed[store(inv, "orders-public").id].exposed is True
     assert set(inv.probed) == {store(inv, "orders-public").id}  # nothing else answered
+
+
+# ---- --policy and --write-policy --------------------------------------------------------------------------
+RESIDENCY = """
+[[store]]
+name = "orders"
+url = {env = "ORDERS_URL"}
+role = "production"
+
+[[store]]
+name = "dropped-last-year"
+url = "postgresql://dropped.aaaaaaaaaa.eu-west-1.rds.amazonaws.com:5432/app"
+
+[residency]
+allowed_regions = ["eu"]
+"""
+
+
+def test_cli_policy_reconciliation(found: Inventory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    policy = tmp_path / "dataward.toml"
+    policy.write_text(RESIDENCY)
+    orders = store(found, "orders-private")
+    monkeypatch.setenv("ORDERS_URL", f"postgresql://app:pw@{orders.host}/app")  # identity by endpoint
+    result = run_cli("--regions", "eu-west-1,us-east-1", "--policy", str(policy), "--format", "json")
+    data = json.loads(result.stdout)
+    listed = {s["name"]: s["listed_as"] for s in data["stores"]}
+    assert listed["orders-private"] == "orders"
+    by_rule: dict[str, set[str]] = {}
+    for f in data["findings"]:
+        by_rule.setdefault(f["rule"], set()).add(f["store_name"])
+    assert by_rule["policy.unlisted-store"] == {n for n, as_ in listed.items() if as_ is None}
+    assert by_rule["policy.store-not-found"] == {"dropped-last-year"}
+    assert by_rule["policy.region-not-allowed"] == {"logs-open", "logs-locked", "sessions-open", "sessions-auth"}
+
+
+def test_written_policy_lists_every_store(found: Inventory, tmp_path: Path) -> None:
+    draft = tmp_path / "draft.toml"
+    result = run_cli("--regions", "eu-west-1", "--write-policy", str(draft), "--format", "json")
+    assert f"draft [[store]] entries to {draft}" in result.stderr
+    text = draft.read_text()
+    assert "not-a-real-pw" not in text and "password" not in text.lower()
+    entries = tomllib.loads(text)["store"]
+    assert {e["name"] for e in entries} == {s["name"] for s in json.loads(result.stdout)["stores"]}
+    orders = next(e for e in entries if e["name"] == "orders-public")
+    assert (orders["role"], orders["owner"], orders["region"]) == ("production", "data-team@example.com", "eu-west-1")
+    again = run_cli("--regions", "eu-west-1", "--policy", str(draft), "--format", "json")
+    rules = {f["rule"] for f in json.loads(again.stdout)["findings"]}
+    assert not rules & {"policy.unlisted-store", "policy.store-not-found"}
+    # scan --config: the moto endpoints do not resolve, so only the buckets answer (through AWS_ENDPOINT_URL);
+    # no store of the written policy is unlisted.
+    scan = CliRunner().invoke(cli, ["scan", "--config", str(draft), "--no-contents", "--timeout", "1",
+                                    "--format", "json"])
+    assert scan.exit_code in (0, 1), scan.output
+    report = json.loads(scan.stdout)
+    assert len(report["targets"]) == len(entries)
+    assert not [f for f in report["findings"] if f["rule"] == "policy.unlisted-store"]
