@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from dataward.classify.base import registered_detectors
+from dataward.classify.base import DETECTORS as REGISTRY
 
 ROOT = Path(__file__).resolve().parent.parent
-DETECTORS = sorted(registered_detectors().items())
+DETECTORS = sorted(REGISTRY.items())
 
 
 @pytest.mark.parametrize("name, cls", DETECTORS, ids=[n for n, _ in DETECTORS])

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from dataward.categories import CATEGORIES
-from dataward.classify.base import CLASSIFICATION_SCHEMA, registered_detectors
+from dataward.classify.base import CLASSIFICATION_SCHEMA, DETECTORS
 from dataward.classify.engine import (
     ClassifyOptions,
     classification_json,
@@ -22,9 +22,8 @@ from dataward.stores.base import SampledColumn, SampledObject
 
 
 def test_every_detector_declares_a_known_category() -> None:
-    detectors = registered_detectors()
-    assert {cls.category for cls in detectors.values()} == set(CATEGORIES)
-    for cls in detectors.values():
+    assert {cls.category for cls in DETECTORS} == set(CATEGORIES)
+    for cls in DETECTORS:
         assert cls.__doc__ or cls.__module__, cls
 
 

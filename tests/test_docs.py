@@ -102,9 +102,9 @@ def test_runnable_example(
 
 def test_every_policy_rule_and_format_is_documented() -> None:
     from dataward.policy.rules import POLICY_RULES
-    from dataward.report.base import registered_formats
+    from dataward.report.base import FORMATS
 
     policy_doc = (DOCS / "policy.md").read_text()
     scan_doc = (DOCS / "scan.md").read_text()
-    assert not [r for r in POLICY_RULES if f"`{r}`" not in policy_doc], "policy rules missing from docs/policy.md"
-    assert not [f for f in registered_formats() if f"**{f}**" not in scan_doc], "formats missing from docs/scan.md"
+    assert not [r for r in POLICY_RULES.names() if f"`{r}`" not in policy_doc], "policy rules missing from docs/policy.md"
+    assert not [f for f in FORMATS.names() if f"**{f}**" not in scan_doc], "formats missing from docs/scan.md"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from dataward.exposure.base import Contents, evaluate, registered_rules
+from dataward.exposure.base import RULES, Contents, evaluate
 from dataward.findings import Severity
 from dataward.stores.base import ExposureFacts
 
@@ -96,14 +96,14 @@ CASES = [
 
 @pytest.mark.parametrize("name, f, contents, expected", CASES, ids=[c[0] for c in CASES])
 def test_kind_rules(name: str, f: ExposureFacts, contents: Contents, expected: dict[str, Severity]) -> None:
-    kind_rules = {r for r, rule in registered_rules().items() if rule.stores and set(rule.stores) & set(KINDS)}
+    kind_rules = {r for r, rule in RULES.items() if rule.stores and set(rule.stores) & set(KINDS)}
     got = {x.rule: x.severity for x in evaluate(f, contents) if x.rule in kind_rules}
     assert got == expected
 
 
 def test_every_kind_rule_is_documented_and_tabled() -> None:
     docs = (Path(__file__).resolve().parent.parent / "docs" / "exposure.md").read_text()
-    rules = [r for r, rule in registered_rules().items() if rule.stores and set(rule.stores) & set(KINDS)]
+    rules = [r for r, rule in RULES.items() if rule.stores and set(rule.stores) & set(KINDS)]
     assert len(rules) == 12
     tabled = {r for _, _, _, expected in CASES for r in expected}
     for rule in rules:

@@ -22,7 +22,7 @@ from _scan_helpers import CANARY_EMAIL, CANARY_TOKEN, FakeStore, facts, fake_cla
 from referencing import Registry, Resource
 
 from dataward.policy import parse_policy
-from dataward.report.base import registered_formats
+from dataward.report.base import FORMATS
 from dataward.report.model import Report
 from dataward.scan import pipeline as scan_mod
 from dataward.targets import parse_target
@@ -64,12 +64,12 @@ def report() -> Report:
 
 
 def test_every_format_is_registered() -> None:
-    assert set(registered_formats()) >= {"table", "json", "sarif", "html", "ocsf"}
+    assert set(FORMATS.names()) >= {"table", "json", "sarif", "html", "ocsf"}
 
 
 @pytest.mark.parametrize("fmt", ["table", "json", "sarif", "html", "ocsf"])
 def test_no_canary_and_no_password_in_any_format(report: Report, fmt: str) -> None:
-    text = registered_formats()[fmt](report)
+    text = FORMATS.get(fmt).render(report)
     assert CANARY_EMAIL not in text and CANARY_TOKEN not in text
     assert "app:pw@" not in text
 
@@ -84,7 +84,7 @@ def test_json_matches_the_published_schema(report: Report) -> None:
             ("https://dataward.dev/schemas/report.schema.json", Resource.from_contents(report_schema)),
         ]
     )
-    data = json.loads(registered_formats()["json"](report))
+    data = json.loads(FORMATS.get("json").render(report))
     jsonschema.Draft202012Validator(report_schema, registry=registry).validate(data)
     assert data["schema"] == "dataward.report/v1"
     assert data["summary"]["by_severity"]["critical"] >= 2
@@ -92,13 +92,13 @@ def test_json_matches_the_published_schema(report: Report) -> None:
 
 
 def test_json_round_trips(report: Report) -> None:
-    again = Report.from_json(json.loads(registered_formats()["json"](report)))
+    again = Report.from_json(json.loads(FORMATS.get("json").render(report)))
     assert [f.id for f in again.findings] == [f.id for f in report.findings]
     assert again.summary() == report.summary()
 
 
 def test_sarif_follows_the_sarif_2_1_0_object_model(report: Report) -> None:
-    log = json.loads(registered_formats()["sarif"](report))
+    log = json.loads(FORMATS.get("sarif").render(report))
     assert sarif_problems(log) == []
     run = log["runs"][0]
     rules = run["tool"]["driver"]["rules"]
@@ -113,7 +113,7 @@ def test_sarif_follows_the_sarif_2_1_0_object_model(report: Report) -> None:
 
 
 def test_ocsf_lines_are_detection_findings(report: Report) -> None:
-    lines = registered_formats()["ocsf"](report).splitlines()
+    lines = FORMATS.get("ocsf").render(report).splitlines()
     assert len(lines) == len(report.findings)
     for line in lines:
         event = json.loads(line)
@@ -124,7 +124,7 @@ def test_ocsf_lines_are_detection_findings(report: Report) -> None:
 
 
 def test_table_groups_per_store_worst_first(report: Report) -> None:
-    text = registered_formats()["table"](report)
+    text = FORMATS.get("table").render(report)
     assert text.index("analytics-copy") < text.index("10.9.0.6")
     assert "critical" in text
 
@@ -137,7 +137,7 @@ def _chromium() -> str:
 
 
 def test_html_renders_in_headless_chromium(report: Report, tmp_path: Path) -> None:
-    html = registered_formats()["html"](report)
+    html = FORMATS.get("html").render(report)
     assert "<script" not in html.lower()
     assert "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")  # nothing fetched
     page = tmp_path / "report.html"
@@ -168,6 +168,6 @@ def test_html_renders_in_headless_chromium(report: Report, tmp_path: Path) -> No
     ],
 )
 def test_sarif_check_catches_departures(report: Report, mutate: Any, problem: str) -> None:
-    log = json.loads(registered_formats()["sarif"](report))
+    log = json.loads(FORMATS.get("sarif").render(report))
     mutate(log)
     assert any(problem in p for p in sarif_problems(log))

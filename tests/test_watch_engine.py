@@ -148,9 +148,9 @@ def test_every_alert_sink_is_documented() -> None:
     """Each sink module of the registry has a row in docs/watch.md."""
     from pathlib import Path
 
-    from dataward.watch.alerts import registered_sinks
+    from dataward.watch.alerts import SINKS
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "watch.md").read_text()
-    modules = {cls.__module__.rsplit(".", 1)[1] for cls in registered_sinks().values()}
+    modules = {cls.__module__.rsplit(".", 1)[1] for cls in SINKS}
     assert modules == {"webhook", "smtp", "stdout", "apprise"}
     assert all(f"`{m}.py`" in doc for m in modules)

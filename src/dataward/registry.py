@@ -14,13 +14,15 @@ for its members, so nothing else lists them::
     STORES.names()          # the CLI's choices come from here
 
 A member may answer to more than one name (``aliases``, e.g. ``mysql`` and ``mariadb``): ``names()`` lists the
-primary names only, ``get`` accepts either.
+primary names only, ``get`` accepts either. ``items()`` and iteration keep registration order (rules are
+evaluated in the order their modules define them); ``names()`` is sorted.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
@@ -34,8 +36,10 @@ class Registry(Generic[T]):
     """Members of one plugin family, by name.
 
     ``family`` is how an error names the family ("store kind", "report format"); ``package`` is the dotted
-    package whose modules define the members (modules whose names start with ``_`` and ``base`` are not loaded:
-    they hold shared helpers); ``key`` gives a member's primary name and ``aliases`` its other names.
+    package whose modules define the members (modules whose names start with ``_``, ``base`` and those in
+    ``skip`` are not loaded: they hold shared helpers); ``key`` gives a member's primary name and ``aliases``
+    its other names. ``unknown`` and ``tip`` shape the error for a name no member answers to (``{name}``,
+    ``{family}`` and ``{known}`` are filled in).
     """
 
     def __init__(
@@ -46,15 +50,23 @@ class Registry(Generic[T]):
         package: str | None = None,
         aliases: Callable[[T], Iterable[str]] | None = None,
         error: type[DatawardError] = DatawardError,
+        unknown: str = "'{name}' is not a {family} dataward knows.",
+        tip: str = "known: {known}",
+        skip: Iterable[str] = (),
     ) -> None:
         self.family = family
         self.package = package
         self._key = key
         self._aliases = aliases
         self._error = error
+        self._unknown = unknown
+        self._tip = tip
+        self._skip = frozenset(skip)
         self._members: dict[str, T] = {}
         self._by_alias: dict[str, T] = {}
         self._loaded = package is None
+        self._loading = False
+        self._lock = threading.RLock()  # discovery asks from many threads at once
 
     def register(self, member: T) -> T:
         """Add a member (usable as a class or function decorator); a second member with the same name is a bug."""
@@ -72,9 +84,10 @@ class Registry(Generic[T]):
         found = self.find(name)
         if found is None:
             known = self.names()
+            message = self._unknown.format(name=name, family=self.family)
             raise self._error(
-                f"'{name}' is not a {self.family} dataward knows.{did_you_mean(name, known + list(self._by_alias))}",
-                tip=f"known: {', '.join(known)}" if known else None,
+                message + did_you_mean(name, known + list(self._by_alias)),
+                tip=self._tip.format(known=", ".join(known)) if known else None,
             )
         return found
 
@@ -88,13 +101,18 @@ class Registry(Generic[T]):
         self.load()
         return sorted(self._members)
 
-    def items(self) -> list[tuple[str, T]]:
-        """(primary name, member) pairs, sorted by name."""
+    def all_names(self) -> list[str]:
+        """Primary names and aliases, sorted (what ``get`` accepts)."""
         self.load()
-        return sorted(self._members.items())
+        return sorted({*self._members, *self._by_alias})
+
+    def items(self) -> list[tuple[str, T]]:
+        """(primary name, member) pairs, in registration order."""
+        self.load()
+        return list(self._members.items())
 
     def members(self) -> list[T]:
-        """Members, sorted by primary name."""
+        """Members, in registration order."""
         return [member for _, member in self.items()]
 
     def __iter__(self) -> Iterator[T]:
@@ -108,14 +126,25 @@ class Registry(Generic[T]):
         return len(self._members)
 
     def load(self) -> None:
-        """Import every module of the family's package once, so each member has registered itself."""
+        """Import every module of the family's package once, so each member has registered itself.
+
+        Another thread waits until every member is in; a module that asks its own registry while it is being
+        imported (same thread) gets the members registered so far. A failed import is retried next time.
+        """
         if self._loaded or self.package is None:
             return
-        self._loaded = True
-        package = importlib.import_module(self.package)
-        for module in pkgutil.iter_modules(package.__path__):
-            if not module.name.startswith("_") and module.name != "base":
-                importlib.import_module(f"{self.package}.{module.name}")
+        with self._lock:
+            if self._loaded or self._loading:
+                return
+            self._loading = True
+            try:
+                package = importlib.import_module(self.package)
+                for module in pkgutil.iter_modules(package.__path__):
+                    if not module.name.startswith("_") and module.name != "base" and module.name not in self._skip:
+                        importlib.import_module(f"{self.package}.{module.name}")
+                self._loaded = True
+            finally:
+                self._loading = False
 
     def __repr__(self) -> str:
         return f"Registry({self.family!r}, package={self.package!r})"

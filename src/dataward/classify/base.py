@@ -1,18 +1,18 @@
 """Detectors and classification results (DESIGN.md 'classify' shape).
 
 A detector family is one module of this package; each detector class registers itself with
-``@register_detector``. The engine (classify/engine.py) compiles every detector's patterns into one
-multi-pattern matcher and runs validators only on candidates.
+``@register_detector`` (the ``DETECTORS`` registry). The engine (classify/engine.py) compiles every detector's
+patterns into one multi-pattern matcher and runs validators only on candidates.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import numpy as np
+
+from dataward.registry import Registry
 
 CLASSIFICATION_SCHEMA = "dataward.classification/v1"
 
@@ -130,19 +130,7 @@ class Detector:
         return True
 
 
-DetectorT = TypeVar("DetectorT", bound=type[Detector])
-_DETECTORS: dict[str, type[Detector]] = {}
-
-
-def register_detector(cls: DetectorT) -> DetectorT:
-    _DETECTORS[cls.__name__] = cls
-    return cls
-
-
-def registered_detectors() -> dict[str, type[Detector]]:
-    import dataward.classify as pkg
-
-    for mod in pkgutil.iter_modules(pkg.__path__):
-        if not mod.name.startswith("_") and mod.name not in ("base", "engine"):
-            importlib.import_module(f"dataward.classify.{mod.name}")
-    return dict(_DETECTORS)
+DETECTORS: Registry[type[Detector]] = Registry(
+    "detector", package="dataward.classify", key=lambda cls: cls.__name__, skip=("engine",)
+)
+register_detector = DETECTORS.register

@@ -24,13 +24,13 @@ import pyarrow.compute as pc
 from dataward.categories import tier_of
 from dataward.classify.base import (
     CLASSIFICATION_SCHEMA,
+    DETECTORS,
     CategoryMatch,
     ColumnFacts,
     ColumnResult,
     Detector,
     ObjectResult,
     TableFacts,
-    registered_detectors,
 )
 from dataward.redact import hash_prefix, redact
 from dataward.stores.base import Budget, SampledColumn, SampledObject
@@ -153,7 +153,7 @@ _TRAILING = " \t,;:\"')]}>"
 @functools.lru_cache(maxsize=1)
 def default_matcher() -> Matcher:
     """The matcher over every registered detector, compiled once per process."""
-    return Matcher([cls() for _, cls in sorted(registered_detectors().items())])
+    return Matcher([cls() for _, cls in sorted(DETECTORS.items())])
 
 
 # ---------------------------------------------------------------- names

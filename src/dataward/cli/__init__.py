@@ -1,19 +1,18 @@
 """The ``dataward`` command: a thin layer that parses options, calls the library and renders.
 
-Each command lives in its own module of this package and exposes ``COMMAND`` (a click command or group);
-this module discovers them, so adding a command is adding a file.
+Each command lives in its own module of this package and registers its click command or group in
+``COMMANDS`` (cli/_common.py, a ``dataward.registry.Registry``), so adding a command is adding a file.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import sys
 from typing import Any
 
 import click
 
 from dataward import __version__
+from dataward.cli._common import COMMANDS
 from dataward.errors import DatawardError
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -50,19 +49,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-def _load_commands() -> None:
-    import dataward.cli as pkg
-
-    for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        if mod.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"dataward.cli.{mod.name}")
-        command = getattr(module, "COMMAND", None)
-        if isinstance(command, click.Command):
-            cli.add_command(command)
-
-
-_load_commands()
+for _command in COMMANDS:
+    cli.add_command(_command)
 
 
 def main() -> None:

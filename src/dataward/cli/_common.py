@@ -15,9 +15,15 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dataward.errors import DatawardError
+from dataward.registry import Registry
 from dataward.schemamap import SchemaMap, load_schema_map
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Every command module of this package registers its click command or group here (``COMMANDS.register(cmd)``).
+COMMANDS: Registry[click.Command] = Registry(
+    "command", package="dataward.cli", key=lambda c: c.name or "", tip="commands: {known}"
+)
 
 
 def write_output(text: str | bytes, path: str | None) -> None:

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from dataward.analytics.html import render_html
 from dataward.analytics.metrics import Analytics, compute
-from dataward.cli._common import schema_option, stderr_console, write_output
+from dataward.cli._common import COMMANDS, schema_option, stderr_console, write_output
 from dataward.schemamap import SchemaMap
 from dataward.targets import parse_target
 
@@ -68,4 +68,4 @@ def _section(console: Console, title: str, rows: dict[str, str]) -> None:
     console.print(table)
 
 
-COMMAND = analytics_command
+COMMANDS.register(analytics_command)

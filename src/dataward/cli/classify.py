@@ -13,7 +13,7 @@ from rich.table import Table
 
 from dataward.classify.base import ObjectResult
 from dataward.classify.engine import ClassifyOptions, classification_json, classify_target
-from dataward.cli._common import progress, write_output
+from dataward.cli._common import COMMANDS, progress, write_output
 from dataward.stores.base import Budget
 from dataward.targets import parse_target
 
@@ -88,4 +88,4 @@ def render_table(results: list[ObjectResult], show_all: bool = False) -> str:
     return buffer.getvalue()
 
 
-COMMAND = classify_command
+COMMANDS.register(classify_command)

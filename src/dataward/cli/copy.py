@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import click
 
-from dataward.cli._common import stderr_console, write_output
+from dataward.cli._common import COMMANDS, stderr_console, write_output
 from dataward.cli._engine import engine_from, engine_options
 from dataward.copy.plan import dump_plan, load_plan, make_plan
 from dataward.copy.run import CopyOptions, CopyResult, load_key, run_copy
@@ -164,4 +164,4 @@ def _print_result(result: CopyResult, fmt: str) -> None:
         console.print(f"[bold red]warning:[/] {m.unsafe_destination}")
 
 
-COMMAND = copy_group
+COMMANDS.register(copy_group)

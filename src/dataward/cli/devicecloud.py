@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from dataward.cli._common import COMMANDS
+
 
 @click.group("devicecloud")
 def devicecloud() -> None:
@@ -36,4 +38,4 @@ def serve(db_url: str, host: str, port: int, clients: tuple[str, ...]) -> None:
     uvicorn.run(create_app(db_url, pairs or None), host=host, port=port, log_level="warning")
 
 
-COMMAND = devicecloud
+COMMANDS.register(devicecloud)

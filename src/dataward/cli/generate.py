@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.progress import TaskID
 
-from dataward.cli._common import progress
+from dataward.cli._common import COMMANDS, progress
 from dataward.devicecloud import generate
 
 
@@ -76,4 +76,4 @@ def generate_command(users: int, seed: int, out: str, force: bool, ground_truth:
     )
 
 
-COMMAND = generate_command
+COMMANDS.register(generate_command)

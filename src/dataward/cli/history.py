@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from dataward.cli._common import write_output
+from dataward.cli._common import COMMANDS, write_output
 from dataward.errors import DatawardError
 from dataward.policy import load_policy
 from dataward.suggest import did_you_mean
@@ -50,4 +50,4 @@ def history_command(config: str | None, state: str | None, store: str | None, fm
     write_output("\n".join(lines) + "\n", output)
 
 
-COMMAND = history_command
+COMMANDS.register(history_command)

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from dataward.cli._common import progress, schema_option, write_output
+from dataward.cli._common import COMMANDS, progress, schema_option, write_output
 from dataward.errors import DatawardError
 from dataward.schemamap import SchemaMap
 
@@ -554,4 +554,4 @@ def audit_key(signing_key: str | None, fmt: str) -> None:
         click.echo(f"public key: {info['public_key']}\nfingerprint: {info['fingerprint']}")
 
 
-COMMAND = incident
+COMMANDS.register(incident)

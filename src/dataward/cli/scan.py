@@ -8,19 +8,15 @@ from pathlib import Path
 
 import click
 
-from dataward.cli._common import progress, write_output
+from dataward.cli._common import COMMANDS, progress, write_output
 from dataward.errors import DatawardError
 from dataward.findings import Severity
 from dataward.policy import Policy, load_policy
-from dataward.report.base import registered_formats
+from dataward.report.base import FORMATS, format_for_suffix
 from dataward.report.model import Report
 from dataward.scan.baseline import DEFAULT_DAYS, Baseline, load_baseline, write_baseline
 from dataward.stores.base import Budget
 from dataward.targets import Target, parse_target
-
-FORMATS = ("table", "json", "sarif", "html", "ocsf")
-_BY_SUFFIX = {".json": "json", ".sarif": "sarif", ".html": "html", ".htm": "html", ".jsonl": "ocsf",
-              ".ocsf": "ocsf", ".txt": "table"}
 
 
 def choose_format(explicit: str | None, output: str | None, stdout_is_tty: bool) -> str:
@@ -28,16 +24,16 @@ def choose_format(explicit: str | None, output: str | None, stdout_is_tty: bool)
     if explicit:
         return explicit
     if output and output != "-":
-        suffix = Path(output).suffix.lower()
-        if suffix in _BY_SUFFIX:
-            return _BY_SUFFIX[suffix]
+        by_suffix = format_for_suffix(Path(output).suffix)
+        if by_suffix:
+            return by_suffix
     return "table" if stdout_is_tty else "json"
 
 
 @click.command("scan")
 @click.argument("urls", nargs=-1, metavar="[URL]...")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Policy file (dataward.toml): stores, roles, owners, expiry, regions.")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+@click.option("--format", "fmt", type=click.Choice(FORMATS.names()), default=None,
               help="Output format. Default: from the -o suffix, else table on a terminal and json when piped.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
               help="Write the report to FILE (atomically) instead of stdout.")
@@ -201,7 +197,7 @@ def _update_baseline(report: Report, baseline: Baseline, path: str, reason: str 
 
 
 def _render(report: Report, fmt: str, output: str | None) -> str:
-    renderer = registered_formats()[fmt]
+    renderer = FORMATS.get(fmt).render
     if fmt == "table":
         from dataward.report.table import render_table
 
@@ -210,4 +206,4 @@ def _render(report: Report, fmt: str, output: str | None) -> str:
     return renderer(report)
 
 
-COMMAND = scan_command
+COMMANDS.register(scan_command)

@@ -9,6 +9,7 @@ from types import FrameType
 
 import click
 
+from dataward.cli._common import COMMANDS
 from dataward.errors import DatawardError
 from dataward.findings import Severity
 from dataward.policy import Policy, load_policy
@@ -117,4 +118,4 @@ def _safe(location: str) -> str:
     return redact_url(location) if "://" in location else location
 
 
-COMMAND = watch_command
+COMMANDS.register(watch_command)

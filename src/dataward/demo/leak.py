@@ -22,7 +22,7 @@ from rich.text import Text
 from dataward.demo.context import POLICY, DemoContext
 from dataward.findings import Severity
 from dataward.policy import load_policy
-from dataward.report.base import registered_formats
+from dataward.report.base import FORMATS
 from dataward.report.model import Report
 from dataward.scan import scan
 from dataward.tables import open_tables
@@ -81,8 +81,8 @@ def replay(production_url: str, out: Path, console: Console) -> Report:
         policy = load_policy(POLICY)
         report = scan(policy.targets(), policy)
     html, js = out / "report.html", out / "report.json"
-    html.write_text(registered_formats()["html"](report))
-    js.write_text(registered_formats()["json"](report))
+    html.write_text(FORMATS.get("html").render(report))
+    js.write_text(FORMATS.get("json").render(report))
     show(report, console)
     console.print(f"HTML report: [bold]{html}[/bold]   JSON: {js}", highlight=False, soft_wrap=True)
     return report

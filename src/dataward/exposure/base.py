@@ -6,12 +6,11 @@ Rules never talk to a store, so they are tested with hand-made facts.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from dataward.findings import Finding
+from dataward.registry import Registry
 from dataward.stores.base import ExposureFacts
 
 
@@ -36,7 +35,7 @@ class ExposureRule:
     fn: RuleFn
 
 
-_RULES: dict[str, ExposureRule] = {}
+RULES: Registry[ExposureRule] = Registry("exposure rule", package="dataward.exposure", key=lambda r: r.id)
 
 
 def exposure_rule(
@@ -45,24 +44,17 @@ def exposure_rule(
     """Register a rule function under a stable id."""
 
     def wrap(fn: RuleFn) -> RuleFn:
-        _RULES[rule_id] = ExposureRule(rule_id, stores, summary, remediation, fn)
+        RULES.register(ExposureRule(rule_id, stores, summary, remediation, fn))
         return fn
 
     return wrap
-
-
-def registered_rules() -> dict[str, ExposureRule]:
-    for mod in pkgutil.iter_modules(__import__("dataward.exposure", fromlist=["_"]).__path__):
-        if not mod.name.startswith("_") and mod.name != "base":
-            importlib.import_module(f"dataward.exposure.{mod.name}")
-    return dict(_RULES)
 
 
 def evaluate(facts: ExposureFacts, contents: Contents | None = None) -> list[Finding]:
     """Every finding the registered rules draw from one store's facts."""
     contents = contents or Contents()
     out: list[Finding] = []
-    for rule in registered_rules().values():
+    for rule in RULES:
         if not rule.stores or facts.store in rule.stores:
             out.extend(rule.fn(facts, contents))
     return out

@@ -34,7 +34,7 @@ from typing import Any
 import jinja2
 
 from dataward.errors import DatawardError
-from dataward.incident.actions.base import Fault
+from dataward.incident.actions.base import ACTIONS, Fault
 from dataward.incident.audit import AuditLog
 from dataward.incident.codes import verification_code
 from dataward.incident.lookup import label
@@ -49,13 +49,6 @@ TEMPLATES = ("subject.txt.j2", "body.txt.j2", "body.html.j2")
 _LOGIN_URL = re.compile(r"https?://\S*(log-?in|sign-?in|signon|account|password|auth)", re.IGNORECASE)
 _HREF = re.compile(r"<a\b[^>]*\bhref\s*=", re.IGNORECASE)
 PROVIDER_NAMES = {"alexa": "Amazon Alexa", "google_assistant": "Google Assistant", "ifttt": "IFTTT"}
-STEP_TEXT = {
-    "revoke_tokens": "We revoked the access tokens of every app and device signed in to your account.",
-    "force_logout": "We signed your account out everywhere; sign in again in the app.",
-    "unlink_integrations": "We disconnected voice-assistant and automation integrations linked to your account.",
-    "password_reset": "We will ask you to choose a new password the next time you sign in.",
-    "device_command": "We restarted your devices remotely to apply new security keys.",
-}
 
 Reconcile = Callable[[str], bool]  # Message-ID -> did the mail system accept it?
 
@@ -207,10 +200,9 @@ def _steps_taken(incidents: IncidentDB, name: str) -> list[str]:
     for (step,) in rows:
         parts = str(step).split("-")
         action = "-".join(parts[1:-1]) if len(parts) >= 3 else ""
-        if action in STEP_TEXT and action not in actions:
+        if action in ACTIONS and action not in actions:
             actions.append(action)
-    order = list(STEP_TEXT)
-    return sorted(actions, key=order.index)
+    return sorted(actions, key=lambda a: ACTIONS.get(a).notice_order)
 
 
 def _account_flags(source: str, users: list[int]) -> dict[int, tuple[list[str], bool]]:
@@ -301,7 +293,7 @@ def send_notices(
     context = {
         "company": company,
         "lookup_address": lookup_address,
-        "steps": [STEP_TEXT[a] for a in actions],
+        "steps": [ACTIONS.get(a).notice_text for a in actions],
         "actions": set(actions),
         "flags": _account_flags(src, users),
     }

@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from dataward.categories import CATEGORY_TIERS, Tier
 from dataward.incident.store import iso
+from dataward.registry import Registry
 
 Mask = npt.NDArray[np.bool_]
 
@@ -117,27 +118,31 @@ class Obligation:
 
 
 Rule = Callable[[Facts], tuple[Mask, Obligation] | None]
-_RULES: dict[str, Rule] = {}
+
+
+@dataclass(frozen=True)
+class ObligationRule:
+    id: str  # e.g. "gdpr_art33"
+    fn: Rule
+
+
+OBLIGATIONS: Registry[ObligationRule] = Registry("obligation rule", key=lambda r: r.id)  # all defined below
 
 
 def obligation_rule(rule_id: str) -> Callable[[Rule], Rule]:
     def wrap(fn: Rule) -> Rule:
-        _RULES[rule_id] = fn
+        OBLIGATIONS.register(ObligationRule(rule_id, fn))
         return fn
 
     return wrap
-
-
-def registered_obligations() -> dict[str, Rule]:
-    return dict(_RULES)
 
 
 def evaluate_obligations(facts: Facts) -> tuple[list[Obligation], dict[str, Mask]]:
     """Every regime that applies, with the mask of customers each covers (for the per-customer Parquet)."""
     out: list[Obligation] = []
     masks: dict[str, Mask] = {}
-    for rule_id, rule in _RULES.items():
-        result = rule(facts)
+    for rule_id, rule in OBLIGATIONS.items():
+        result = rule.fn(facts)
         if result is not None:
             mask, obligation = result
             out.append(obligation)

@@ -16,6 +16,7 @@ from dataward.categories import CATEGORY_TIERS, SENSITIVE_TIERS, Tier, expand, w
 from dataward.classify.base import ObjectResult
 from dataward.findings import Finding, Severity
 from dataward.policy.model import Policy, RolePolicy, StoreConfig
+from dataward.registry import Registry
 from dataward.stores.base import ExposureFacts
 
 LOCAL_KINDS = frozenset({"sqlite", "duckdb", "file"})  # no network transport: tls/private_network do not apply
@@ -65,7 +66,7 @@ class PolicyContext:
         return self.ref(f"role.{self.store.role}.{key}", "role", self.store.role, key)
 
     def finding(self, rule: str, severity: Severity, title: str, policy: str, **kw: Any) -> Finding:
-        rem = kw.pop("remediation", None) or POLICY_RULES[rule].remediation
+        rem = kw.pop("remediation", None) or POLICY_RULES.get(rule).remediation
         return Finding(
             rule=rule,
             severity=severity,
@@ -90,12 +91,12 @@ class PolicyRule:
     fn: PolicyFn
 
 
-POLICY_RULES: dict[str, PolicyRule] = {}
+POLICY_RULES: Registry[PolicyRule] = Registry("policy rule", key=lambda r: r.id)  # all defined below
 
 
 def policy_rule(rule_id: str, *, summary: str, remediation: str) -> Callable[[PolicyFn], PolicyFn]:
     def wrap(fn: PolicyFn) -> PolicyFn:
-        POLICY_RULES[rule_id] = PolicyRule(rule_id, summary, remediation, fn)
+        POLICY_RULES.register(PolicyRule(rule_id, summary, remediation, fn))
         return fn
 
     return wrap
@@ -104,7 +105,7 @@ def policy_rule(rule_id: str, *, summary: str, remediation: str) -> Callable[[Po
 def evaluate_policy(ctx: PolicyContext) -> list[Finding]:
     """Every policy finding for one store."""
     out: list[Finding] = []
-    for rule in POLICY_RULES.values():
+    for rule in POLICY_RULES:
         out.extend(rule.fn(ctx))
     return out
 

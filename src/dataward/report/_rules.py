@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dataward.exposure.base import registered_rules
+from dataward.exposure.base import RULES
 from dataward.policy.rules import POLICY_RULES
 from dataward.scan.risk import CONTENT_RULES
 
@@ -29,7 +29,7 @@ class RuleInfo:
 
 def all_rules() -> dict[str, RuleInfo]:
     """Every registered rule: exposure, content, scan and policy rules, by registered id."""
-    out = {r.id: RuleInfo(r.id, r.summary, r.remediation) for r in registered_rules().values()}
+    out = {r.id: RuleInfo(r.id, r.summary, r.remediation) for r in RULES}
     for rid, (summary, rem) in {**CONTENT_RULES, **_SCAN_RULES}.items():
         out[rid] = RuleInfo(rid, summary, rem)
     for pid, rule in POLICY_RULES.items():

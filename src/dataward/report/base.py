@@ -1,28 +1,45 @@
-"""Output formats, one module each, registered by name (table, json, sarif, html, ocsf)."""
+"""Output formats, one module each, registered by name (table, json, sarif, html, ocsf).
+
+``FORMATS`` is the family's ``dataward.registry.Registry``; a format module registers its renderer with
+``@register_format(name, suffixes=...)``, and the CLI's ``--format`` choices and ``-o`` suffix guesses come
+from it.
+"""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from dataward.registry import Registry
+
 Renderer = Callable[[Any], str]  # a Report -> the text of the whole output
-_FORMATS: dict[str, Renderer] = {}
 
 
-def register_format(name: str) -> Callable[[Renderer], Renderer]:
+@dataclass(frozen=True)
+class ReportFormat:
+    """One output format: its name, its renderer and the ``-o`` file suffixes that choose it."""
+
+    name: str
+    render: Renderer
+    suffixes: tuple[str, ...] = ()
+
+
+FORMATS: Registry[ReportFormat] = Registry(
+    "report format", package="dataward.report", key=lambda f: f.name, tip="formats: {known}"
+)
+
+
+def register_format(name: str, *, suffixes: tuple[str, ...] = ()) -> Callable[[Renderer], Renderer]:
+    """Function decorator: register a renderer as the format ``name``."""
+
     def wrap(fn: Renderer) -> Renderer:
-        _FORMATS[name] = fn
+        FORMATS.register(ReportFormat(name, fn, suffixes))
         return fn
 
     return wrap
 
 
-def registered_formats() -> dict[str, Renderer]:
-    import dataward.report as pkg
-
-    for mod in pkgutil.iter_modules(pkg.__path__):
-        if not mod.name.startswith("_") and mod.name != "base":
-            importlib.import_module(f"dataward.report.{mod.name}")
-    return dict(_FORMATS)
+def format_for_suffix(suffix: str) -> str | None:
+    """The format an output file's suffix (``.sarif``) asks for, or None."""
+    return next((f.name for f in FORMATS if suffix.lower() in f.suffixes), None)

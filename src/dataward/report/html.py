@@ -18,7 +18,7 @@ from dataward.report.model import SEVERITIES, Report
 COLORS = {"critical": "#7f1d1d", "high": "#dc2626", "medium": "#d97706", "low": "#2563eb", "info": "#6b7280"}
 
 
-@register_format("html")
+@register_format("html", suffixes=(".html", ".htm"))
 def render_html(report: Report) -> str:
     env = Environment(autoescape=select_autoescape(default=True, default_for_string=True))
     template = env.from_string(files("dataward.report").joinpath("templates/report.html.j2").read_text())

@@ -8,6 +8,6 @@ from dataward.report.base import register_format
 from dataward.report.model import Report
 
 
-@register_format("json")
+@register_format("json", suffixes=(".json",))
 def render_json(report: Report) -> str:
     return json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"

@@ -30,7 +30,7 @@ SEVERITY_IDS = {
 STATUS_NEW, STATUS_SUPPRESSED = 1, 3
 
 
-@register_format("ocsf")
+@register_format("ocsf", suffixes=(".jsonl", ".ocsf"))
 def render_ocsf(report: Report) -> str:
     return "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in ocsf_events(report))
 

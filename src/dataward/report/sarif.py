@@ -37,7 +37,7 @@ SECURITY_SEVERITY = {
 }
 
 
-@register_format("sarif")
+@register_format("sarif", suffixes=(".sarif",))
 def render_sarif(report: Report) -> str:
     return json.dumps(sarif_log(report), indent=2, ensure_ascii=False) + "\n"
 

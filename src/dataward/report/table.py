@@ -21,7 +21,7 @@ STYLES = {
 }
 
 
-@register_format("table")
+@register_format("table", suffixes=(".txt",))
 def render_plain_table(report: Report) -> str:
     return render_table(report)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dataward.errors import DatawardError
-from dataward.stores.base import registered_stores
+from dataward.stores.base import STORES
 from dataward.targets import Target, parse_target
 
 MAX_HOSTS = 256  # a /24; more needs i_own_this_network
@@ -199,7 +199,7 @@ def _http_incomplete(answer: bytes) -> bool:
 
 def _store_classes() -> list[type]:
     """Each registered kind once (aliases such as postgres:// map to the same class)."""
-    return list({id(cls): cls for cls in registered_stores().values()}.values())
+    return STORES.members()
 
 
 def _ordered_classes(port: int) -> list[Any]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol
 
 import pyarrow as pa
 
 from dataward.errors import TargetError
-from dataward.suggest import did_you_mean
+from dataward.registry import Registry
 from dataward.targets import Target
 
 
@@ -99,45 +99,23 @@ class Store(Protocol):
     def sample(self, target: Target, budget: Budget) -> Iterator[SampledObject]: ...
 
 
-StoreT = TypeVar("StoreT", bound=type)
-_STORES: dict[str, type] = {}
-
-
-def register_store(cls: StoreT) -> StoreT:
-    """Class decorator: register a store kind under its scheme and aliases."""
-    for scheme in (cls.scheme, *getattr(cls, "schemes", ())):  # type: ignore[attr-defined]
-        _STORES[scheme] = cls
-    return cls
-
-
-def registered_stores() -> dict[str, type]:
-    """scheme -> store class, after importing every module of the family."""
-    _load_family()
-    return dict(_STORES)
+STORES: Registry[type[Any]] = Registry(
+    "store kind",
+    package="dataward.stores",
+    key=lambda cls: cls.scheme,
+    aliases=lambda cls: cls.schemes,
+    error=TargetError,
+    unknown="'{name}://' is not a {family} dataward knows.",
+    tip="known kinds: {known}",
+)
+register_store = STORES.register  # the class decorator every store module uses
 
 
 def store_for(target: Target) -> Store:
     """The store that speaks this target's protocol, or a TargetError with a suggestion."""
-    stores = registered_stores()
-    cls = stores.get(target.scheme)
-    if cls is None:
-        raise TargetError(
-            f"'{target.scheme}://' is not a store kind dataward knows.{did_you_mean(target.scheme, stores)}",
-            tip=f"known kinds: {', '.join(sorted(stores))}",
-        )
+    cls = STORES.get(target.scheme)
     resolve: Callable[[Target], type] | None = getattr(cls, "resolve", None)
     if resolve is not None:  # an http:// URL can be Elasticsearch, OpenSearch, ...
         cls = resolve(target)
     store: Store = cls()
     return store
-
-
-def _load_family() -> None:
-    import importlib
-    import pkgutil
-
-    import dataward.stores as pkg
-
-    for mod in pkgutil.iter_modules(pkg.__path__):
-        if not mod.name.startswith("_") and mod.name != "base":
-            importlib.import_module(f"dataward.stores.{mod.name}")

@@ -2,20 +2,20 @@
 
 from dataward.tables.base import (
     DEFAULT_BATCH_SIZE,
+    TABLES,
     TableStore,
     open_tables,
     quote_ident,
     quote_idents,
     register_tables,
-    registered_kinds,
 )
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
+    "TABLES",
     "TableStore",
     "open_tables",
     "quote_ident",
     "quote_idents",
     "register_tables",
-    "registered_kinds",
 ]

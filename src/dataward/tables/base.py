@@ -1,7 +1,7 @@
 """Arrow table IO by URL scheme: the one way dataward reads and writes whole tables.
 
 Every kind (SQLite, DuckDB, Parquet files, PostgreSQL, MySQL/MariaDB) is one module of this package that
-registers a class with ``@register_tables``; ``open_tables(target)`` picks it by the URL's scheme. Callers
+registers a class with ``@register_tables`` (``TABLES``, a ``dataward.registry.Registry``); ``open_tables(target)`` picks it by the URL's scheme. Callers
 (generator, classifier sampling, safe copies, analytics, blast radius) see Arrow schemas and record batches
 only, never a driver, so adding a kind is adding one file.
 
@@ -22,6 +22,7 @@ from urllib.parse import unquote
 import pyarrow as pa
 
 from dataward.errors import TargetError
+from dataward.registry import Registry
 from dataward.suggest import did_you_mean
 from dataward.targets import Target, parse_target
 
@@ -137,32 +138,18 @@ class TableStoreBase:
 
 
 _T = TypeVar("_T", bound=TableStoreBase)
-_KindT = TypeVar("_KindT", bound=type[TableStoreBase])
 Opener = Callable[[Target, bool], TableStore]
-_KINDS: dict[str, type[TableStoreBase]] = {}
-
-
-def register_tables(cls: _KindT) -> _KindT:
-    """Class decorator: register a table kind under its URL schemes.
-
-    The class is constructed as ``cls(target, create=...)``.
-    """
-    for scheme in cls.schemes:
-        _KINDS[scheme] = cls
-    return cls
-
-
-def registered_kinds() -> dict[str, type[TableStoreBase]]:
-    """scheme -> class, after importing every module of the package."""
-    import importlib
-    import pkgutil
-
-    import dataward.tables as pkg
-
-    for mod in pkgutil.iter_modules(pkg.__path__):
-        if not mod.name.startswith("_") and mod.name != "base":
-            importlib.import_module(f"dataward.tables.{mod.name}")
-    return dict(_KINDS)
+TABLES: Registry[type[TableStoreBase]] = Registry(
+    "table kind",
+    package="dataward.tables",
+    key=lambda cls: cls.kind,
+    aliases=lambda cls: cls.schemes,
+    error=TargetError,
+    unknown="'{name}://' does not hold tables dataward can read.",
+    tip="table kinds: {known}",
+)
+# Class decorator: register a table kind under its URL schemes (constructed as ``cls(target, create=...)``).
+register_tables = TABLES.register
 
 
 def open_tables(target: Target | str, *, create: bool = False) -> TableStore:
@@ -172,13 +159,7 @@ def open_tables(target: Target | str, *, create: bool = False) -> TableStore:
     """
     if isinstance(target, str):
         target = parse_target(target)
-    kinds = registered_kinds()
-    cls = kinds.get(target.scheme)
-    if cls is None:
-        raise TargetError(
-            f"'{target.scheme}://' does not hold tables dataward can read.{did_you_mean(target.scheme, kinds)}",
-            tip=f"table kinds: {', '.join(sorted(kinds))}",
-        )
+    cls = TABLES.get(target.scheme)
     store: TableStore = cls(target, create=create)  # type: ignore[call-arg, assignment]
     return store
 

@@ -10,9 +10,7 @@ so the ledger can record a batch as done after it took effect and a crash in bet
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
-import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +20,8 @@ from dataward.errors import ConfigError, DatawardError
 from dataward.incident._db import SqlDb
 from dataward.incident.audit import AuditLog
 from dataward.incident.store import Incident, IncidentDB
+from dataward.registry import Registry
 from dataward.schemamap import SchemaMap
-from dataward.suggest import did_you_mean
 
 Fault = Callable[[str], None]  # tests inject crashes at named points; production passes None
 
@@ -81,9 +79,17 @@ class BatchOutcome:
 
 
 class Action:
-    """A response action. Subclasses set ``name`` and implement ``preview`` and ``apply``."""
+    """A response action. Subclasses set ``name``, ``notice_text`` and ``notice_order`` and implement
+    ``preview`` and ``apply``.
+
+    ``notice_text`` is the sentence a customer's breach notice says about the action once it has run
+    (tests/test_registries.py fails for an action without one, so no action vanishes from notices);
+    ``notice_order`` places it among the other sentences.
+    """
 
     name: ClassVar[str]
+    notice_text: ClassVar[str]
+    notice_order: ClassVar[int]
     doc_config: ClassVar[dict[str, str]] = {}  # config key -> meaning, for the docs test
 
     def __init__(self, ctx: StepContext) -> None:
@@ -103,32 +109,17 @@ class Action:
         """Release connections."""
 
 
-_ACTIONS: dict[str, type[Action]] = {}
-
-
-def register_action(cls: type[Action]) -> type[Action]:
-    _ACTIONS[cls.name] = cls
-    return cls
-
-
-def registered_actions() -> dict[str, type[Action]]:
-    import dataward.incident.actions as pkg
-
-    for mod in pkgutil.iter_modules(pkg.__path__):
-        if not mod.name.startswith("_") and mod.name not in ("base", "flags"):
-            importlib.import_module(f"dataward.incident.actions.{mod.name}")
-    return dict(_ACTIONS)
-
-
-def action_for(name: str) -> type[Action]:
-    actions = registered_actions()
-    cls = actions.get(name)
-    if cls is None:
-        raise ConfigError(
-            f"the playbook names an action '{name}' that does not exist.{did_you_mean(name, actions)}",
-            tip=f"actions: {', '.join(sorted(actions))}",
-        )
-    return cls
+ACTIONS: Registry[type[Action]] = Registry(
+    "response action",
+    package="dataward.incident.actions",
+    key=lambda cls: cls.name,
+    skip=("flags",),
+    error=ConfigError,
+    unknown="the playbook names an action '{name}' that does not exist.",
+    tip="actions: {known}",
+)
+register_action = ACTIONS.register
+action_for = ACTIONS.get
 
 
 def step_key(index: int, config: dict[str, Any]) -> str:

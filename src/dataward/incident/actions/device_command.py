@@ -37,6 +37,8 @@ SENDING, PUBLISHED, ACKED = "sending", "published", "acked"
 @register_action
 class DeviceCommand(Action):
     name = "device_command"
+    notice_text = "We restarted your devices remotely to apply new security keys."
+    notice_order = 5
     doc_config = {
         "broker": "mqtt://host:port of the device broker (user/password in the URL or {env = ...})",
         "topic": 'per-device command topic, e.g. "devices/{device_id}/commands"',

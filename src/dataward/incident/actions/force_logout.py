@@ -18,6 +18,8 @@ from dataward.redact import hash_prefix
 @register_action
 class ForceLogout(Action):
     name = "force_logout"
+    notice_text = "We signed your account out everywhere; sign in again in the app."
+    notice_order = 2
 
     def _pending(self, users: Sequence[int]) -> list[int]:
         db = self.ctx.prod

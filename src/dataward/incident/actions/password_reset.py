@@ -13,6 +13,8 @@ from dataward.redact import hash_prefix
 @register_action
 class PasswordReset(Action):
     name = "password_reset"
+    notice_text = "We will ask you to choose a new password the next time you sign in."
+    notice_order = 4
 
     def _pending(self, users: Sequence[int]) -> list[int]:
         db = self.ctx.prod

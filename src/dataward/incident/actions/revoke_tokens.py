@@ -28,6 +28,8 @@ from dataward.tables.base import quote_ident
 @register_action
 class RevokeTokens(Action):
     name = "revoke_tokens"
+    notice_text = "We revoked the access tokens of every app and device signed in to your account."
+    notice_order = 1
     doc_config = {
         "via": '"sql" (default) or "endpoint"',
         "endpoint": "RFC 7009 revocation URL (via = endpoint)",

@@ -22,6 +22,8 @@ DEFAULT_PROVIDERS = ("alexa", "google_assistant", "ifttt")
 @register_action
 class UnlinkIntegrations(Action):
     name = "unlink_integrations"
+    notice_text = "We disconnected voice-assistant and automation integrations linked to your account."
+    notice_order = 3
     doc_config = {"providers": 'providers to unlink (default ["alexa", "google_assistant", "ifttt"])'}
 
     @property

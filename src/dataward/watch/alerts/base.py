@@ -8,7 +8,9 @@ every failure, so an alert is never dropped silently.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, ClassVar, Protocol
+
+from dataward.registry import Registry
 
 
 class DeliveryError(Exception):
@@ -23,27 +25,20 @@ class Sink(Protocol):
     def send(self, payload: dict[str, Any]) -> None: ...
 
 
-SinkT = TypeVar("SinkT", bound=type)
-_SINKS: dict[str, type] = {}
-
-
-def register_sink(cls: SinkT) -> SinkT:
-    """Class decorator: a sink for each scheme in ``cls.schemes``."""
-    for scheme in cls.schemes:  # type: ignore[attr-defined]
-        _SINKS[scheme] = cls
-    return cls
-
-
-def registered_sinks() -> dict[str, type]:
-    _load_family()
-    return dict(_SINKS)
+SINKS: Registry[type[Any]] = Registry(
+    "alert sink",
+    package="dataward.watch.alerts",
+    key=lambda cls: cls.schemes[0],
+    aliases=lambda cls: cls.schemes,
+    tip="sinks: {known}",
+)
+register_sink = SINKS.register  # class decorator: a sink for each scheme in ``cls.schemes``
 
 
 def sink_for(url: str) -> Sink:
     """The sink for an alert URL: by scheme, 'stdout' / '-' for JSON lines, Apprise for the rest."""
-    sinks = registered_sinks()
     scheme = "stdout" if url in ("-", "stdout") else url.split(":", 1)[0].lower()
-    cls: Callable[[str], Sink] = sinks.get(scheme) or sinks["apprise"]
+    cls: Callable[[str], Sink] = SINKS.find(scheme) or SINKS.get("apprise")
     return cls(url)
 
 
@@ -79,14 +74,3 @@ def text_body(payload: dict[str, Any]) -> str:
     for f in payload.get("findings") or []:
         lines.append(f"- {f.get('severity')}: {f.get('title')} [{f.get('id')}]")
     return "\n".join(lines) + "\n"
-
-
-def _load_family() -> None:
-    import importlib
-    import pkgutil
-
-    import dataward.watch.alerts as pkg
-
-    for mod in pkgutil.iter_modules(pkg.__path__):
-        if not mod.name.startswith("_") and mod.name != "base":
-            importlib.import_module(f"dataward.watch.alerts.{mod.name}")
