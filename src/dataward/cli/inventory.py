@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from dataward.cli._common import write_output
+from dataward.cli._common import COMMANDS, write_output
 from dataward.errors import DatawardError
 from dataward.findings import Severity
 
@@ -101,4 +101,4 @@ def _region_like(name: str) -> bool:
     return len(parts) >= 3 and parts[-1].isdigit() and all(p.isalpha() for p in parts[:-1])
 
 
-COMMAND = inventory_group
+COMMANDS.register(inventory_group)

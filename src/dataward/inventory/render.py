@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dataward.inventory import Inventory
-from dataward.report.base import registered_formats
+from dataward.report.base import FORMATS as REPORT_FORMATS
 
 FORMATS = ("table", "json", "toml", "sarif", "ocsf")
 
@@ -23,7 +23,7 @@ def render(inv: Inventory, fmt: str, *, color: bool = False) -> str:
         return tomli_w.dumps(_no_nulls(inv.to_json()))
     if fmt == "table":
         return render_table(inv, color=color)
-    return registered_formats()[fmt](inv.as_report())
+    return REPORT_FORMATS.get(fmt).render(inv.as_report())
 
 
 def _no_nulls(value: Any) -> Any:
