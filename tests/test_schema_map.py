@@ -90,6 +90,13 @@ def clouds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     }
 
 
+def test_reference_map_names_only_tables_and_columns_of_the_reference_cloud() -> None:
+    for name, role in SchemaMap.reference().roles().items():
+        columns = TABLES_COLUMNS[role.table]
+        named = [role.column(c) for c in role.columns if role.column(c)] + list(role.categories)
+        assert set(named) <= set(columns), name
+
+
 def test_reference_map_declares_the_reference_schemas_categories() -> None:
     """The shipped map's categories are the ones blast radius used to read from the generator's schema."""
     schema = SchemaMap.reference()
@@ -420,15 +427,17 @@ def test_a_missing_role_is_one_sentence_and_exit_2(
     assert f"[schema.{missing}]" in result.stderr and "Traceback" not in result.output
 
 
-def test_respond_with_a_map_lacking_the_token_role_changes_nothing(
-    clouds: dict[str, Any], exposed: dict[str, str], tmp_path: Path
+@pytest.mark.parametrize("role, step", [("token", "revoke_tokens"), ("integration", "unlink_integrations")])
+def test_respond_with_a_map_lacking_a_role_changes_nothing(
+    clouds: dict[str, Any], exposed: dict[str, str], tmp_path: Path, role: str, step: str
 ) -> None:
+    """Every step is checked before the first one runs: a role the second step lacks stops the first too."""
     db_file = tmp_path / "prod.db"
     shutil.copy(parse_target(exposed["renamed_db"]).path, db_file)
     prod_url = f"sqlite:///{db_file}"
     incident = _incident(tmp_path, exposed["renamed"], prod_url, "--config", clouds["config"])
     section = renamed_map_section()
-    del section["token"]
+    del section[role]
     config = tmp_path / "partial.toml"
     config.write_text(tomli_w.dumps({"schema": section}))
     (tmp_path / "playbook.toml").write_text(PLAYBOOK.format(db=prod_url))
@@ -442,10 +451,12 @@ def test_respond_with_a_map_lacking_the_token_role_changes_nothing(
     )  # fmt: skip
     assert result.exit_code == 2, result.output
     assert result.stderr.splitlines()[0] == (
-        "error: the schema map in partial.toml has no 'token' role, which the respond step 'revoke_tokens' needs."
+        f"error: the schema map in partial.toml has no '{role}' role, which the respond step '{step}' needs."
     )
     con = sqlite3.connect(db_file)
     revoked = con.execute('SELECT count(*) FROM "oauth grants" WHERE "oau_revoked_at" IS NOT NULL').fetchone()
-    has_flags = con.execute("SELECT count(*) FROM sqlite_master WHERE name = 'dataward_account_flags'").fetchone()
+    has_flags = con.execute(
+        "SELECT count(*) FROM sqlite_master WHERE name = 'dataward_account_flags'"
+    ).fetchone()
     con.close()
     assert revoked == before and has_flags == (0,), "nothing ran"

@@ -13,6 +13,7 @@ from dataward.devicecloud.schema import (
     TABLES,
     arrow_schema,
     column_categories,
+    schema_map,
     sensitive_columns,
 )
 from dataward.devicecloud.values import CAMERA_OUIS, ERROR_CODES, MODELS
@@ -31,5 +32,6 @@ __all__ = [
     "ground_truth",
     "ground_truth_path_for",
     "load_ground_truth",
+    "schema_map",
     "sensitive_columns",
 ]

@@ -14,6 +14,8 @@ from typing import Final
 
 import pyarrow as pa
 
+from dataward.schemamap import SchemaMap
+
 TS = pa.timestamp("us")  # UTC, stored without a zone in every output kind
 
 
@@ -123,3 +125,9 @@ def all_column_categories() -> dict[str, dict[str, list[str]]]:
 
 def sensitive_columns(table: str) -> list[str]:
     return [c.name for c in TABLES[table] if c.categories]
+
+
+def schema_map() -> SchemaMap:
+    """This schema's roles for analytics and incident response: the reference ``[schema]`` map dataward ships
+    (``SchemaMap.reference()``, from ``dataward/data/reference-schema.toml``)."""
+    return SchemaMap.reference()

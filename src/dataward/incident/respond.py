@@ -137,21 +137,25 @@ def run_playbook(
     try:
         users = _customers(incidents, name, playbook.scope, prod, schema)
         batches = _batches(users, playbook.batch)
-        if audit and not dry_run:
-            audit.append("respond.start", incident=name, customers=len(users), scope=playbook.scope)
-        for index, config in enumerate(playbook.steps, start=1):
-            key = step_key(index, config)
-            ctx = StepContext(
+        contexts = [
+            StepContext(
                 incident,
                 incidents,
                 prod,
                 None if dry_run else audit,
-                key,
+                step_key(index, config),
                 dict(config),
                 playbook.base_dir,
                 fault,
                 schema,
             )
+            for index, config in enumerate(playbook.steps, start=1)
+        ]
+        for ctx in contexts:  # a table or column a later step lacks stops the run before anything changes
+            _check_step(ctx)
+        if audit and not dry_run:
+            audit.append("respond.start", incident=name, customers=len(users), scope=playbook.scope)
+        for ctx in contexts:
             reports.append(_run_step(ctx, batches, dry_run))
         if audit and not dry_run:
             audit.append("respond.end", incident=name, steps=[r.to_json() for r in reports])
@@ -160,6 +164,14 @@ def run_playbook(
         if audit and not dry_run:
             audit.checkpoint()
     return reports
+
+
+def _check_step(ctx: StepContext) -> None:
+    action = action_for(str(ctx.config["action"]))(ctx)
+    try:
+        action.check()
+    finally:
+        action.close()
 
 
 def _run_step(ctx: StepContext, batches: list[tuple[str, Sequence[int]]], dry_run: bool) -> StepReport:

@@ -95,6 +95,10 @@ class Action:
     def __init__(self, ctx: StepContext) -> None:
         self.ctx = ctx
 
+    def check(self) -> None:
+        """Raise a DatawardError when production lacks a table or column this action needs (every step is
+        checked before the first one runs, so a playbook never stops half-way for a missing table)."""
+
     def preview(self, users: Sequence[int]) -> BatchOutcome:
         raise NotImplementedError
 

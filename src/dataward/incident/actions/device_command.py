@@ -71,6 +71,9 @@ class DeviceCommand(Action):
     def _device_role(self) -> tuple[str, dict[str, str]]:
         return self.ctx.columns("device", "id", "customer")
 
+    def check(self) -> None:
+        self._device_role  # noqa: B018 - resolves (and so checks) the device role's table and columns
+
     def _devices(self, users: Sequence[int]) -> list[int]:
         """The ids of these customers' devices (the schema map's ``device`` role)."""
         table, cols = self._device_role

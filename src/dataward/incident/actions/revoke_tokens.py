@@ -44,6 +44,9 @@ class RevokeTokens(Action):
             return self.ctx.columns("token", "customer", "revoked_at", "access_token")
         return self.ctx.columns("token", "customer", "revoked_at")
 
+    def check(self) -> None:
+        self._tokens  # noqa: B018 - resolves (and so checks) the token role's table and columns
+
     def _live(self, users: Sequence[int]) -> list[tuple[Any, ...]]:
         """(customer, access token, refresh token) of the live tokens; a token the map lacks reads NULL."""
         table, cols = self._tokens

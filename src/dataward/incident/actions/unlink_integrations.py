@@ -40,6 +40,9 @@ class UnlinkIntegrations(Action):
             "raw": cols["customer"],
         }
 
+    def check(self) -> None:
+        self._names  # noqa: B018 - resolves (and so checks) the integration role's table and columns
+
     def _where(self, users: Sequence[int]) -> tuple[str, tuple[object, ...]]:
         """Still-linked rows of one provider (the first parameter) of these customers."""
         n = self._names
