@@ -258,3 +258,17 @@ def test_draft_policy_loads_and_keeps_credentials_out(monkeypatch: pytest.Monkey
     monkeypatch.setenv("DATAWARD_ORDERS_URL", "postgresql://app:pw@orders.abc.eu-west-1.rds.amazonaws.com/app")
     _, findings = reconcile(stores, parse_policy(text, source="draft.toml"), ["eu-west-1"])
     assert findings == []  # the same store, with or without credentials
+
+
+def test_a_discovered_endpoint_and_the_policy_store_are_one_store() -> None:
+    """Discovery finds ``postgresql://host:port``; the policy lists it with credentials and a database: one scan."""
+    from dataward.scan import scan
+    from dataward.testing.ports import free_port
+
+    port = free_port()  # nothing listens: both are unreachable, quickly
+    policy = parse_policy(f'[[store]]\nname = "orders"\nurl = "postgresql://app:pw@127.0.0.1:{port}/app"\n')
+    discovered = parse_target(f"postgresql://127.0.0.1:{port}")
+    other_db = parse_target(f"postgresql://127.0.0.1:{port}/reports")  # another database: another store
+    report = scan([*policy.targets(), discovered, other_db], policy, sample_contents=False)
+    assert sorted(t.target for t in report.targets) == [f"postgresql://127.0.0.1:{port}/reports",
+                                                         f"postgresql://app:***@127.0.0.1:{port}/app"]

@@ -130,3 +130,28 @@ def parse_target(url: str, name: str | None = None) -> Target:
         params=dict(parse_qsl(parts.query, keep_blank_values=True)),
         name=name,
     )
+
+
+# Default ports of target schemes, for URLs written without one (identity compares host:port).
+DEFAULT_PORTS = {"postgresql": 5432, "postgres": 5432, "mysql": 3306, "mariadb": 3306, "redis": 6379,
+                 "rediss": 6379, "memcached": 11211, "mongodb": 27017, "mqtt": 1883, "https": 443, "http": 80}
+
+
+def endpoint_key(target: Target) -> str | None:
+    """A store's identity: ``host:port`` (lower case, default port filled in) or ``s3://bucket``.
+
+    Inventory, discovery and the policy spell one store's URL differently (credentials, database, query
+    parameters); they agree on this. None for local files.
+    """
+    if target.scheme == "s3":
+        return f"s3://{(target.host or target.database or '').lower()}"
+    if not target.host:
+        return None
+    port = target.port or DEFAULT_PORTS.get(target.scheme)
+    return f"{target.host.lower()}:{port}" if port else target.host.lower()
+
+
+def is_bare_endpoint(target: Target) -> bool:
+    """``scheme://host:port`` and nothing else: what discovery finds (no credentials, database or parameters)."""
+    return bool(target.host) and not target.username and target.path in ("", "/") and not target.params
+

@@ -17,11 +17,8 @@ from dataward.findings import Finding, Severity
 from dataward.inventory.base import ROLE_TAGS, CloudStore, tag
 from dataward.inventory.rules import target_of
 from dataward.policy.model import Policy, StoreConfig
-from dataward.targets import Target, parse_target
+from dataward.targets import Target, endpoint_key, parse_target
 
-# Default ports of target schemes, for URLs written without one (identity compares host:port).
-DEFAULT_PORTS = {"postgresql": 5432, "postgres": 5432, "mysql": 3306, "mariadb": 3306, "redis": 6379,
-                 "rediss": 6379, "memcached": 11211, "mongodb": 27017, "mqtt": 1883, "https": 443, "http": 80}
 # Words in a role/environment tag -> the policy role they mean.
 ROLE_WORDS = {
     "production": ("prod", "production", "prd", "live"),
@@ -30,16 +27,6 @@ ROLE_WORDS = {
     "dev": ("dev", "development", "test", "testing", "staging", "stage", "qa", "sandbox", "tmp", "temp"),
     "export": ("export", "exports", "share", "partner"),
 }
-
-
-def endpoint_key(target: Target) -> str | None:
-    """``host:port`` (lower case, default port filled in) or ``s3://bucket``: a store's identity."""
-    if target.scheme == "s3":
-        return f"s3://{(target.host or target.database or '').lower()}"
-    if not target.host:
-        return None
-    port = target.port or DEFAULT_PORTS.get(target.scheme)
-    return f"{target.host.lower()}:{port}" if port else target.host.lower()
 
 
 def store_key(store: CloudStore) -> str | None:

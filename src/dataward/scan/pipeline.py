@@ -29,7 +29,7 @@ from dataward.report.model import Report, ScannedColumn, ScannedObject, ScannedT
 from dataward.scan.baseline import Baseline
 from dataward.scan.risk import content_findings, rank_key
 from dataward.stores.base import Budget, ExposureFacts, SampledObject, store_for
-from dataward.targets import Target
+from dataward.targets import Target, endpoint_key, is_bare_endpoint
 
 MANIFEST_OBJECT = "_dataward_manifest"
 MANIFEST_FILE = "_dataward_manifest.json"
@@ -335,12 +335,24 @@ def _summary(
 
 
 def _dedupe(targets: Sequence[Target]) -> list[Target]:
-    """One scan per URL; when a URL comes both bare and from the policy, keep the policy's named one."""
+    """One scan per store. Per URL: when it comes both bare and from the policy, keep the policy's named one.
+    Per endpoint (``endpoint_key``): a bare ``scheme://host:port`` — what discovery finds — is the same store as
+    any other target at that endpoint, so it is dropped when one exists (docs/inventory.md, identity)."""
     by_url: dict[str, Target] = {}
     for t in targets:
         if t.url not in by_url or (t.name and not by_url[t.url].name):
             by_url[t.url] = t
-    return list(by_url.values())
+    unique = list(by_url.values())
+    fuller = {endpoint_key(t) for t in unique if t.name or not is_bare_endpoint(t)}
+    kept: list[Target] = []
+    seen_bare: set[str | None] = set()
+    for t in unique:
+        key = endpoint_key(t)
+        if not t.name and is_bare_endpoint(t) and key is not None and (key in fuller or key in seen_bare):
+            continue
+        seen_bare.add(key if is_bare_endpoint(t) else None)
+        kept.append(t)
+    return kept
 
 
 def _unique_findings(findings: list[Finding]) -> list[Finding]:

@@ -68,7 +68,7 @@ class Region:
     def _vpc(self) -> Vpc:
         ec2 = self.client("ec2")
         vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
-        zones = [f"{self.region}a", f"{self.region}b"]
+        zones = sorted(z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"])[:2]
         public = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i}.0/24", AvailabilityZone=z)["Subnet"]["SubnetId"]
                   for i, z in enumerate(zones)]
         private = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{i + 10}.0/24", AvailabilityZone=z)["Subnet"]["SubnetId"]
