@@ -132,7 +132,7 @@ def test_baseline_round_trip(db: Path, tmp_path: Path) -> None:
     "args, message",
     [
         ((), "error: nothing to scan."),
-        (("not-a-url",), "error: 'not-a-url' is not a URL."),
+        (("not-a-url",), "error: a target is not a URL (it has no scheme://)."),
         (("postgress://db:5432/app",), "error: 'postgress://' is not a store kind dataward knows. Did you mean 'postgres'?"),
         (("sqlite:///x.db", "--fail-on", "hgh"), "error: severity 'hgh' is not one of info, low, medium, high, critical. Did you mean 'high'?"),
         (("sqlite:///x.db", "--config", "/nonexistent/dataward.toml"), "error: cannot read the policy file /nonexistent/dataward.toml (No such file or directory)."),

@@ -40,6 +40,8 @@ def resolve_value(value: Any, where: str, base_dir: Path | None = None) -> str:
                 return path.read_text().strip()
             except OSError as exc:
                 raise ConfigError(f"{where} reads {path}, which cannot be read ({exc.strerror})") from exc
+            except UnicodeDecodeError:
+                raise ConfigError(f"{where} reads {path}, which is not UTF-8 text") from None
     raise ConfigError(
         f"{where} must be a string, {{env = \"NAME\"}} (optionally with default = \"...\") or {{file = \"path\"}}"
     )

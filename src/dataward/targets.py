@@ -82,43 +82,64 @@ def network_scope(host: str) -> NetworkScope:
     return "private" if ip.is_private else "public"
 
 
+# Query parameters whose values are safe to show; every other value is replaced by '***' (an allow-list: a
+# deny-list of "password", "token", ... misses auth=, sig=, X-Amz-Signature=, pwd=, sas=, credentials=, ...).
+HARMLESS_PARAMS: frozenset[str] = frozenset({
+    "kind", "tls", "tls_port", "kibana_port", "starttls", "schema", "region", "endpoint_url", "endpoint",
+    "connect_timeout", "timeout", "sslmode", "ssl", "db", "database", "authsource", "replicaset", "format",
+})
+
+
 def redact_url(url: str) -> str:
-    """Replace the password of a URL (and any secret-looking query parameter) with '***'."""
+    """The URL with its password and every query value outside a short allow-list replaced by '***'.
+
+    Never raises: a URL that cannot be parsed (an unclosed IPv6 bracket, a password holding an unencoded '#',
+    '?' or '/') is cut down to its scheme rather than echoed.
+    """
     if "://" not in url:
         return url
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        auth, hostport = netloc.rsplit("@", 1)
-        if ":" in auth:
-            auth = auth.split(":", 1)[0] + ":***"
-        netloc = f"{auth}@{hostport}"
+    scheme, rest = url.split("://", 1)
+    rest = _redact_userinfo(rest)
+    try:
+        parts = urlsplit(f"{scheme}://{rest}")
+    except ValueError:
+        return f"{scheme}://…"
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
-        query = "&".join(f"{k}={'***' if _secret_param(k) else v}" for k, v in pairs)
-    out = f"{parts.scheme}://{netloc}{parts.path}"
+        query = "&".join(f"{k}={v if k.lower() in HARMLESS_PARAMS else '***'}" for k, v in pairs)
+    out = f"{parts.scheme}://{parts.netloc}{parts.path}"
     return out + (f"?{query}" if query else "")
 
 
-def _secret_param(key: str) -> bool:
-    k = key.lower()
-    return any(s in k for s in ("password", "secret", "token", "key")) and k not in ("kind",)
+def _redact_userinfo(rest: str) -> str:
+    """Hide the password of ``user:password@host…`` even when the password holds '#', '?' or '/' unencoded."""
+    at = rest.rfind("@")
+    if at == -1:
+        return rest
+    user, colon, _ = rest[:at].partition(":")
+    if not colon or "/" in user:
+        return rest
+    return f"{user}:***@{rest[at + 1:]}"
 
 
 def parse_target(url: str, name: str | None = None) -> Target:
     """Parse a target URL; a TargetError names what is wrong with it."""
     if "://" not in url:
+        # The value is not echoed: a secret pasted where a URL belongs ({file}, {env}) must not reach a terminal.
         raise TargetError(
-            f"'{redact_url(url)}' is not a URL",
+            f"{f'the url of {name!r}' if name else 'a target'} is not a URL (it has no scheme://)",
             tip="write it as scheme://host:port/db, e.g. postgresql://db.internal:5432/app or sqlite:///path/app.db",
         )
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
     try:
+        parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise TargetError(f"the port in '{redact_url(url)}' is not a number") from exc
+        raise TargetError(
+            f"'{redact_url(url)}' is not a valid URL ({_why_invalid(url, exc)})",
+            tip="a password holding '#', '?', '/' or '@' must be percent-encoded (e.g. %23 for '#')",
+        ) from None
+    scheme = parts.scheme.lower()
     return Target(
         url=url,
         scheme=scheme,
@@ -155,3 +176,13 @@ def is_bare_endpoint(target: Target) -> bool:
     """``scheme://host:port`` and nothing else: what discovery finds (no credentials, database or parameters)."""
     return bool(target.host) and not target.username and target.path in ("", "/") and not target.params
 
+
+def _why_invalid(url: str, exc: ValueError) -> str:
+    text = str(exc)
+    if "IPv6" in text:
+        return "an IPv6 address must be closed with ']'"
+    if "@" in url.split("://", 1)[1].split("#")[-1] and "@" not in url.split("#")[0].split("?")[0]:
+        return "its password seems to hold an unencoded '#', '?' or '/'"
+    if "port" in text.lower():
+        return "its port is not a number"
+    return "it cannot be parsed"

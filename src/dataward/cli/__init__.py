@@ -19,19 +19,44 @@ EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
 
 class DatawardGroup(click.Group):
-    """Turns every DatawardError into one line on stderr and exit 2 (traceback only with --debug)."""
+    """Turns every error a user can cause into one line on stderr and exit 2 (traceback only with --debug).
+
+    DatawardError is the library's own; click's usage errors are re-worded to the same one-line shape; an
+    OSError or a decoding error that escaped translation in the library (a path that cannot be written, a file
+    that is not text) still becomes one sentence rather than a traceback.
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except DatawardError as exc:
+        except click.UsageError as exc:
+            raise SystemExit(_usage_error(exc)) from None
+        except (DatawardError, OSError, UnicodeDecodeError) as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(exc.render(), err=True)
+            click.echo(_one_sentence(exc), err=True)
             sys.exit(EXIT_USAGE)
         except KeyboardInterrupt:
             click.echo("error: interrupted.", err=True)
             sys.exit(130)
+
+
+def _usage_error(exc: click.UsageError) -> int:
+    command = exc.ctx.command_path if exc.ctx is not None else "dataward"
+    message = exc.format_message().rstrip(".")
+    click.echo(f"error: {message}.", err=True)
+    click.echo(f"  Tip: see '{command} --help'.", err=True)
+    return EXIT_USAGE
+
+
+def _one_sentence(exc: BaseException) -> str:
+    if isinstance(exc, DatawardError):
+        return exc.render()
+    if isinstance(exc, UnicodeDecodeError):
+        return "error: an input file is not UTF-8 text."
+    assert isinstance(exc, OSError)
+    where = f" {exc.filename}" if exc.filename else ""
+    return f"error: cannot use{where} ({exc.strerror or type(exc).__name__})."
 
 
 @click.group(cls=DatawardGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -37,7 +37,10 @@ def write_output(text: str | bytes, path: str | None) -> None:
     target = Path(path)
     if not target.parent.exists():
         raise DatawardError(f"the folder of {target} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    except OSError as exc:
+        raise DatawardError(f"cannot write {target} ({exc.strerror})") from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(text.encode() if isinstance(text, str) else text)
@@ -45,6 +48,17 @@ def write_output(text: str | bytes, path: str | None) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def check_writable(path: str | Path) -> None:
+    """Fail before any work when ``path`` could not be written later (a missing or read-only folder, /proc)."""
+    target = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    except OSError as exc:
+        raise DatawardError(f"cannot write {target} ({exc.strerror})") from None
+    os.close(fd)
+    Path(tmp).unlink(missing_ok=True)
 
 
 def stderr_console() -> Console:

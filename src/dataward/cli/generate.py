@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.progress import TaskID
 
-from dataward.cli._common import COMMANDS, progress
+from dataward.cli._common import COMMANDS, check_writable, progress
 from dataward.devicecloud import generate
 
 
@@ -20,7 +20,7 @@ from dataward.devicecloud import generate
     help="Number of users (devices, events follow).",
 )
 @click.option(
-    "--seed", type=int, default=0, show_default=True, help="Seed: the same users and seed give the same rows."
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed: the same users and seed give the same rows."
 )
 @click.option(
     "--out",
@@ -54,6 +54,8 @@ def generate_command(users: int, seed: int, out: str, force: bool, ground_truth:
       dataward generate --users 2400000 --out file:///data/devicecloud
       dataward generate --users 20000 --out postgresql://app@127.0.0.1:5432/devicecloud --force
     """
+    if ground_truth is not None:
+        check_writable(ground_truth)
     with progress("generating") as bar:
         bar.remove_task(bar.task_ids[0])
         tasks: dict[str, TaskID] = {}

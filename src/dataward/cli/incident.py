@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from dataward.cli._common import COMMANDS, progress, schema_option, write_output
+from dataward.cli._common import COMMANDS, check_writable, progress, schema_option, write_output
 from dataward.errors import DatawardError
 from dataward.schemamap import SchemaMap
 
@@ -183,6 +183,9 @@ def blast_radius_cmd(
     from dataward.incident.render import render
     from dataward.incident.store import open_incident_db
 
+    for path in (parquet_out, report_out):
+        if path and path != "-":
+            check_writable(path)
     with open_incident_db(db_url) as db:
         result = run_blast_radius(
             db, name, source, exposed=exposed, classification=classification, manifest=manifest, schema=schema

@@ -7,6 +7,8 @@ at all (fail closed: unknown security is unsafe), or, with ``require_tls``, when
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +39,7 @@ class DestinationAudit:
 def audit_destination(dest: Target, *, require_tls: bool = False, budget: Budget | None = None) -> DestinationAudit:
     """Probe the destination the way an attacker would and list every reason it is not safe to copy into."""
     if dest.scheme in _LOCAL and not _exists(dest):
+        _check_creatable(dest)
         return DestinationAudit(dest.display)  # created by the copy itself, readable by its owner only
     try:
         facts = store_for(dest).probe(dest, budget or Budget())
@@ -67,6 +70,17 @@ def _problems(facts: ExposureFacts, findings: tuple[Finding, ...], require_tls: 
     if require_tls and not facts.tls_required and facts.scope != "local-file":
         out.append("it does not require TLS, which the policy requires")
     return tuple(dict.fromkeys(out))
+
+
+def _check_creatable(dest: Target) -> None:
+    """A local destination that will be created must have a folder we can write in (not /proc, not a file)."""
+    path = Path(file_path(dest))
+    try:
+        fd, probe = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError as exc:
+        raise DatawardError(f"cannot create the destination {dest.display} ({exc.strerror})") from None
+    os.close(fd)
+    Path(probe).unlink(missing_ok=True)
 
 
 def _exists(dest: Target) -> bool:

@@ -253,6 +253,8 @@ def load_plan(path: str | Path) -> Plan:
         data = tomllib.loads(p.read_text())
     except OSError as exc:
         raise ConfigError(f"the plan {p} cannot be read ({exc.strerror})") from exc
+    except UnicodeDecodeError:
+        raise ConfigError(f"the plan {p} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"the plan {p} is not valid TOML ({exc})") from exc
     return parse_plan(data, str(p))

@@ -25,7 +25,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from dataward.config_values import resolve_value
 from dataward.copy import transforms as tf
 from dataward.copy.audit import DestinationAudit, audit_destination
 from dataward.copy.dest import ThreadedWriter
@@ -68,12 +67,23 @@ class PlanMismatch(ConfigError):
 def load_key(key_file: str | None = None) -> tf.PseudonymKey | None:
     """The pseudonym key from ``--key-file`` or DATAWARD_PSEUDONYM_KEY; None when neither is given."""
     if key_file:
-        text = resolve_value({"file": key_file}, "--key-file")
-    elif os.environ.get(KEY_ENV):
-        text = os.environ[KEY_ENV]
-    else:
-        return None
-    return tf.PseudonymKey(text.strip().encode())
+        return tf.PseudonymKey(_read_key_file(Path(key_file)))
+    if os.environ.get(KEY_ENV):
+        return tf.PseudonymKey(os.environ[KEY_ENV].strip().encode())
+    return None
+
+
+def _read_key_file(path: Path) -> bytes:
+    """A key file's bytes: text (hex, base64, a passphrase) is used stripped, as the environment variable is;
+    anything else (``head -c 32 /dev/urandom > key``, the natural way to make a key) is used raw."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"--key-file reads {path}, which cannot be read ({exc.strerror})") from None
+    try:
+        return raw.decode("utf-8").strip().encode()
+    except UnicodeDecodeError:
+        return raw
 
 
 def check_plan(plan: Plan, schemas: dict[str, pa.Schema]) -> None:

@@ -152,8 +152,12 @@ def load_file(path: str | Path, schema: SchemaMap | None = None) -> Exposure:
     """A classification/scan JSON or a copy manifest, told apart by its content."""
     try:
         data = json.loads(Path(path).read_text())
+    except UnicodeDecodeError:
+        raise DatawardError(f"{path} is not UTF-8 text") from None
     except (OSError, ValueError) as exc:
         raise DatawardError(f"cannot read {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise DatawardError(f"{path} is not a classification, scan report or copy manifest (a JSON object)")
     if "objects" in data or "findings" in data:
         return from_classification(data)
     return from_manifest(data, schema)

@@ -81,6 +81,8 @@ def load_playbook(path: str | Path) -> Playbook:
         data = tomllib.loads(file.read_text())
     except OSError as exc:
         raise ConfigError(f"cannot read the playbook {file} ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"the playbook {file} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"the playbook {file} is not valid TOML: {exc}") from None
     response = data.get("response", {})

@@ -52,6 +52,8 @@ def load_policy(path: str | Path, *, warn: Warn = _stderr_warning) -> Policy:
         raise ConfigError(
             f"cannot read the policy file {file} ({exc.strerror})", tip="pass --config with an existing file"
         ) from exc
+    except UnicodeDecodeError:
+        raise ConfigError(f"the policy file {file} is not UTF-8 text", tip="save it as UTF-8 TOML") from None
     return parse_policy(text, source=str(path), base_dir=file.parent, warn=warn)
 
 

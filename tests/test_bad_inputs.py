@@ -1,0 +1,86 @@
+"""The bad-input catalogue (tests/bad_inputs/catalogue.toml): every error a user can cause, through the real CLI.
+
+Each row must exit 2 with one ``error: …`` line on stderr (a ``  Tip: …`` line may follow), print no traceback,
+echo none of the row's secrets, and leave nothing written in the row's folder.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CATALOGUE = Path(__file__).parent / "bad_inputs" / "catalogue.toml"
+CASES: list[dict[str, Any]] = tomllib.loads(CATALOGUE.read_text())["case"]
+
+
+def _dataward(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "dataward", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A small reference device cloud, a copy plan for it and a raw 32-byte key (read-only for the rows)."""
+    folder = tmp_path_factory.mktemp("bad-inputs-cloud")
+    db = folder / "cloud.duckdb"
+    done = _dataward("generate", "--users", "30", "--seed", "3", "--out", f"duckdb://{db}")
+    assert done.returncode == 0, done.stderr
+    plan = folder / "plan.toml"
+    done = _dataward("copy", "plan", "--from", f"duckdb://{db}", "-o", str(plan))
+    assert done.returncode == 0, done.stderr
+    key = folder / "key.bin"
+    key.write_bytes(os.urandom(32))
+    return {"cloud": str(db), "plan": str(plan), "key": str(key)}
+
+
+def _fill(text: str, values: dict[str, str]) -> str:
+    for name, value in values.items():
+        text = text.replace("{" + name + "}", value)
+    return text
+
+
+def _make_files(folder: Path, files: dict[str, Any], values: dict[str, str]) -> None:
+    for name, spec in files.items():
+        path = folder / name
+        if isinstance(spec, str):
+            path.write_text(_fill(spec, values))
+        elif spec.get("dir"):
+            path.mkdir()
+        else:
+            path.write_bytes(bytes.fromhex(spec["hex"]))
+
+
+def _listing(folder: Path) -> dict[str, int]:
+    return {str(p.relative_to(folder)): (p.stat().st_size if p.is_file() else -1) for p in folder.rglob("*")}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_bad_input_is_one_sentence_and_exit_2(case: dict[str, Any], cloud: dict[str, str], tmp_path: Path) -> None:
+    values = {**cloud, "tmp": str(tmp_path)}
+    _make_files(tmp_path, case.get("files", {}), values)
+    env = {k: _fill(v, values) for k, v in case.get("env", {}).items()}
+    for step in case.get("setup", []):
+        done = _dataward(*[_fill(a, values) for a in step], env=env, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    before = _listing(tmp_path)
+
+    done = _dataward(*[_fill(a, values) for a in case["args"]], env=env, cwd=tmp_path)
+
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output, output
+    assert done.returncode == case.get("exit", 2), output
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error: ")]
+    others = [line for line in lines if not line.startswith(("error: ", "  Tip: "))]
+    assert len(errors) == 1 and not others, done.stderr
+    assert case["expect"].lower() in errors[0].lower(), done.stderr
+    for secret in case.get("secrets", []):
+        assert secret not in output, f"{secret!r} echoed: {output}"
+    assert _listing(tmp_path) == before, "the failed command left files behind"
