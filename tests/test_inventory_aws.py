@@ -67,6 +67,8 @@ def test_every_store_of_the_scenario_is_found_with_its_facts(found: Inventory, s
     assert rds.id == "arn:aws:rds:eu-west-1:123456789012:db:orders-public"
     assert rds.owner == "data-team@example.com" and rds.classification == "pii"
     assert rds.encrypted_at_rest is True and rds.auth_required is True
+    assert rds.tls_in_transit is False  # default parameter group of PostgreSQL 9.3: rds.force_ssl is off
+    assert store(found, "orders-private").tls_in_transit is True  # its own group sets rds.force_ssl=1
     assert store(found, "logs-locked").encrypted_at_rest is True
     assert store(found, "sessions-auth").tls_in_transit is True
     assert store(found, "sessions-open").auth == "none"
@@ -74,6 +76,7 @@ def test_every_store_of_the_scenario_is_found_with_its_facts(found: Inventory, s
 
 @pytest.mark.parametrize("name, rule, severity", [
     ("orders-public", "aws.rds.public", Severity.MEDIUM),        # public flag + igw route + 5432 open to the world
+    ("orders-public", "aws.rds.no-tls", Severity.MEDIUM),        # reachable, and rds.force_ssl is off
     ("exports-public", "aws.s3.public", Severity.CRITICAL),      # Principal "*" policy; tagged pii
     ("logs-open", "aws.opensearch.public", Severity.HIGH),       # access policy allows "*", no fine-grained control
     ("search-vm-public", "aws.ec2.public", Severity.MEDIUM),     # public IP, 9200 open to the world
@@ -114,6 +117,7 @@ def test_remediation_names_the_exact_setting(found: Inventory) -> None:
     assert "RestrictPublicBuckets=true" in by_rule["aws.s3.public"].remediation
     assert "AdvancedSecurityOptions.Enabled=true" in by_rule["aws.opensearch.public"].remediation
     assert "--auth-token" in by_rule["aws.elasticache.no-auth"].remediation
+    assert "rds.force_ssl=1" in by_rule["aws.rds.no-tls"].remediation
 
 
 def test_only_read_calls_are_made(found: Inventory, calls: list[tuple[str, str]]) -> None:

@@ -272,3 +272,16 @@ def test_a_discovered_endpoint_and_the_policy_store_are_one_store() -> None:
     report = scan([*policy.targets(), discovered, other_db], policy, sample_contents=False)
     assert sorted(t.target for t in report.targets) == [f"postgresql://127.0.0.1:{port}/reports",
                                                          f"postgresql://app:***@127.0.0.1:{port}/app"]
+
+
+def test_every_provider_cloud_rule_and_kind_is_documented() -> None:
+    from pathlib import Path
+
+    from dataward.inventory.base import PROVIDERS
+    from dataward.inventory.rules import CLOUD_RULES
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "inventory.md").read_text()
+    assert not [p for p in PROVIDERS.names() if f"dataward inventory {p}" not in doc]
+    assert not [r.suffix for r in CLOUD_RULES if f"`aws.<kind>.{r.suffix}`" not in doc]
+    kinds = ("rds", "aurora", "docdb", "redshift", "elasticache", "memorydb", "opensearch", "s3", "ec2")
+    assert not [k for k in kinds if f"`{k}`" not in doc]

@@ -100,12 +100,20 @@ class Region:
         return name
 
     def rds(self, name: str, *, public: bool, group: str, tags: Mapping[str, str], port: int = 5432,
-            engine: str = "postgres", encrypted: bool = True) -> None:
+            engine: str = "postgres", encrypted: bool = True, tls: bool = False) -> None:
+        extra: dict[str, Any] = {}
+        if tls:  # a custom parameter group with rds.force_ssl=1
+            rds = self.client("rds")
+            rds.create_db_parameter_group(DBParameterGroupName=f"{name}-tls", DBParameterGroupFamily="postgres16",
+                                          Description="TLS required")
+            rds.modify_db_parameter_group(DBParameterGroupName=f"{name}-tls", Parameters=[
+                {"ParameterName": "rds.force_ssl", "ParameterValue": "1", "ApplyMethod": "pending-reboot"}])
+            extra["DBParameterGroupName"] = f"{name}-tls"
         self.client("rds").create_db_instance(
             DBInstanceIdentifier=name, Engine=engine, DBInstanceClass="db.t3.micro", MasterUsername="app",
             MasterUserPassword="not-a-real-pw-1", PubliclyAccessible=public, VpcSecurityGroupIds=[group],
             DBSubnetGroupName=self.subnet_group(f"{name}-subnets", public), Port=port, StorageEncrypted=encrypted,
-            Tags=_tags(tags))
+            Tags=_tags(tags), **extra)
 
     def bucket(self, name: str, *, public: bool, tags: Mapping[str, str]) -> None:
         s3 = self.client("s3")
@@ -202,7 +210,7 @@ def build_scenario() -> Scenario:
     main = session()
     eu = Region(main, "eu-west-1")
     eu.rds("orders-public", public=True, group=eu.group("pg-world", 5432, "0.0.0.0/0"), tags=OWNED)
-    eu.rds("orders-private", public=False, group=eu.group("pg-vpc", 5432, "10.20.0.0/16"), tags=OWNED)
+    eu.rds("orders-private", public=False, group=eu.group("pg-vpc", 5432, "10.20.0.0/16"), tags=OWNED, tls=True)
     eu.bucket("exports-public", public=True, tags={"owner": "bi@example.com", "data-classification": "pii"})
     eu.bucket("exports-private", public=False, tags=OWNED)
     eu.ec2("search-vm-public", group=eu.group("es-world", 9200, "0.0.0.0/0"), public=True, tags={})

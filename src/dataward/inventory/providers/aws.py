@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import boto3
@@ -45,6 +45,13 @@ ENGINE_SCHEMES = {
 # Ports of store kinds dataward can probe: an EC2 instance admitting one of them is treated as a store.
 STORE_PORTS = {5432: "postgresql", 3306: "mysql", 6379: "redis", 11211: "memcached", 9200: "elasticsearch",
                27017: "mongodb", 1883: "mqtt", 5439: "redshift"}
+# Engine -> (the parameter that makes TLS mandatory, the values that mean "on"); read from parameter groups.
+TLS_PARAMETERS = {
+    "postgres": ("rds.force_ssl", {"1"}), "aurora-postgresql": ("rds.force_ssl", {"1"}),
+    "mysql": ("require_secure_transport", {"1", "on"}), "mariadb": ("require_secure_transport", {"1", "on"}),
+    "aurora-mysql": ("require_secure_transport", {"1", "on"}), "redshift": ("require_ssl", {"true"}),
+    "docdb": ("tls", {"enabled"}),
+}
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,7 @@ class Region:
     region: str
     network: Network
     client: Callable[[str], Any]
+    parameters: dict[tuple[str, str], dict[str, str] | None] = field(default_factory=dict)  # group -> values
 
 
 # ---- the provider ------------------------------------------------------------------------------------
@@ -221,6 +229,60 @@ def _ingress_fix(store: CloudStore, groups: Iterable[str]) -> str:
             f"(aws ec2 revoke-security-group-ingress) and allow only the application's security group or VPC range.")
 
 
+# ---- TLS from parameter groups ---------------------------------------------------------------------------
+def tls_required(ctx: Region, service: str, group: str | None, engine: str, version: str | None) -> bool | None:
+    """Is TLS mandatory by the store's parameter group (``rds.force_ssl``, ``require_secure_transport``,
+    ``require_ssl``, DocumentDB ``tls``)? The engine's default when the group does not set it; None if unread."""
+    if engine not in TLS_PARAMETERS or not group:
+        return None
+    name, on = TLS_PARAMETERS[engine]
+    values = _parameters(ctx, service, group)
+    if values is None:
+        return None
+    if name in values:
+        return values[name].strip().lower() in on
+    return _tls_default(engine, version)
+
+
+def _tls_default(engine: str, version: str | None) -> bool:
+    """Engine defaults: PostgreSQL 15+ on RDS forces SSL, DocumentDB enables TLS, the others do not require it."""
+    if engine == "docdb":
+        return True
+    if engine in ("postgres", "aurora-postgresql"):
+        major = (version or "0").split(".", 1)[0]
+        return major.isdigit() and int(major) >= 15
+    return False
+
+
+def _parameters(ctx: Region, kind: str, group: str) -> dict[str, str] | None:
+    """A parameter group's values, read once per region (a group is shared by many stores)."""
+    key = (kind, group)
+    if key not in ctx.parameters:
+        service, operation, arg = {
+            "db": ("rds", "describe_db_parameters", "DBParameterGroupName"),
+            "cluster": ("rds", "describe_db_cluster_parameters", "DBClusterParameterGroupName"),
+            "redshift": ("redshift", "describe_cluster_parameters", "ParameterGroupName"),
+        }[kind]
+        try:
+            items = _pages(ctx.client(service), operation, "Parameters", **{arg: group})
+            ctx.parameters[key] = {p["ParameterName"]: str(p.get("ParameterValue", "")) for p in items
+                                   if "ParameterValue" in p}
+        except ClientError:
+            ctx.parameters[key] = None
+    return ctx.parameters[key]
+
+
+def _tls_fix(engine: str, group: str | None, service: str) -> str:
+    name, on = TLS_PARAMETERS.get(engine, ("rds.force_ssl", {"1"}))
+    value = sorted(on)[0]
+    command = {"rds": "aws rds modify-db-parameter-group --db-parameter-group-name",
+               "cluster": "aws rds modify-db-cluster-parameter-group --db-cluster-parameter-group-name",
+               "redshift": "aws redshift modify-cluster-parameter-group --parameter-group-name"}[service]
+    return (f"Set {name}={value} in parameter group {group or '(a custom group)'} ({command} {group or '...'} "
+            f"--parameters ParameterName={name},ParameterValue={value},ApplyMethod=pending-reboot); a default "
+            f"group cannot be changed: attach a custom one.")
+
+
 # ---- collectors, one per service -----------------------------------------------------------------------
 class Collector:
     service: ClassVar[str]
@@ -248,12 +310,14 @@ class RdsInstances(Collector):
         groups = [g["VpcSecurityGroupId"] for g in db.get("VpcSecurityGroups", [])]
         subnets = [s["SubnetIdentifier"] for s in (db.get("DBSubnetGroup") or {}).get("Subnets", [])]
         ident = db["DBInstanceIdentifier"]
+        group = next((g.get("DBParameterGroupName") for g in db.get("DBParameterGroups", [])), None)
         store = CloudStore(
             id=db.get("DBInstanceArn") or f"arn:aws:rds:{ctx.region}:{ctx.account}:db:{ident}",
             provider="aws", kind="rds", name=ident, account=ctx.account, region=ctx.region,
             engine=engine, version=db.get("EngineVersion"), host=endpoint.get("Address"),
             port=endpoint.get("Port") or db.get("DbInstancePort"), scheme=ENGINE_SCHEMES.get(engine),
             tags=_tags(db.get("TagList")), encrypted_at_rest=db.get("StorageEncrypted"),
+            tls_in_transit=tls_required(ctx, "db", group, engine, db.get("EngineVersion")),
             auth="iam+password" if db.get("IAMDatabaseAuthenticationEnabled") else "password", auth_required=True,
             details={"publicly_accessible": db.get("PubliclyAccessible"), "security_groups": groups},
         )
@@ -262,6 +326,7 @@ class RdsInstances(Collector):
                        f"{ident} --no-publicly-accessible --apply-immediately); "
                        + _ingress_fix(store, groups)),
             "ingress": _ingress_fix(store, groups),
+            "tls": _tls_fix(engine, group, "rds"),
             "encryption": (f"Encrypt storage: StorageEncrypted cannot be changed in place; restore an encrypted "
                            f"copy of a snapshot of {ident} (aws rds copy-db-snapshot --kms-key-id ...)."),
         })
@@ -298,12 +363,14 @@ class RdsClusters(Collector):
         groups = [g["VpcSecurityGroupId"] for g in c.get("VpcSecurityGroups", [])]
         sg_name = c.get("DBSubnetGroup") or ""
         subnets = [s["SubnetIdentifier"] for s in subnet_groups.get(sg_name, {}).get("Subnets", [])]
+        group = c.get("DBClusterParameterGroup")
         store = CloudStore(
             id=c.get("DBClusterArn") or f"arn:aws:rds:{ctx.region}:{ctx.account}:cluster:{ident}",
             provider="aws", kind=kind, name=ident, account=ctx.account, region=ctx.region, engine=engine,
             version=c.get("EngineVersion"), host=c.get("Endpoint"), port=c.get("Port"),
             scheme=ENGINE_SCHEMES.get(engine), tags=_tags(c.get("TagList")),
             encrypted_at_rest=c.get("StorageEncrypted"),
+            tls_in_transit=tls_required(ctx, "cluster", group, engine, c.get("EngineVersion")),
             auth="iam+password" if c.get("IAMDatabaseAuthenticationEnabled") else "password", auth_required=True,
             details={"publicly_accessible": public, "security_groups": groups,
                      "members": [m["DBInstanceIdentifier"] for m in member_dbs]},
@@ -314,6 +381,7 @@ class RdsClusters(Collector):
             "public": (f"Set PubliclyAccessible to false on every member instance ({names}: aws {service} "
                        f"modify-db-instance --no-publicly-accessible); " + _ingress_fix(store, groups)),
             "ingress": _ingress_fix(store, groups),
+            "tls": _tls_fix(engine, group, "cluster"),
             "encryption": f"Restore cluster {ident} from a snapshot with --storage-encrypted and a KMS key.",
         })
         return decide(store, ctx.network, groups, subnets, public, needs_flag=True)
@@ -335,18 +403,21 @@ class Redshift(Collector):
             groups = [g["VpcSecurityGroupId"] for g in c.get("VpcSecurityGroups", [])]
             subnets = [s["SubnetIdentifier"] for s in
                        subnet_groups.get(c.get("ClusterSubnetGroupName", ""), {}).get("Subnets", [])]
+            group = next((g.get("ParameterGroupName") for g in c.get("ClusterParameterGroups", [])), None)
             store = CloudStore(
                 id=c.get("ClusterNamespaceArn") or f"arn:aws:redshift:{ctx.region}:{ctx.account}:cluster:{ident}",
                 provider="aws", kind="redshift", name=ident, account=ctx.account, region=ctx.region,
                 engine="redshift", version=c.get("ClusterVersion"), host=endpoint.get("Address"),
                 port=endpoint.get("Port"), scheme="postgresql", tags=_tags(c.get("Tags")),
                 encrypted_at_rest=c.get("Encrypted"), auth="password", auth_required=True,
+                tls_in_transit=tls_required(ctx, "redshift", group, "redshift", None),
                 details={"publicly_accessible": c.get("PubliclyAccessible"), "security_groups": groups},
             )
             store = replace(store, fixes={
                 "public": (f"Set PubliclyAccessible to false (aws redshift modify-cluster --cluster-identifier "
                            f"{ident} --no-publicly-accessible); " + _ingress_fix(store, groups)),
                 "ingress": _ingress_fix(store, groups),
+                "tls": _tls_fix("redshift", group, "redshift"),
                 "encryption": f"Encrypt the cluster (aws redshift modify-cluster --cluster-identifier {ident} "
                               f"--encrypted --kms-key-id ...).",
             })
