@@ -7,9 +7,11 @@ echo none of the row's secrets, and leave nothing written in the row's folder.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,13 @@ def _dataward(*args: str, env: dict[str, str] | None = None, cwd: Path | None = 
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     return subprocess.run([sys.executable, "-m", "dataward", *args], capture_output=True, text=True,
                           env=full_env, cwd=cwd, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def busy_port() -> Iterator[str]:
+    """A loopback port something already listens on."""
+    with socket.create_server(("127.0.0.1", 0)) as sock:
+        yield str(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +71,10 @@ def _listing(folder: Path) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
-def test_bad_input_is_one_sentence_and_exit_2(case: dict[str, Any], cloud: dict[str, str], tmp_path: Path) -> None:
-    values = {**cloud, "tmp": str(tmp_path)}
+def test_bad_input_is_one_sentence_and_exit_2(
+    case: dict[str, Any], cloud: dict[str, str], busy_port: str, tmp_path: Path
+) -> None:
+    values = {**cloud, "tmp": str(tmp_path), "busy_port": busy_port}
     _make_files(tmp_path, case.get("files", {}), values)
     env = {k: _fill(v, values) for k, v in case.get("env", {}).items()}
     for step in case.get("setup", []):

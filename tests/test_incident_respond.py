@@ -92,7 +92,7 @@ def world(template, tmp_path, mosquitto_anon):
     prod_url = f"sqlite:///{tmp_path}/prod.db"
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(prod_url), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(create_app(prod_url, {"responder": "s3cret"}), host="127.0.0.1", port=port, log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -117,6 +117,8 @@ batch = 40
 action = "revoke_tokens"
 via = "endpoint"
 endpoint = "http://127.0.0.1:{port}/oauth/revoke"
+client_id = "responder"
+client_secret = "s3cret"
 
 [[step]]
 action = "unlink_integrations"

@@ -10,7 +10,8 @@ revoked token stops working while the others keep working.
   expired or issued before a forced logout.
 * ``POST /oauth/revoke`` (RFC 7009 §2.1, form ``token`` and optional ``token_type_hint``): revokes an access
   or refresh token; answers 200 for unknown or already revoked tokens too (§2.2), so it is idempotent.
-  With ``clients`` configured, the client authenticates with HTTP Basic (401 ``invalid_client`` otherwise).
+  The client always authenticates with HTTP Basic (401 ``invalid_client`` otherwise): at least one client
+  must be configured, so the endpoint is never open.
 * ``GET /v1/integrations`` -> link state per provider and whether the user must relink it.
 """
 
@@ -31,6 +32,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from dataward.errors import DatawardError
 from dataward.incident._db import SqlDb, connect
 from dataward.incident.actions.flags import as_datetime, flags_for, utc_now_naive
 
@@ -45,16 +47,20 @@ def hash_password(password: str, iterations: int = PBKDF2_ITERATIONS) -> str:
     return f"$pbkdf2-sha256${iterations}${enc(salt).decode()}${enc(digest).decode()}"
 
 
+# Checked against when the account is unknown or its hash is not ours, so every login costs one PBKDF2 run and
+# its timing does not tell which emails have accounts with real passwords.
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+
+
 def verify_password(password: str, stored: str | None) -> bool:
-    """Constant-time check of a ``$pbkdf2-sha256$`` hash; any other format does not verify."""
-    if not stored or not stored.startswith("$pbkdf2-sha256$"):
-        return False
+    """Constant-time check of a ``$pbkdf2-sha256$`` hash; any other format does not verify (same cost)."""
+    usable = bool(stored) and str(stored).startswith("$pbkdf2-sha256$")
     try:
-        _, _, iterations, salt, digest = stored.split("$")
+        _, _, iterations, salt, digest = (stored if usable else _DUMMY_HASH).split("$")  # type: ignore[union-attr]
         computed = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt), int(iterations))
+        return usable and hmac.compare_digest(computed, base64.b64decode(digest))
     except ValueError:
         return False
-    return hmac.compare_digest(computed, base64.b64decode(digest))
 
 
 def set_password(db: SqlDb, user_id: int, password: str) -> None:
@@ -138,8 +144,13 @@ class _Api:
                     return
 
 
-def create_app(db_url: str, clients: dict[str, str] | None = None) -> FastAPI:
-    """The FastAPI app over the device-cloud database at ``db_url`` (sqlite, duckdb or postgresql)."""
+def create_app(db_url: str, clients: dict[str, str] | None) -> FastAPI:
+    """The FastAPI app over the device-cloud database at ``db_url`` (sqlite, duckdb or postgresql).
+
+    ``clients`` (client id -> secret) may call ``/oauth/revoke``; at least one is required, because RFC 7009
+    §2.1 has the client authenticate and an open revocation endpoint lets anyone log customers out.
+    """
+    check_clients(clients)
     api = _Api(connect(db_url, create=False), clients)
     app = FastAPI(title="dataward reference device cloud", version="1")
 
@@ -159,8 +170,12 @@ def create_app(db_url: str, clients: dict[str, str] | None = None) -> FastAPI:
             rows = db.query(
                 "SELECT id, password_hash FROM users WHERE lower(email) = lower(?)", (body.email,)
             )
-        if not rows or not verify_password(body.password, rows[0][1]):
+        if not verify_password(body.password, rows[0][1] if rows else None):
             raise HTTPException(401, "wrong email or password")
+        with api.locked() as db:
+            reset = flags_for(db, int(rows[0][0]))["password_reset_required"]
+        if reset:  # the incident reset this password: the old one no longer signs in
+            raise HTTPException(401, "password reset required")
         return api.issue(int(rows[0][0]), body.platform)
 
     @app.get("/v1/me")
@@ -194,7 +209,7 @@ def create_app(db_url: str, clients: dict[str, str] | None = None) -> FastAPI:
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         token = form.get("token", [None])[0]
         token_type_hint = form.get("token_type_hint", [None])[0]
-        if api.clients and not _client_ok(request, api.clients):
+        if not _client_ok(request, api.clients):
             return JSONResponse({"error": "invalid_client"}, 401, headers={"WWW-Authenticate": "Basic"})
         if not token:
             return JSONResponse({"error": "invalid_request", "error_description": "token is required"}, 400)
@@ -208,13 +223,25 @@ def create_app(db_url: str, clients: dict[str, str] | None = None) -> FastAPI:
     return app
 
 
+def check_clients(clients: dict[str, str] | None) -> None:
+    """At least one client, each with a non-empty id and secret (RFC 7009 §2.1: the client authenticates)."""
+    if not clients:
+        raise DatawardError(
+            "the revocation endpoint needs at least one client id and secret (RFC 7009 §2.1)",
+            tip="pass --client ID:SECRET_FILE or give create_app a clients mapping",
+        )
+    if any(not cid or not secret for cid, secret in clients.items()):
+        raise DatawardError("a revocation client needs a non-empty id and a non-empty secret")
+
+
 def _client_ok(request: Request, clients: dict[str, str]) -> bool:
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("basic "):
         return False
     try:
-        client_id, _, secret = base64.b64decode(header.split(" ", 1)[1]).decode().partition(":")
-    except ValueError:
+        client_id, _, secret = base64.b64decode(header.split(" ", 1)[1], validate=True).decode().partition(":")
+    except (ValueError, IndexError):  # not base64, not UTF-8 (binascii.Error and UnicodeDecodeError are ValueErrors)
         return False
     expected = clients.get(client_id)
-    return expected is not None and hmac.compare_digest(expected, secret)
+    # compare bytes: hmac.compare_digest refuses non-ASCII str (the 500 an adversarial review found)
+    return expected is not None and hmac.compare_digest(expected.encode(), secret.encode())
