@@ -98,13 +98,3 @@ def test_runnable_example(
         f"{doc} runnable block {index} exited {proc.returncode}, expected {expected}\n"
         f"--- block ---\n{body}\n--- stderr ---\n{proc.stderr[-3000:]}\n--- stdout ---\n{proc.stdout[-2000:]}"
     )
-
-
-def test_every_policy_rule_and_format_is_documented() -> None:
-    from dataward.policy.rules import POLICY_RULES
-    from dataward.report.base import FORMATS
-
-    policy_doc = (DOCS / "policy.md").read_text()
-    scan_doc = (DOCS / "scan.md").read_text()
-    assert not [r for r in POLICY_RULES.names() if f"`{r}`" not in policy_doc], "policy rules missing from docs/policy.md"
-    assert not [f for f in FORMATS.names() if f"**{f}**" not in scan_doc], "formats missing from docs/scan.md"

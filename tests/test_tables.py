@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dataward.errors import TargetError
-from dataward.tables import TABLES, open_tables, quote_ident
+from dataward.tables import open_tables, quote_ident
 from dataward.tables.base import TableStore, prefetch, rebatch
 from dataward.targets import parse_target
 
@@ -67,12 +67,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TableStore
         url = _url(kind, tmp_path)
     with open_tables(url, create=True) as db:
         yield db
-
-
-def test_every_scheme_is_documented() -> None:
-    docs = (Path(__file__).parents[1] / "docs" / "tables.md").read_text()
-    for scheme in TABLES.all_names():
-        assert f"{scheme}://" in docs, scheme
 
 
 def test_round_trip_keeps_types_values_and_nulls(store: TableStore) -> None:

@@ -15,11 +15,9 @@ from pathlib import Path
 from dataward.errors import DatawardError
 from dataward.exposure.base import Contents, evaluate
 from dataward.findings import Finding, Severity
-from dataward.stores.base import Budget, ExposureFacts, store_for
+from dataward.stores.base import Budget, ExposureFacts, is_local, store_for
 from dataward.tables.base import file_path
 from dataward.targets import Target
-
-_LOCAL = ("sqlite", "duckdb", "file")
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,7 @@ class DestinationAudit:
 
 def audit_destination(dest: Target, *, require_tls: bool = False, budget: Budget | None = None) -> DestinationAudit:
     """Probe the destination the way an attacker would and list every reason it is not safe to copy into."""
-    if dest.scheme in _LOCAL and not _exists(dest):
+    if is_local(dest.scheme) and not _exists(dest):
         _check_creatable(dest)
         return DestinationAudit(dest.display)  # created by the copy itself, readable by its owner only
     try:

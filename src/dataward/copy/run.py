@@ -32,6 +32,7 @@ from dataward.copy.manifest import Manifest, TableCopy
 from dataward.copy.plan import MANIFEST_TABLE, ColumnPlan, Plan, TablePlan
 from dataward.errors import ConfigError, DatawardError
 from dataward.findings import utc_now
+from dataward.stores.base import is_local
 from dataward.tables import open_tables
 from dataward.tables.base import TableStore
 from dataward.targets import Target
@@ -174,7 +175,7 @@ def check_options(source: Target, dest: Target, options: CopyOptions) -> None:
 
 
 def _same_store(a: Target, b: Target) -> bool:
-    if a.scheme in ("sqlite", "duckdb", "file") and a.scheme == b.scheme:
+    if is_local(a.scheme) and a.scheme == b.scheme:
         return Path(a.path).resolve() == Path(b.path).resolve()
     return (a.scheme, a.host, a.port, a.database) == (b.scheme, b.host, b.port, b.database)
 

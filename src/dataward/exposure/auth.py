@@ -9,17 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dataward.exposure._generic import (
-    LOCAL_KINDS,
-    contents_note,
-    exposure_severity,
-    make_finding,
-    remediation,
-    store_name,
-)
-from dataward.exposure.base import Contents, exposure_rule
-from dataward.findings import Finding, Severity
-from dataward.stores.base import ExposureFacts
+from dataward.exposure._generic import contents_note, exposure_severity
+from dataward.exposure.base import Contents, Hit, exposure_rule
+from dataward.findings import Severity
+from dataward.stores.base import ExposureFacts, display_name
 
 # Kinds whose listable names are schema-level identifiers (databases, buckets, indices), safe to quote;
 # for key/topic stores only the count is quoted, since key names can embed customer data.
@@ -43,40 +36,34 @@ def _records_note(facts: ExposureFacts) -> str:
 
 @exposure_rule(
     "*.no-auth",
+    local=False,
     summary="The store answers clients that present no credentials at all.",
-    remediation=remediation("no-auth", "*"),
+    remediation="Require authentication for every client and restrict who can reach the store.",
 )
-def no_auth(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
-    if facts.store in LOCAL_KINDS or not facts.reachable:
+def no_auth(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
+    if not facts.reachable:
         return
     if not (facts.anonymous_access or facts.auth_required is False):
         return
     how = facts.details.get("anonymous_how") or "no credentials were asked for"
     read = "; rows/values were readable" if facts.readable else ""
-    yield make_finding(
-        "no-auth",
-        facts,
-        contents,
-        severity=exposure_severity(contents),
-        title=f"{store_name(facts.store)} answers without credentials{contents_note(contents)}",
+    yield Hit(severity=exposure_severity(contents),
+        title=f"{display_name(facts.store)} answers without credentials{contents_note(contents)}",
         evidence=f"{how}{listing_note(facts)}{read}{_records_note(facts)}",
     )
 
 
 @exposure_rule(
     "*.default-credentials",
+    local=False,
     summary="The store accepts a well-known default or empty password.",
-    remediation=remediation("default-credentials", "*"),
+    remediation="Change the well-known default credentials to a unique secret held in a vault.",
 )
-def default_credentials(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
-    if facts.store in LOCAL_KINDS or not facts.reachable or not facts.default_credentials:
+def default_credentials(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
+    if not facts.reachable or not facts.default_credentials:
         return
-    yield make_finding(
-        "default-credentials",
-        facts,
-        contents,
-        severity=exposure_severity(contents),
-        title=f"{store_name(facts.store)} accepts default or empty credentials{contents_note(contents)}",
+    yield Hit(severity=exposure_severity(contents),
+        title=f"{display_name(facts.store)} accepts default or empty credentials{contents_note(contents)}",
         evidence=f"logged in as {facts.default_credentials}{listing_note(facts)}{_records_note(facts)}",
     )
 
@@ -84,17 +71,13 @@ def default_credentials(facts: ExposureFacts, contents: Contents) -> Iterator[Fi
 @exposure_rule(
     "*.auth-failed",
     summary="The credentials dataward was given were refused, so the audit saw only what anyone sees.",
-    remediation=remediation("auth-failed", "*"),
+    remediation="Check the credentials dataward was given (config value {env=..} or {file=..}).",
 )
-def auth_failed(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def auth_failed(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     if not facts.reachable or facts.authenticated is not False:
         return
     reason = facts.details.get("auth_error") or "the server refused them"
-    yield make_finding(
-        "auth-failed",
-        facts,
-        contents,
-        severity=Severity.INFO,
-        title=f"{store_name(facts.store)} refused the credentials in the target",
+    yield Hit(severity=Severity.INFO,
+        title=f"{display_name(facts.store)} refused the credentials in the target",
         evidence=str(reason),
     )

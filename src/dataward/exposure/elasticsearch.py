@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dataward.exposure._generic import contents_note, exposure_severity, make_finding, store_name
-from dataward.exposure.base import Contents, exposure_rule
-from dataward.findings import Finding, Severity
-from dataward.stores.base import ExposureFacts
+from dataward.exposure._generic import contents_note, exposure_severity
+from dataward.exposure.base import Contents, Hit, exposure_rule
+from dataward.findings import Severity
+from dataward.stores.base import ExposureFacts, display_name
 
 _KINDS = ("elasticsearch", "opensearch")
 _SECURITY_FIX = ("Enable security (xpack.security.enabled: true, or the OpenSearch security plugin), set "
@@ -34,15 +34,14 @@ def _who(facts: ExposureFacts) -> str | None:
     summary="The cluster's security layer is switched off: anyone who reaches it can read, write and delete.",
     remediation=_SECURITY_FIX,
 )
-def security_disabled(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def security_disabled(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     if facts.details.get("security") != "disabled":
         return
     endpoint = "_plugins/_security/authinfo" if facts.store == "opensearch" else "_security/_authenticate"
-    yield make_finding(
-        "elasticsearch.security-disabled", facts, contents, severity=exposure_severity(contents),
-        title=f"{store_name(facts.store)} runs with security switched off{contents_note(contents)}",
+    yield Hit(severity=exposure_severity(contents),
+        title=f"{display_name(facts.store)} runs with security switched off{contents_note(contents)}",
         evidence=f"GET /{endpoint} says security is not enabled; every index can be read, overwritten or "
-        "deleted (the 'Meow' bot wiped such clusters)", fix=_SECURITY_FIX,
+        "deleted (the 'Meow' bot wiped such clusters)",
     )
 
 
@@ -52,18 +51,16 @@ def security_disabled(facts: ExposureFacts, contents: Contents) -> Iterator[Find
     summary="Indices are listed by _cat/indices and searchable with _search without real credentials.",
     remediation=_SECURITY_FIX,
 )
-def indices_readable(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def indices_readable(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     who = _who(facts)
     if who is None or not facts.details.get("search_readable"):
         return
     n = len(facts.listable)
     shown = ", ".join(facts.listable[:5]) + (", ..." if n > 5 else "")
     docs = f"; about {facts.records:,} documents" if facts.records else ""
-    yield make_finding(
-        "elasticsearch.indices-readable", facts, contents, severity=exposure_severity(contents),
-        title=f"{store_name(facts.store)} indices are searchable {who}{contents_note(contents)}",
+    yield Hit(severity=exposure_severity(contents),
+        title=f"{display_name(facts.store)} indices are searchable {who}{contents_note(contents)}",
         evidence=f"_cat/indices listed {n} index(es) ({shown}) and _search returned documents {who}{docs}",
-        fix=_SECURITY_FIX,
     )
 
 
@@ -73,15 +70,13 @@ def indices_readable(facts: ExposureFacts, contents: Contents) -> Iterator[Findi
     summary="Kibana / OpenSearch Dashboards next to the cluster answers without credentials.",
     remediation=_KIBANA_FIX,
 )
-def kibana_open(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def kibana_open(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     if facts.details.get("kibana") != "open":
         return
     port = facts.details.get("kibana_port")
     version = f" {facts.details['kibana_version']}" if facts.details.get("kibana_version") else ""
-    yield make_finding(
-        "elasticsearch.kibana-open", facts, contents, severity=max(exposure_severity(contents), Severity.HIGH),
+    yield Hit(severity=max(exposure_severity(contents), Severity.HIGH),
         obj=f"kibana:{port}",
         title=f"Kibana{version} on port {port} answers without credentials{contents_note(contents)}",
         evidence=f"GET :{port}/api/status answered 200 without credentials; its console reaches every index",
-        fix=_KIBANA_FIX,
     )

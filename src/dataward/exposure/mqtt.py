@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dataward.exposure._generic import contents_note, exposure_severity, make_finding
-from dataward.exposure.base import Contents, exposure_rule
-from dataward.findings import Finding, Severity
+from dataward.exposure._generic import contents_note, exposure_severity
+from dataward.exposure.base import Contents, Hit, exposure_rule
+from dataward.findings import Severity
 from dataward.stores.base import ExposureFacts
 
 _ACL_FIX = ("Set allow_anonymous false, and give each client an acl_file entry for its own topics only "
@@ -36,7 +36,7 @@ def _short(facts: ExposureFacts) -> str:
     summary="A client without credentials (or with default ones) may subscribe to '#' and read every topic.",
     remediation=_ACL_FIX,
 )
-def subscribe_all(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def subscribe_all(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     who = _who(facts)
     if who is None or facts.details.get("subscribe_all") is not True:
         return
@@ -46,10 +46,9 @@ def subscribe_all(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]
     window = f"{d.get('messages', 0)} message(s) on {d.get('topics', 0)} topic(s) ({d.get('retained', 0)} retained) " \
         f"in {d.get('listen_s')} s"
     quiet = "" if seen else "; none arrived (an ACL may filter them, or the broker was quiet)"
-    yield make_finding(
-        "mqtt.subscribe-all", facts, contents, severity=severity, obj="#",
+    yield Hit(severity=severity, obj="#",
         title=f"{_short(facts)} can subscribe to every MQTT topic{contents_note(contents)}",
-        evidence=f"SUBACK granted '#' to {who}; {window}{quiet}", fix=_ACL_FIX,
+        evidence=f"SUBACK granted '#' to {who}; {window}{quiet}",
     )
 
 
@@ -59,14 +58,13 @@ def subscribe_all(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]
     summary="The broker's $SYS tree (version, clients, traffic) is readable without real credentials.",
     remediation=_SYS_FIX,
 )
-def sys_readable(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def sys_readable(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     who = _who(facts)
     if who is None or not facts.details.get("sys_readable"):
         return
     topics = int(facts.details.get("sys_topics") or 0)
     version = f"; broker says '{facts.version}'" if facts.version else ""
-    yield make_finding(
-        "mqtt.sys-readable", facts, contents, severity=Severity.LOW, obj="$SYS/#",
+    yield Hit(severity=Severity.LOW, obj="$SYS/#",
         title="The MQTT broker's $SYS topics are readable without credentials",
-        evidence=f"SUBACK granted '$SYS/#' to {who}; {topics} $SYS topic(s) seen{version}", fix=_SYS_FIX,
+        evidence=f"SUBACK granted '$SYS/#' to {who}; {topics} $SYS topic(s) seen{version}",
     )

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dataward.exposure._generic import contents_note, exposure_severity, make_finding
-from dataward.exposure.base import Contents, exposure_rule
-from dataward.findings import Finding, Severity
+from dataward.exposure._generic import contents_note, exposure_severity
+from dataward.exposure.base import Contents, Hit, exposure_rule
+from dataward.findings import Severity
 from dataward.stores.base import ExposureFacts
 
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
@@ -37,17 +37,14 @@ def remote_accounts(accounts: list[str]) -> list[str]:
     summary="An anonymous account (empty user name) exists: any user name may log in from its host.",
     remediation=_ANON_FIX,
 )
-def anonymous_user(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def anonymous_user(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     accounts = list(facts.details.get("anonymous_users") or ())
     if not accounts:
         return
     remote = remote_accounts(accounts)
-    yield make_finding(
-        "mysql.anonymous-user", facts, contents,
-        severity=Severity.HIGH if remote else Severity.LOW,
+    yield Hit(severity=Severity.HIGH if remote else Severity.LOW,
         title=f"MySQL/MariaDB has {len(accounts)} anonymous account(s){contents_note(contents)}",
         evidence="anonymous accounts: " + ", ".join(accounts[:5]) + ("" if remote else " (local hosts only)"),
-        fix=_ANON_FIX,
     )
 
 
@@ -57,14 +54,11 @@ def anonymous_user(facts: ExposureFacts, contents: Contents) -> Iterator[Finding
     summary="An account without a password matches remote hosts ('%' or a network).",
     remediation=_NOPASS_FIX,
 )
-def passwordless_remote_user(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def passwordless_remote_user(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     remote = remote_accounts(list(facts.details.get("passwordless_users") or ()))
     if not remote:
         return
-    yield make_finding(
-        "mysql.passwordless-remote-user", facts, contents,
-        severity=exposure_severity(contents),
+    yield Hit(severity=exposure_severity(contents),
         title=f"MySQL/MariaDB account(s) without a password reachable from other hosts{contents_note(contents)}",
         evidence="accounts with an empty password: " + ", ".join(remote[:5]),
-        fix=_NOPASS_FIX,
     )

@@ -10,20 +10,16 @@ import ipaddress
 from collections.abc import Iterator
 
 from dataward.exposure._generic import (
-    LOCAL_KINDS,
     binds_all_interfaces,
     contents_note,
-    make_finding,
-    remediation,
     split_addresses,
-    store_name,
     weak_config_severity,
 )
-from dataward.exposure.base import Contents, exposure_rule
-from dataward.findings import Finding, Severity
-from dataward.stores.base import ExposureFacts
+from dataward.exposure.base import Contents, Hit, exposure_rule
+from dataward.findings import Severity
+from dataward.stores.base import ExposureFacts, display_name
 
-_NO_LISTENER = LOCAL_KINDS | {"s3"}
+_SHARED_ENDPOINT = ("s3",)  # a bucket is served by its provider's endpoint: no listen address of its own
 
 
 def _public_address(bind: str | None) -> str | None:
@@ -40,11 +36,12 @@ def _public_address(bind: str | None) -> str | None:
 
 @exposure_rule(
     "*.public-bind",
+    local=False,
     summary="The store listens on every interface or on a public address.",
-    remediation=remediation("public-bind", "*"),
+    remediation="Listen on a private interface only and firewall the port.",
 )
-def public_bind(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
-    if facts.store in _NO_LISTENER or not facts.reachable:
+def public_bind(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
+    if facts.store in _SHARED_ENDPOINT or not facts.reachable:
         return
     public = _public_address(facts.bind) or (facts.target if facts.scope == "public" else None)
     if public:
@@ -54,12 +51,8 @@ def public_bind(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
     else:
         return
     source = "the server's own settings" if facts.bind else "the target URL"
-    yield make_finding(
-        "public-bind",
-        facts,
-        contents,
-        severity=severity,
-        title=f"{store_name(facts.store)} {what}{contents_note(contents)}",
+    yield Hit(severity=severity,
+        title=f"{display_name(facts.store)} {what}{contents_note(contents)}",
         evidence=f"{what} ({where}), from {source}",
     )
 
@@ -67,17 +60,13 @@ def public_bind(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
 @exposure_rule(
     "*.unreachable",
     summary="The store could not be reached or its handshake failed (timeout, refused, TLS error).",
-    remediation=remediation("unreachable", "*"),
+    remediation="Check the host, port and firewall, or pass a larger timeout.",
 )
-def unreachable(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def unreachable(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     if facts.reachable or facts.details.get("protocol_mismatch"):
         return
-    yield make_finding(
-        "unreachable",
-        facts,
-        contents,
-        severity=Severity.INFO,
-        title=f"{store_name(facts.store)} could not be reached",
+    yield Hit(severity=Severity.INFO,
+        title=f"{display_name(facts.store)} could not be reached",
         evidence=facts.error or "no answer",
     )
 
@@ -85,17 +74,13 @@ def unreachable(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
 @exposure_rule(
     "*.unknown-protocol",
     summary="Something answers at the address, but not the store's protocol.",
-    remediation=remediation("unknown-protocol", "*"),
+    remediation="Check the URL's scheme and port: another service answers there.",
 )
-def unknown_protocol(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def unknown_protocol(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     mismatch = facts.details.get("protocol_mismatch")
     if not mismatch:
         return
-    yield make_finding(
-        "unknown-protocol",
-        facts,
-        contents,
-        severity=Severity.INFO,
-        title=f"the service at the target does not speak the {store_name(facts.store)} protocol",
+    yield Hit(severity=Severity.INFO,
+        title=f"the service at the target does not speak the {display_name(facts.store)} protocol",
         evidence=str(mismatch),
     )

@@ -9,9 +9,9 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 
-from dataward.exposure._generic import contents_note, make_finding, weak_config_severity
-from dataward.exposure.base import Contents, exposure_rule
-from dataward.findings import Finding, Severity
+from dataward.exposure._generic import contents_note, weak_config_severity
+from dataward.exposure.base import Contents, Hit, exposure_rule
+from dataward.findings import Severity
 from dataward.stores.base import ExposureFacts
 
 _SUPERUSER_FIX = (
@@ -27,16 +27,14 @@ _HBA_FIX = "Replace 'trust' with scram-sha-256 (or cert) on every host/hostssl l
     summary="A PostgreSQL superuser connects without a password (full read, and programs via COPY PROGRAM).",
     remediation=_SUPERUSER_FIX,
 )
-def superuser_no_password(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def superuser_no_password(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     if not facts.details.get("superuser_without_password"):
         return
     user = facts.details.get("connected_as", "postgres")
-    yield make_finding(
-        "postgresql.superuser-no-password", facts, contents, severity=Severity.CRITICAL,
+    yield Hit(severity=Severity.CRITICAL,
         title=f"PostgreSQL superuser '{user}' connects without a password{contents_note(contents)}",
         evidence=f"connected as superuser '{user}' with no password; a superuser reads every table and can "
         "run server-side programs",
-        fix=_SUPERUSER_FIX,
     )
 
 
@@ -68,14 +66,12 @@ def _loopback(address: str) -> bool:
     summary="pg_hba.conf lets some users in from other hosts without a password ('trust').",
     remediation=_HBA_FIX,
 )
-def hba_trust(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def hba_trust(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     remote = remote_trust_rules(list(facts.details.get("hba_trust_rules") or ()))
     if not remote:
         return
     severity = max(weak_config_severity(contents), Severity.MEDIUM if facts.scope != "loopback" else Severity.LOW)
-    yield make_finding(
-        "postgresql.hba-trust", facts, contents, severity=severity,
+    yield Hit(severity=severity,
         title=f"pg_hba.conf trusts {len(remote)} remote rule(s) without a password{contents_note(contents)}",
         evidence="trust lines: " + "; ".join(remote[:5]),
-        fix=_HBA_FIX,
     )

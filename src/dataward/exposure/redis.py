@@ -9,15 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dataward.exposure._generic import (
-    beyond_loopback,
-    contents_note,
-    exposure_severity,
-    make_finding,
-    weak_config_severity,
-)
-from dataward.exposure.base import Contents, exposure_rule
-from dataward.findings import Finding, Severity
+from dataward.exposure._generic import beyond_loopback, contents_note, exposure_severity, weak_config_severity
+from dataward.exposure.base import Contents, Hit, exposure_rule
+from dataward.findings import Severity
 from dataward.stores.base import ExposureFacts
 
 _PROTECTED_FIX = "Set a password (requirepass or ACL users) and keep protected-mode yes; bind a private interface."
@@ -38,16 +32,15 @@ def _passwordless(facts: ExposureFacts) -> bool:
     summary="Redis runs without a password and with protected-mode off, so any host that reaches it gets in.",
     remediation=_PROTECTED_FIX,
 )
-def protected_mode_off(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def protected_mode_off(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     if facts.details.get("protected_mode") is not False or not facts.anonymous_access:
         return
     wide = beyond_loopback(facts)
     severity = max(weak_config_severity(contents), Severity.MEDIUM if wide else Severity.LOW)
     where = f"listening on {facts.bind}" if facts.bind else "bind unknown"
-    yield make_finding(
-        "redis.protected-mode-off", facts, contents, severity=severity,
+    yield Hit(severity=severity,
         title=f"Redis has protected-mode off and no password{contents_note(contents)}",
-        evidence=f"CONFIG GET protected-mode = no, requirepass empty; {where}", fix=_PROTECTED_FIX,
+        evidence=f"CONFIG GET protected-mode = no, requirepass empty; {where}",
     )
 
 
@@ -57,14 +50,13 @@ def protected_mode_off(facts: ExposureFacts, contents: Contents) -> Iterator[Fin
     summary="Redis has no password; only protected-mode refuses clients from other hosts.",
     remediation=_PROTECTED_FIX,
 )
-def protected_mode_only(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def protected_mode_only(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     if not facts.details.get("denied_by_protected_mode"):
         return
-    yield make_finding(
-        "redis.protected-mode-only", facts, contents, severity=weak_config_severity(contents),
+    yield Hit(severity=weak_config_severity(contents),
         title="Redis has no password; only protected-mode keeps other hosts out",
         evidence="PING from a non-loopback address was answered -DENIED (protected mode, no password set); "
-        "any local process, or one config change, exposes every key", fix=_PROTECTED_FIX,
+        "any local process, or one config change, exposes every key",
     )
 
 
@@ -74,15 +66,13 @@ def protected_mode_only(facts: ExposureFacts, contents: Contents) -> Iterator[Fi
     summary="The ACL default user is enabled with 'nopass': every connection is logged in as it.",
     remediation=_NOPASS_FIX,
 )
-def default_user_nopass(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def default_user_nopass(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     d = facts.details
     if not (d.get("default_user_enabled") and d.get("default_user_nopass")):
         return
-    yield make_finding(
-        "redis.default-user-nopass", facts, contents,
-        severity=max(weak_config_severity(contents), Severity.MEDIUM if beyond_loopback(facts) else Severity.LOW),
+    yield Hit(severity=max(weak_config_severity(contents), Severity.MEDIUM if beyond_loopback(facts) else Severity.LOW),
         title=f"Redis's default ACL user needs no password{contents_note(contents)}",
-        evidence="ACL GETUSER default: flags on, nopass", fix=_NOPASS_FIX,
+        evidence="ACL GETUSER default: flags on, nopass",
     )
 
 
@@ -92,16 +82,15 @@ def default_user_nopass(facts: ExposureFacts, contents: Contents) -> Iterator[Fi
     summary="A client without a (real) password may run CONFIG, MODULE, EVAL, FLUSHALL and similar commands.",
     remediation=_DANGEROUS_FIX,
 )
-def dangerous_commands(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def dangerous_commands(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     commands = list(facts.details.get("dangerous_commands") or ())
     if not commands or not _passwordless(facts):
         return
     code_exec = [c for c in commands if c in _CODE_EXEC]
     severity = exposure_severity(contents) if code_exec else Severity.MEDIUM
     how = "without a password" if facts.anonymous_access else f"as {facts.default_credentials}"
-    yield make_finding(
-        "redis.dangerous-commands", facts, contents, severity=severity,
+    yield Hit(severity=severity,
         title=f"Redis lets a client {how} run {', '.join(commands[:4])}{', ...' if len(commands) > 4 else ''}",
         evidence=f"permitted for user '{facts.details.get('user') or 'default'}' (COMMAND INFO + ACL DRYRUN, "
-        f"none executed): {', '.join(commands)}", fix=_DANGEROUS_FIX,
+        f"none executed): {', '.join(commands)}",
     )

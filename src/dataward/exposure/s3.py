@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dataward.exposure._generic import contents_note, exposure_severity, make_finding, weak_config_severity
-from dataward.exposure.base import Contents, exposure_rule
-from dataward.findings import Finding
+from dataward.exposure._generic import contents_note, exposure_severity, weak_config_severity
+from dataward.exposure.base import Contents, Hit, exposure_rule
 from dataward.stores.base import ExposureFacts
 
 _ACL_FIX = "Remove the AllUsers/AuthenticatedUsers grants (put-bucket-acl --acl private) and enable Block Public Access."
@@ -26,36 +25,36 @@ def _bucket(facts: ExposureFacts) -> str:
 
 @exposure_rule("s3.public-acl", stores=("s3",), summary="The bucket ACL grants access to AllUsers or AuthenticatedUsers.",
                remediation=_ACL_FIX)
-def public_acl(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def public_acl(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     grants = list(facts.details.get("public_acl") or ())
     if grants:
-        yield make_finding("s3.public-acl", facts, contents, severity=exposure_severity(contents),
+        yield Hit(severity=exposure_severity(contents),
                            title=f"S3 bucket '{_bucket(facts)}' has a public ACL{contents_note(contents)}",
-                           evidence="ACL grants: " + ", ".join(grants), fix=_ACL_FIX)
+                           evidence="ACL grants: " + ", ".join(grants))
 
 
 @exposure_rule("s3.public-policy", stores=("s3",), summary="The bucket policy allows everyone ('*') without conditions.",
                remediation=_POLICY_FIX)
-def public_policy(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def public_policy(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     if facts.details.get("policy_public"):
-        yield make_finding("s3.public-policy", facts, contents, severity=exposure_severity(contents),
+        yield Hit(severity=exposure_severity(contents),
                            title=f"S3 bucket '{_bucket(facts)}' has a public bucket policy{contents_note(contents)}",
-                           evidence="an Allow statement names Principal '*' with no Condition", fix=_POLICY_FIX)
+                           evidence="an Allow statement names Principal '*' with no Condition")
 
 
 @exposure_rule("s3.block-public-access-off", stores=("s3",),
                summary="Block Public Access is not fully on for the bucket.", remediation=_PAB_FIX)
-def block_public_access_off(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def block_public_access_off(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     if facts.details.get("block_public_access") is False:
-        yield make_finding("s3.block-public-access-off", facts, contents, severity=weak_config_severity(contents),
+        yield Hit(severity=weak_config_severity(contents),
                            title=f"S3 bucket '{_bucket(facts)}' does not block public access{contents_note(contents)}",
-                           evidence="PublicAccessBlock is missing or not all four settings are on", fix=_PAB_FIX)
+                           evidence="PublicAccessBlock is missing or not all four settings are on")
 
 
 @exposure_rule("s3.default-encryption-off", stores=("s3",),
                summary="The bucket has no default encryption.", remediation=_ENC_FIX)
-def default_encryption_off(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def default_encryption_off(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     if "default_encryption" in facts.details and facts.details["default_encryption"] is None:
-        yield make_finding("s3.default-encryption-off", facts, contents, severity=weak_config_severity(contents),
+        yield Hit(severity=weak_config_severity(contents),
                            title=f"S3 bucket '{_bucket(facts)}' has no default encryption{contents_note(contents)}",
-                           evidence="GetBucketEncryption: no server-side encryption configuration", fix=_ENC_FIX)
+                           evidence="GetBucketEncryption: no server-side encryption configuration")

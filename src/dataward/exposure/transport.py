@@ -9,23 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from dataward.exposure._generic import (
-    LOCAL_KINDS,
-    beyond_loopback,
-    contents_note,
-    make_finding,
-    remediation,
-    sensitive_tier,
-    store_name,
-    weak_config_severity,
-)
-from dataward.exposure.base import Contents, exposure_rule
-from dataward.findings import Finding
-from dataward.stores.base import ExposureFacts
+from dataward.exposure._generic import beyond_loopback, contents_note, sensitive_tier, weak_config_severity
+from dataward.exposure.base import Contents, Hit, exposure_rule
+from dataward.stores.base import ExposureFacts, display_name
 
 
 def _matters(facts: ExposureFacts, contents: Contents) -> bool:
-    return facts.store not in LOCAL_KINDS and facts.reachable and (
+    return facts.reachable and (
         beyond_loopback(facts) or sensitive_tier(contents) is not None
     )
 
@@ -38,35 +28,29 @@ def _where(facts: ExposureFacts) -> str:
 
 @exposure_rule(
     "*.no-tls",
+    local=False,
     summary="The store does not offer TLS, so credentials and data cross the network in plain text.",
-    remediation=remediation("no-tls", "*"),
+    remediation="Serve the store over TLS only.",
 )
-def no_tls(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def no_tls(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     if facts.tls_offered is not False or not _matters(facts, contents):
         return
-    yield make_finding(
-        "no-tls",
-        facts,
-        contents,
-        severity=weak_config_severity(contents),
-        title=f"{store_name(facts.store)} does not offer TLS{contents_note(contents)}",
+    yield Hit(severity=weak_config_severity(contents),
+        title=f"{display_name(facts.store)} does not offer TLS{contents_note(contents)}",
         evidence=f"TLS handshake refused or not offered; {_where(facts)}",
     )
 
 
 @exposure_rule(
     "*.tls-not-required",
+    local=False,
     summary="The store offers TLS but still accepts plain-text clients.",
-    remediation=remediation("tls-not-required", "*"),
+    remediation="Refuse plain-text connections so clients cannot fall back to them.",
 )
-def tls_not_required(facts: ExposureFacts, contents: Contents) -> Iterator[Finding]:
+def tls_not_required(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
     if facts.tls_offered is not True or facts.tls_required is not False or not _matters(facts, contents):
         return
-    yield make_finding(
-        "tls-not-required",
-        facts,
-        contents,
-        severity=weak_config_severity(contents),
-        title=f"{store_name(facts.store)} accepts plain-text connections{contents_note(contents)}",
+    yield Hit(severity=weak_config_severity(contents),
+        title=f"{display_name(facts.store)} accepts plain-text connections{contents_note(contents)}",
         evidence=f"TLS is offered but a plain-text connection was accepted; {_where(facts)}",
     )

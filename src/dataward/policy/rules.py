@@ -17,9 +17,10 @@ from dataward.classify.base import ObjectResult
 from dataward.findings import Finding, Severity
 from dataward.policy.model import Policy, RolePolicy, StoreConfig
 from dataward.registry import Registry
-from dataward.stores.base import ExposureFacts
-
-LOCAL_KINDS = frozenset({"sqlite", "duckdb", "file"})  # no network transport: tls/private_network do not apply
+from dataward.stores.base import (  # a local kind has no transport: no tls/network rules
+    ExposureFacts,
+    is_local,
+)
 
 
 @dataclass(frozen=True)
@@ -65,30 +66,45 @@ class PolicyContext:
         assert self.store is not None and self.store.role is not None
         return self.ref(f"role.{self.store.role}.{key}", "role", self.store.role, key)
 
-    def finding(self, rule: str, severity: Severity, title: str, policy: str, **kw: Any) -> Finding:
-        rem = kw.pop("remediation", None) or POLICY_RULES.get(rule).remediation
-        return Finding(
-            rule=rule,
-            severity=severity,
-            target=self.facts.target,
-            store=self.facts.store,
-            store_name=self.store.name if self.store else self.facts.name,
-            title=title,
-            policy=policy,
-            remediation=rem,
-            **kw,
-        )
+    def hit(self, severity: Severity, title: str, policy: str, **fields: Any) -> PolicyHit:
+        """What a rule saw (``object``, ``categories``, ``records``, ``evidence``, ``remediation`` in fields);
+        ``evaluate_policy`` makes it a Finding under the rule's id."""
+        return PolicyHit(severity, title, policy, fields)
 
 
-PolicyFn = Callable[[PolicyContext], Iterable[Finding]]
+@dataclass(frozen=True)
+class PolicyHit:
+    severity: Severity
+    title: str
+    policy: str  # the policy line that was broken
+    fields: dict[str, Any]
+
+
+PolicyFn = Callable[[PolicyContext], Iterable[PolicyHit]]
 
 
 @dataclass(frozen=True)
 class PolicyRule:
+    """A registered policy rule; its id is written once, in ``@policy_rule``."""
+
     id: str
     summary: str
     remediation: str
     fn: PolicyFn
+
+    def finding(self, ctx: PolicyContext, hit: PolicyHit) -> Finding:
+        fields = dict(hit.fields)
+        return Finding(
+            rule=self.id,
+            severity=hit.severity,
+            target=ctx.facts.target,
+            store=ctx.facts.store,
+            store_name=ctx.store.name if ctx.store else ctx.facts.name,
+            title=hit.title,
+            policy=hit.policy,
+            remediation=fields.pop("remediation", None) or self.remediation,
+            **fields,
+        )
 
 
 POLICY_RULES: Registry[PolicyRule] = Registry("policy rule", key=lambda r: r.id)  # all defined below
@@ -106,7 +122,7 @@ def evaluate_policy(ctx: PolicyContext) -> list[Finding]:
     """Every policy finding for one store."""
     out: list[Finding] = []
     for rule in POLICY_RULES:
-        out.extend(rule.fn(ctx))
+        out.extend(rule.finding(ctx, hit) for hit in rule.fn(ctx))
     return out
 
 
@@ -120,7 +136,7 @@ def _sensitive(ctx: PolicyContext) -> bool:
     summary="A store holds categories of data its role forbids.",
     remediation="Remove the columns (or make the copy with `dataward copy`, which drops or pseudonymizes them).",
 )
-def forbidden_data(ctx: PolicyContext) -> Iterator[Finding]:
+def forbidden_data(ctx: PolicyContext) -> Iterator[PolicyHit]:
     rp = ctx.role
     if rp is None or not rp.forbid:
         return
@@ -132,8 +148,7 @@ def forbidden_data(ctx: PolicyContext) -> Iterator[Finding]:
         tier = worst_tier(frozenset(hit))
         severity = Severity.HIGH if tier in (Tier.CREDENTIAL, Tier.HEALTH) else Severity.MEDIUM
         cols = [c.name for c in obj.columns if set(c.category_ids) & banned]
-        yield ctx.finding(
-            "policy.forbidden-data",
+        yield ctx.hit(
             severity,
             f"{ctx.store.role if ctx.store else ''} store holds forbidden {', '.join(hit)} in '{obj.object}'",
             ctx.role_ref("forbid"),
@@ -149,14 +164,13 @@ def forbidden_data(ctx: PolicyContext) -> Iterator[Finding]:
     summary="The role requires authentication, but the store can be read without valid credentials.",
     remediation="Require a password or certificate for every client; see the store's exposure finding.",
 )
-def auth_required(ctx: PolicyContext) -> Iterator[Finding]:
+def auth_required(ctx: PolicyContext) -> Iterator[PolicyHit]:
     if not ctx.requires("auth") or not ctx.facts.reachable:
         return
     f = ctx.facts
     if f.exposed or f.auth_required is False:
         how = f.default_credentials and f"default credentials work ({f.default_credentials})"
-        yield ctx.finding(
-            "policy.auth-required",
+        yield ctx.hit(
             Severity.CRITICAL if _sensitive(ctx) else Severity.HIGH,
             f"{_role(ctx)} store must require authentication but can be read without valid credentials",
             ctx.role_ref("require"),
@@ -171,15 +185,14 @@ def auth_required(ctx: PolicyContext) -> Iterator[Finding]:
     summary="The role requires TLS, but the store accepts plain-text connections.",
     remediation="Serve the store over TLS only and refuse plain-text clients.",
 )
-def tls_required(ctx: PolicyContext) -> Iterator[Finding]:
+def tls_required(ctx: PolicyContext) -> Iterator[PolicyHit]:
     f = ctx.facts
-    if not ctx.requires("tls") or not f.reachable or f.store in LOCAL_KINDS or f.tls_required is True:
+    if not ctx.requires("tls") or not f.reachable or is_local(f.store) or f.tls_required is True:
         return
     state = "does not offer TLS" if f.tls_offered is False else "does not require TLS"
     if f.tls_offered is None and f.tls_required is None:
         state = "could not be shown to require TLS"
-    yield ctx.finding(
-        "policy.tls-required",
+    yield ctx.hit(
         Severity.MEDIUM if _sensitive(ctx) or f.tls_offered is False else Severity.LOW,
         f"{_role(ctx)} store must require TLS but {state}",
         ctx.role_ref("require"),
@@ -192,11 +205,10 @@ def tls_required(ctx: PolicyContext) -> Iterator[Finding]:
     summary="The role requires an owner, and the store has none in the policy.",
     remediation="Add owner = \"team@example.com\" to the store's [[store]] table.",
 )
-def owner_missing(ctx: PolicyContext) -> Iterator[Finding]:
+def owner_missing(ctx: PolicyContext) -> Iterator[PolicyHit]:
     if ctx.store is None or not ctx.requires("owner") or ctx.store.owner:
         return
-    yield ctx.finding(
-        "policy.owner-missing",
+    yield ctx.hit(
         Severity.MEDIUM,
         f"{_role(ctx)} store '{ctx.store.name}' has no owner",
         ctx.role_ref("require"),
@@ -209,11 +221,10 @@ def owner_missing(ctx: PolicyContext) -> Iterator[Finding]:
     summary="The role requires an expiry date, and the store has none.",
     remediation="Add expires = YYYY-MM-DD to the store's [[store]] table, and delete the store when it passes.",
 )
-def expiry_missing(ctx: PolicyContext) -> Iterator[Finding]:
+def expiry_missing(ctx: PolicyContext) -> Iterator[PolicyHit]:
     if ctx.store is None or not ctx.requires("expiry") or ctx.store.expires:
         return
-    yield ctx.finding(
-        "policy.expiry-missing",
+    yield ctx.hit(
         Severity.MEDIUM,
         f"{_role(ctx)} store '{ctx.store.name}' has no expiry date",
         ctx.role_ref("require"),
@@ -226,14 +237,13 @@ def expiry_missing(ctx: PolicyContext) -> Iterator[Finding]:
     summary="The store is past the expiry date the policy gives it, and still answers.",
     remediation="Delete the store (or its copied data), or agree a new expiry date and write it in the policy.",
 )
-def expired(ctx: PolicyContext) -> Iterator[Finding]:
+def expired(ctx: PolicyContext) -> Iterator[PolicyHit]:
     if ctx.store is None or ctx.store.expires is None or ctx.store.expires > ctx.today:
         return  # 'expires = 2020-01-31' means gone from that day on (as copy manifests read it)
     if not ctx.facts.reachable:
         return
     days = (ctx.today - ctx.store.expires).days
-    yield ctx.finding(
-        "policy.expired",
+    yield ctx.hit(
         Severity.HIGH if _sensitive(ctx) or ctx.store.role in ("analytics", "export", "dev") else Severity.MEDIUM,
         f"{_role(ctx)} store '{ctx.store.name}' expired on {ctx.store.expires.isoformat()} and still exists",
         ctx.store_ref("expires"),
@@ -248,16 +258,15 @@ def expired(ctx: PolicyContext) -> Iterator[Finding]:
     summary="The role requires a private network, but the store is reachable on a public or all-interfaces address.",
     remediation="Bind the store to a private interface and firewall it from the internet.",
 )
-def private_network(ctx: PolicyContext) -> Iterator[Finding]:
+def private_network(ctx: PolicyContext) -> Iterator[PolicyHit]:
     f = ctx.facts
-    if not ctx.requires("private_network") or f.store in LOCAL_KINDS or not f.reachable:
+    if not ctx.requires("private_network") or is_local(f.store) or not f.reachable:
         return
     wide = f.bind is not None and any(a in f.bind for a in ("0.0.0.0", "*", "::"))
     if f.scope != "public" and not wide:
         return
     where = "a public address" if f.scope == "public" else f"all interfaces ({f.bind})"
-    yield ctx.finding(
-        "policy.private-network",
+    yield ctx.hit(
         Severity.HIGH,
         f"{_role(ctx)} store must be on a private network but listens on {where}",
         ctx.role_ref("require"),
@@ -270,7 +279,7 @@ def private_network(ctx: PolicyContext) -> Iterator[Finding]:
     summary="The store sits in a region the policy's residency rules do not allow.",
     remediation="Move the data to an allowed region, or record why this region is allowed in [residency].",
 )
-def region_not_allowed(ctx: PolicyContext) -> Iterator[Finding]:
+def region_not_allowed(ctx: PolicyContext) -> Iterator[PolicyHit]:
     if ctx.store is None:
         return
     allowed = ctx.policy.allowed_regions(ctx.store.role)
@@ -278,8 +287,7 @@ def region_not_allowed(ctx: PolicyContext) -> Iterator[Finding]:
         return
     allowed_l = {r.lower() for r in allowed}
     if ctx.store.region is None:
-        yield ctx.finding(
-            "policy.region-not-allowed",
+        yield ctx.hit(
             Severity.LOW,
             f"store '{ctx.store.name}' has no region, so residency cannot be checked",
             ctx.ref("residency.allowed_regions", "residency", "allowed_regions"),
@@ -295,8 +303,7 @@ def region_not_allowed(ctx: PolicyContext) -> Iterator[Finding]:
         if rp is not None and rp.allowed_regions is not None
         else ctx.ref("residency.allowed_regions", "residency", "allowed_regions")
     )
-    yield ctx.finding(
-        "policy.region-not-allowed",
+    yield ctx.hit(
         Severity.HIGH if _sensitive(ctx) else Severity.MEDIUM,
         f"store '{ctx.store.name}' is in region '{ctx.store.region}', outside the allowed {', '.join(allowed)}",
         ref,
@@ -310,14 +317,13 @@ def region_not_allowed(ctx: PolicyContext) -> Iterator[Finding]:
     summary="A store holding customer data that the policy does not list (nobody owns it).",
     remediation="Add the store to dataward.toml with its role, owner and expiry, or delete it.",
 )
-def unlisted_store(ctx: PolicyContext) -> Iterator[Finding]:
+def unlisted_store(ctx: PolicyContext) -> Iterator[PolicyHit]:
     if ctx.store is not None or not ctx.facts.reachable or not ctx.policy.store:
         return
     cats = sorted({c for o in ctx.objects for c in o.categories if CATEGORY_TIERS[c] != Tier.METADATA})
     if not cats and not ctx.facts.exposed:
         return
-    yield ctx.finding(
-        "policy.unlisted-store",
+    yield ctx.hit(
         Severity.MEDIUM if cats else Severity.LOW,
         "store is not listed in the policy" + (f" and holds {', '.join(cats[:5])}" if cats else ""),
         ctx.ref("store"),
@@ -331,12 +337,11 @@ def unlisted_store(ctx: PolicyContext) -> Iterator[Finding]:
     summary="A dataward copy's manifest says it expired, and the copy still exists.",
     remediation="Drop the copy (every table and its _dataward_manifest), or make a fresh one with a new expiry.",
 )
-def copy_expired(ctx: PolicyContext) -> Iterator[Finding]:
+def copy_expired(ctx: PolicyContext) -> Iterator[PolicyHit]:
     m = ctx.manifest
     if m is None or m.expires is None or m.expires > ctx.today:
         return
-    yield ctx.finding(
-        "policy.copy-expired",
+    yield ctx.hit(
         Severity.HIGH,
         f"copy made {m.created_at or 'at an unknown time'} expired on {m.expires.isoformat()}",
         "manifest.expires (_dataward_manifest)",
@@ -351,13 +356,12 @@ def copy_expired(ctx: PolicyContext) -> Iterator[Finding]:
     remediation="Protect the destination (auth, TLS) or move the copy, then re-run `dataward copy run` without "
     "--allow-unsafe-destination.",
 )
-def copy_unsafe_destination(ctx: PolicyContext) -> Iterator[Finding]:
+def copy_unsafe_destination(ctx: PolicyContext) -> Iterator[PolicyHit]:
     m = ctx.manifest
     reason = m.raw.get("unsafe_destination") if m is not None else None
     if not reason:
         return
-    yield ctx.finding(
-        "policy.copy-unsafe-destination",
+    yield ctx.hit(
         Severity.MEDIUM,
         "copy was written with --allow-unsafe-destination",
         "manifest.unsafe_destination (_dataward_manifest)",
@@ -371,12 +375,11 @@ def copy_unsafe_destination(ctx: PolicyContext) -> Iterator[Finding]:
     summary="A dataward copy's manifest names no owner.",
     remediation="Re-run `dataward copy run` with --owner so someone answers for the copy.",
 )
-def copy_owner_missing(ctx: PolicyContext) -> Iterator[Finding]:
+def copy_owner_missing(ctx: PolicyContext) -> Iterator[PolicyHit]:
     m = ctx.manifest
     if m is None or m.owner:
         return
-    yield ctx.finding(
-        "policy.copy-owner-missing",
+    yield ctx.hit(
         Severity.LOW,
         "copy has no owner in its manifest",
         "manifest.owner (_dataward_manifest)",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -93,6 +93,10 @@ class Store(Protocol):
     scheme: ClassVar[str]
     schemes: ClassVar[tuple[str, ...]]
     default_ports: ClassVar[tuple[int, ...]]
+    # What the rest of dataward asks about a kind (docs/exposure.md "Store kinds"):
+    local: ClassVar[bool]  # files on disk: no network transport or login, so TLS/bind/auth rules do not apply
+    display_name: ClassVar[str]  # "PostgreSQL", in finding titles
+    remediation: ClassVar[Mapping[str, str]]  # generic rule ("no-auth") -> this kind's fix; else the rule's own
 
     def probe(self, target: Target, budget: Budget) -> ExposureFacts: ...
 
@@ -119,3 +123,21 @@ def store_for(target: Target) -> Store:
         cls = resolve(target)
     store: Store = cls()
     return store
+
+
+def is_local(kind: str) -> bool:
+    """A kind whose stores are files on this machine (``sqlite``, ``duckdb``, ``file``); unknown kinds are not."""
+    cls = STORES.find(kind)
+    return bool(cls is not None and cls.local)
+
+
+def display_name(kind: str) -> str:
+    """How a finding's title names the kind ('PostgreSQL', 'S3 bucket'); the kind itself when unknown."""
+    cls = STORES.find(kind)
+    return str(cls.display_name) if cls is not None else kind
+
+
+def kind_remediation(kind: str, rule: str) -> str | None:
+    """The kind's own fix for a generic rule (``no-auth``), or None to use the rule's."""
+    cls = STORES.find(kind)
+    return cls.remediation.get(rule) if cls is not None else None

@@ -6,7 +6,7 @@ through dataward.tables; it never writes. ``details`` keys: see stores/_localfil
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
 import duckdb
@@ -22,6 +22,9 @@ class DuckDBStore:
     scheme: ClassVar[str] = "duckdb"
     schemes: ClassVar[tuple[str, ...]] = ()
     default_ports: ClassVar[tuple[int, ...]] = ()
+    local: ClassVar[bool] = True
+    display_name: ClassVar[str] = "DuckDB file"
+    remediation: ClassVar[Mapping[str, str]] = {}
 
     def probe(self, target: Target, budget: Budget) -> ExposureFacts:
         paths = expand_paths(file_path(target))[:1]

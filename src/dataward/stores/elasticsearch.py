@@ -17,7 +17,7 @@ URLs: ``elasticsearch://host:9200`` (plain HTTP, ``?tls=true`` for HTTPS), ``ope
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -69,8 +69,13 @@ class ElasticsearchStore:
     """Elasticsearch 6-8 and OpenSearch 1-2 (facts.store is ``elasticsearch`` or ``opensearch``)."""
 
     scheme: ClassVar[str] = "elasticsearch"
-    schemes: ClassVar[tuple[str, ...]] = ("opensearch", "http", "https")
+    schemes: ClassVar[tuple[str, ...]] = ("http", "https")
     default_ports: ClassVar[tuple[int, ...]] = (9200,)
+    local: ClassVar[bool] = False
+    display_name: ClassVar[str] = "Elasticsearch"
+    remediation: ClassVar[Mapping[str, str]] = {
+        "no-auth": "Enable the security plugin (xpack.security.enabled: true) and require authentication.",
+    }
     discovery_hello: ClassVar[bytes] = b"GET / HTTP/1.0\r\nAccept: application/json\r\n\r\n"
 
     @classmethod
@@ -236,6 +241,18 @@ class ElasticsearchStore:
         rows = [flatten(h.get("_source") or {}) for h in hits if isinstance(h, dict)]
         return SampledObject(target=target.display, store=kind, object=name, columns=columns_from_records(rows),
                              records=int(index.get("docs.count") or 0) or None)
+
+
+@register_store
+class OpenSearchStore(ElasticsearchStore):
+    """OpenSearch 1-2 (``opensearch://``): the same probe; its own name and fixes in findings."""
+
+    scheme: ClassVar[str] = "opensearch"
+    schemes: ClassVar[tuple[str, ...]] = ()
+    display_name: ClassVar[str] = "OpenSearch"
+    remediation: ClassVar[Mapping[str, str]] = {
+        "no-auth": "Enable the security plugin and require authentication for every index.",
+    }
 
 
 def _indices(session: _Http) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ within a probe. Sampling reads each file as a table through dataward.tables. Sto
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -25,6 +25,9 @@ class FilesStore:
     scheme: ClassVar[str] = "file"
     schemes: ClassVar[tuple[str, ...]] = ()
     default_ports: ClassVar[tuple[int, ...]] = ()
+    local: ClassVar[bool] = True
+    display_name: ClassVar[str] = "export file"
+    remediation: ClassVar[Mapping[str, str]] = {}
 
     def probe(self, target: Target, budget: Budget) -> ExposureFacts:
         paths = expand_paths(file_path(target))

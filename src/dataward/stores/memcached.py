@@ -16,7 +16,7 @@ from __future__ import annotations
 import socket
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 from urllib.parse import unquote
 
@@ -101,6 +101,12 @@ class MemcachedStore:
     scheme: ClassVar[str] = "memcached"
     schemes: ClassVar[tuple[str, ...]] = ()
     default_ports: ClassVar[tuple[int, ...]] = (11211,)
+    local: ClassVar[bool] = False
+    display_name: ClassVar[str] = "memcached"
+    remediation: ClassVar[Mapping[str, str]] = {
+        "no-auth": "Enable SASL (-S) or bind memcached to loopback (-l 127.0.0.1) behind a firewall.",
+        "public-bind": "Start memcached with -l 127.0.0.1 (or a private address) and -U 0.",
+    }
 
     discovery_hello: ClassVar[bytes] = b"version\r\n"
 

@@ -19,7 +19,7 @@ import os
 import socket
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 import bson
@@ -96,6 +96,11 @@ class MongoStore:
     scheme: ClassVar[str] = "mongodb"
     schemes: ClassVar[tuple[str, ...]] = ()
     default_ports: ClassVar[tuple[int, ...]] = (27017,)
+    local: ClassVar[bool] = False
+    display_name: ClassVar[str] = "MongoDB"
+    remediation: ClassVar[Mapping[str, str]] = {
+        "no-auth": "Start mongod with --auth (security.authorization: enabled) and create users.",
+    }
     discovery_hello: ClassVar[bytes] = hello_message()
 
     @classmethod

@@ -19,7 +19,7 @@ import socket
 import struct
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -206,6 +206,13 @@ class MqttStore:
     scheme: ClassVar[str] = "mqtt"
     schemes: ClassVar[tuple[str, ...]] = ("mqtts",)
     default_ports: ClassVar[tuple[int, ...]] = (1883, 8883)
+    local: ClassVar[bool] = False
+    display_name: ClassVar[str] = "MQTT broker"
+    remediation: ClassVar[Mapping[str, str]] = {
+        "no-auth": "Set allow_anonymous false, add a password_file or auth plugin, and "
+        "restrict '#' with an ACL file.",
+        "no-tls": "Add a TLS listener (listener 8883 with certfile/keyfile) and close the plain listener.",
+    }
     # An anonymous CONNECT: a broker answers CONNACK (accepted or refused), never data
     discovery_hello: ClassVar[bytes] = connect_packet("dataward-discovery")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import socket
 import ssl
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 from urllib.parse import quote
@@ -79,6 +79,17 @@ class MySQLStore:
     scheme: ClassVar[str] = "mysql"
     schemes: ClassVar[tuple[str, ...]] = ("mariadb",)
     default_ports: ClassVar[tuple[int, ...]] = (3306,)
+    local: ClassVar[bool] = False
+    display_name: ClassVar[str] = "MySQL/MariaDB"
+    remediation: ClassVar[Mapping[str, str]] = {
+        "no-auth": "Drop anonymous accounts, set passwords for every account, and remove "
+        "'%' hosts that need none.",
+        "default-credentials": "Set a strong root password (ALTER USER 'root'@'%' IDENTIFIED BY ...), "
+        "or drop remote root.",
+        "no-tls": "Configure ssl_cert/ssl_key and set require_secure_transport = ON.",
+        "tls-not-required": "Set require_secure_transport = ON.",
+        "public-bind": "Set bind_address to a private interface (or skip_networking for local use only).",
+    }
     discovery_hello: ClassVar[bytes] = b""  # the server speaks first
 
     @classmethod

@@ -19,7 +19,7 @@ import ipaddress
 import math
 import socket
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -84,6 +84,17 @@ class PostgresStore:
     scheme: ClassVar[str] = "postgresql"
     schemes: ClassVar[tuple[str, ...]] = ("postgres",)
     default_ports: ClassVar[tuple[int, ...]] = (5432,)
+    local: ClassVar[bool] = False
+    display_name: ClassVar[str] = "PostgreSQL"
+    remediation: ClassVar[Mapping[str, str]] = {
+        "no-auth": "Replace 'trust' lines in pg_hba.conf with scram-sha-256 and set a "
+        "password for every role.",
+        "default-credentials": "Change the password of the default role and use scram-sha-256 in "
+        "pg_hba.conf.",
+        "no-tls": "Set ssl = on with a certificate, and use hostssl lines in pg_hba.conf.",
+        "tls-not-required": "Use hostssl (not host) lines in pg_hba.conf so plain connections are refused.",
+        "public-bind": "Set listen_addresses to the private interface(s) clients use, not '*'.",
+    }
     discovery_hello: ClassVar[bytes] = SSL_REQUEST
 
     @classmethod

@@ -17,7 +17,7 @@ from __future__ import annotations
 import socket
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -132,6 +132,14 @@ class RedisStore:
     scheme: ClassVar[str] = "redis"
     schemes: ClassVar[tuple[str, ...]] = ("rediss",)
     default_ports: ClassVar[tuple[int, ...]] = (6379,)
+    local: ClassVar[bool] = False
+    display_name: ClassVar[str] = "Redis"
+    remediation: ClassVar[Mapping[str, str]] = {
+        "no-auth": "Set requirepass / ACLs (disable the default user's nopass), bind to a "
+        "private interface, keep protected-mode on.",
+        "no-tls": "Configure tls-port with a certificate and disable the plain port (port 0).",
+        "public-bind": "Bind to 127.0.0.1 or a private interface, and keep protected-mode on.",
+    }
 
     discovery_hello: ClassVar[bytes] = b"PING\r\n"  # inline command: any Redis answers it
 

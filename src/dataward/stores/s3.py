@@ -21,7 +21,7 @@ import io
 import json
 import os
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -99,6 +99,12 @@ class S3Store:
     scheme: ClassVar[str] = "s3"
     schemes: ClassVar[tuple[str, ...]] = ()
     default_ports: ClassVar[tuple[int, ...]] = ()  # S3 endpoints are HTTP(S): discovery does not guess them
+    local: ClassVar[bool] = False
+    display_name: ClassVar[str] = "S3 bucket"
+    remediation: ClassVar[Mapping[str, str]] = {
+        "no-auth": "Enable Block Public Access and remove public ACL grants and '*' "
+        "principals from the bucket policy.",
+    }
 
     def probe(self, target: Target, budget: Budget) -> ExposureFacts:
         where = _where(target)

@@ -7,7 +7,7 @@ dataward.tables; it never writes. ``details`` keys: see stores/_localfile.py.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
 from dataward.stores._localfile import expand_paths, file_facts, file_path, table_records
@@ -21,6 +21,9 @@ class SQLiteStore:
     scheme: ClassVar[str] = "sqlite"
     schemes: ClassVar[tuple[str, ...]] = ("sqlite3",)
     default_ports: ClassVar[tuple[int, ...]] = ()
+    local: ClassVar[bool] = True
+    display_name: ClassVar[str] = "SQLite file"
+    remediation: ClassVar[Mapping[str, str]] = {}
 
     def probe(self, target: Target, budget: Budget) -> ExposureFacts:
         paths = expand_paths(file_path(target))[:1]
