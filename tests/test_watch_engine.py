@@ -142,3 +142,14 @@ def test_parse_duration(text: str | int, seconds: float) -> None:
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(ConfigError):
         parse_duration(text)
+
+
+@pytest.mark.parametrize(
+    "url, sink",
+    [("https://hooks.example/x", "WebhookSink"), ("mailto:sec@example.com", "SmtpSink"), ("-", "StdoutSink"),
+     ("ntfy://alerts", "AppriseSink")],
+)
+def test_sink_for_picks_by_scheme_and_hands_the_rest_to_apprise(url: str, sink: str) -> None:
+    from dataward.watch.alerts import sink_for
+
+    assert type(sink_for(url)).__name__ == sink
