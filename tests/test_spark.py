@@ -168,3 +168,35 @@ def test_without_pyspark_the_engine_says_how_to_install_it(monkeypatch: pytest.M
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 2
     assert "pip install 'dataward[spark]'" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_spark_classification_finds_the_local_categories(spark: SparkSession, device_cloud: Path) -> None:
+    def categories(*extra: str) -> dict[tuple[str, str], set[str]]:
+        result = CliRunner().invoke(cli, ["classify", f"file://{device_cloud}/prod", "--format", "json", *extra])
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.output)
+        assert doc["schema"] == "dataward.classification/v1"
+        return {(o["object"], c["name"]): {m["id"] for m in c["categories"]} for o in doc["objects"] for c in o["columns"]}
+
+    local = categories()
+    assert local["users", "email"] == {"email"}
+    assert categories("--engine", "spark", "--spark-master", "local[2]") == local
+
+
+def test_jdbc_source_is_read_in_parallel_partitions(spark: SparkSession, postgres_factory) -> None:  # type: ignore[no-untyped-def]
+    if not PG_JAR.exists():
+        pytest.skip(f"the PostgreSQL JDBC driver is not installed ({PG_JAR}: apt-get install libpostgresql-jdbc-java)")
+    from _copy_helpers import cloud, write_source
+
+    from dataward.spark.io import read_source
+
+    tables = cloud(users=60, seed=2)
+    server = postgres_factory(auth="scram", databases=["lake"])
+    source = write_source(server.url(user="app", db="lake"), tables)
+    frames = read_source(spark, source, partitions=3)
+    assert set(frames) == set(tables)
+    events = frames["connection_events"]
+    assert events.rdd.getNumPartitions() == 3
+    assert sorted(r["id"] for r in events.select("id").collect()) == tables["connection_events"].column("id").to_pylist()
+    assert sorted(r["email"] for r in frames["users"].select("email").collect()) == sorted(tables["users"].column("email").to_pylist())

@@ -14,6 +14,7 @@ from rich.table import Table
 from dataward.classify.base import ObjectResult
 from dataward.classify.engine import ClassifyOptions, classification_json, classify_target
 from dataward.cli._common import COMMANDS, progress, write_output
+from dataward.cli._engine import engine_from, engine_options
 from dataward.stores.base import Budget
 from dataward.targets import parse_target
 
@@ -31,8 +32,10 @@ FORMATS = ("table", "json")
 @click.option("--all", "show_all", is_flag=True, help="Table format: also list columns with no sensitive category.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True), default=None,
               help="Write the result to FILE (atomically) instead of stdout.")
+@engine_options
 def classify_command(
-    url: str, fmt: str | None, rows: int, max_objects: int, show_all: bool, output: str | None
+    url: str, fmt: str | None, rows: int, max_objects: int, show_all: bool, output: str | None,
+    engine: str, spark_master: str, spark_conf: tuple[str, ...],
 ) -> None:
     """Tell what sensitive data each table, key pattern, topic or file of a store holds, per column.
 
@@ -46,14 +49,24 @@ def classify_command(
       dataward classify "duckdb://$PWD/demo/out/production.duckdb" --format json -o classes.json
       dataward classify 'file:///data/export/*.parquet' --rows 5000 --all
       dataward classify redis://127.0.0.1:6379/0 --format json
+      dataward classify --engine spark s3a://lake/prod --spark-master yarn --format json
+
+    With --engine spark (Parquet or Delta folders, postgresql:// or mysql:// through JDBC) each table is
+    sampled with TABLESAMPLE and the detectors run inside the Spark executors (docs/spark.md).
     """
     target = parse_target(url)
-    budget = Budget(rows_per_object=rows, max_objects=max_objects)
-    with progress(f"classifying {target.display}") as bar:
-        task = bar.task_ids[0]
-        results = classify_target(
-            target, budget, ClassifyOptions(rows=rows), on_object=lambda _r: bar.advance(task)
-        )
+    chosen = engine_from(engine, spark_master, spark_conf)
+    if chosen.spark:
+        from dataward.spark.classify import classify_spark
+
+        results = classify_spark(chosen.session(target), target, rows, max_objects)
+    else:
+        budget = Budget(rows_per_object=rows, max_objects=max_objects)
+        with progress(f"classifying {target.display}") as bar:
+            task = bar.task_ids[0]
+            results = classify_target(
+                target, budget, ClassifyOptions(rows=rows), on_object=lambda _r: bar.advance(task)
+            )
     fmt = fmt or ("json" if (output and output.endswith(".json")) or not sys.stdout.isatty() else "table")
     text = json.dumps(classification_json(results), indent=2) + "\n" if fmt == "json" else render_table(results, show_all)
     write_output(text, output)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -68,6 +69,9 @@ def spark_session(
     from pyspark.sql import SparkSession
 
     settings = {**DEFAULTS, **(conf or {})}
+    if master.startswith("local") and "spark.pyspark.python" not in settings:
+        # local executors run this interpreter: the detector pass imports dataward and its dependencies
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     extra = [j for j in jars if j]
     if extra:
         settings["spark.jars"] = ",".join([*filter(None, [settings.get("spark.jars", "")]), *extra])
