@@ -97,12 +97,18 @@ def load_playbook(path: str | Path) -> Playbook:
     for i, step in enumerate(steps, start=1):
         if "action" not in step:
             raise ConfigError(f"step {i} of the playbook {file} has no action")
-        action_for(str(step["action"]))  # an unknown action fails before anything runs
+        action_for(str(step["action"])).check_config(step, f"step {i} of the playbook {file}")
     database = response.get("database")
     db_url = (
         resolve_value(database, "playbook [response] database", file.parent) if database is not None else None
     )
-    return Playbook(scope, db_url, int(response.get("batch", 50000)), tuple(steps), file.parent)
+    return Playbook(scope, db_url, _batch_size(response.get("batch", 50000), file), tuple(steps), file.parent)
+
+
+def _batch_size(value: object, file: Path) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"the playbook {file} [response] batch must be a whole number of customers, at least 1")
+    return value
 
 
 def _customers(incidents: IncidentDB, name: str, scope: str, prod: SqlDb, schema: SchemaMap) -> list[int]:

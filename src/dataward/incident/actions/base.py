@@ -22,6 +22,7 @@ from dataward.incident.audit import AuditLog
 from dataward.incident.store import Incident, IncidentDB
 from dataward.registry import Registry
 from dataward.schemamap import SchemaMap
+from dataward.suggest import did_you_mean
 
 Fault = Callable[[str], None]  # tests inject crashes at named points; production passes None
 
@@ -94,6 +95,17 @@ class Action:
 
     def __init__(self, ctx: StepContext) -> None:
         self.ctx = ctx
+
+    @classmethod
+    def check_config(cls, config: dict[str, Any], where: str) -> None:
+        """Refuse a key the action does not read (a misspelt key would otherwise be a silent no-op); actions
+        extend this to check their values' types."""
+        for key in config:
+            if key != "action" and key not in cls.doc_config:
+                raise ConfigError(
+                    f"{where} ({cls.name}) has no setting '{key}'.{did_you_mean(key, cls.doc_config)}",
+                    tip=f"{cls.name} reads: {', '.join(cls.doc_config) or 'no settings'}",
+                )
 
     def check(self) -> None:
         """Raise a DatawardError when production lacks a table or column this action needs (every step is

@@ -45,6 +45,7 @@ class DeviceCommand(Action):
         "ack_topic": 'subscription for acknowledgements, e.g. "devices/+/ack"',
         "command": 'the command, e.g. "reboot"',
         "ack_timeout": "how long to wait for acknowledgements (default 30s)",
+        "reconcile_wait": "after a crash, how long to wait for late acknowledgements of the batch in flight (default 2s)",
     }
 
     def __init__(self, ctx: Any) -> None:

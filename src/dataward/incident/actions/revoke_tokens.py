@@ -22,6 +22,7 @@ from dataward.incident._db import in_ids
 from dataward.incident.actions.base import Action, BatchOutcome, register_action
 from dataward.incident.actions.flags import utc_now_naive
 from dataward.redact import hash_prefix
+from dataward.suggest import did_you_mean
 from dataward.tables.base import quote_ident
 
 
@@ -37,6 +38,13 @@ class RevokeTokens(Action):
         "client_secret": "its secret ({env = ...} or {file = ...})",
         "concurrency": "parallel revocation requests (default 8)",
     }
+
+    @classmethod
+    def check_config(cls, config: dict[str, Any], where: str) -> None:
+        super().check_config(config, where)
+        via = config.get("via", "sql")
+        if via not in ("sql", "endpoint"):
+            raise ConfigError(f"{where} via = {via!r} is not \"sql\" or \"endpoint\".{did_you_mean(str(via), ['sql', 'endpoint'])}")
 
     @cached_property
     def _tokens(self) -> tuple[str, dict[str, str]]:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
+from typing import Any
 
+from dataward.errors import ConfigError
 from dataward.incident._db import in_ids
 from dataward.incident.actions.base import Action, BatchOutcome, register_action
 from dataward.incident.actions.flags import ensure_flags, utc_now_naive
 from dataward.redact import hash_prefix
+from dataward.suggest import did_you_mean
 from dataward.tables.base import quote_ident
 
 DEFAULT_PROVIDERS = ("alexa", "google_assistant", "ifttt")
@@ -40,8 +43,25 @@ class UnlinkIntegrations(Action):
             "raw": cols["customer"],
         }
 
+    @classmethod
+    def check_config(cls, config: dict[str, Any], where: str) -> None:
+        super().check_config(config, where)
+        providers = config.get("providers", DEFAULT_PROVIDERS)
+        if not isinstance(providers, list | tuple) or not providers or not all(isinstance(p, str) for p in providers):
+            raise ConfigError(f'{where} providers must be a list of provider names, e.g. ["alexa"]')
+
     def check(self) -> None:
-        self._names  # noqa: B018 - resolves (and so checks) the integration role's table and columns
+        """The role's table and columns exist, and every provider named is one production holds."""
+        n = self._names
+        rows = self.ctx.prod.query(f"SELECT DISTINCT {n['provider']} FROM {n['table']}")  # noqa: S608
+        present = sorted(str(r[0]) for r in rows if r[0] is not None)
+        for provider in self.providers:
+            if provider not in present and provider not in DEFAULT_PROVIDERS:
+                raise ConfigError(
+                    f"unlink_integrations provider '{provider}' is not in the integrations."
+                    f"{did_you_mean(provider, [*present, *DEFAULT_PROVIDERS])}",
+                    tip=f"providers present: {', '.join(present) or 'none'}",
+                )
 
     def _where(self, users: Sequence[int]) -> tuple[str, tuple[object, ...]]:
         """Still-linked rows of one provider (the first parameter) of these customers."""
