@@ -215,6 +215,14 @@ def test_reconcile_by_endpoint_unlisted_gone_and_residency() -> None:
     }
 
 
+def test_an_ec2_store_is_listed_by_its_private_address_too() -> None:
+    vm = cloud("search-vm", kind="ec2", host="54.1.2.3", port=9200, scheme="http",
+               details={"private_ip": "10.20.0.7"})
+    policy = parse_policy('[[store]]\nname = "search"\nurl = "http://10.20.0.7:9200?kind=elasticsearch"\n')
+    out, findings = reconcile([vm], policy, ["eu-west-1"])
+    assert out[0].listed_as == "search" and findings == []
+
+
 @pytest.mark.parametrize("url, key", [
     ("postgresql://u:p@DB.example.com/app", "db.example.com:5432"),
     ("redis://cache.example.com:6380/0", "cache.example.com:6380"),

@@ -29,9 +29,14 @@ ROLE_WORDS = {
 }
 
 
-def store_key(store: CloudStore) -> str | None:
+def store_keys(store: CloudStore) -> list[str]:
+    """The endpoints a policy may name the store by: its own, and an EC2 instance's private address too."""
     target = target_of(store)
-    return endpoint_key(parse_target(target)) if "://" in target and not target.startswith("arn:") else None
+    keys = [endpoint_key(parse_target(target))] if "://" in target and not target.startswith("arn:") else []
+    private = store.details.get("private_ip")
+    if private and store.port:
+        keys.append(f"{str(private).lower()}:{store.port}")
+    return [k for k in keys if k]
 
 
 def reconcile(stores: Sequence[CloudStore], policy: Policy,
@@ -42,8 +47,7 @@ def reconcile(stores: Sequence[CloudStore], policy: Policy,
     findings: list[Finding] = []
     seen: set[str] = set()
     for store in stores:
-        key = store_key(store)
-        entry = by_key.get(key) if key else None
+        entry = next((by_key[k] for k in store_keys(store) if by_key.get(k)), None)
         if entry is None:
             findings.append(_unlisted(store, policy))
         else:

@@ -405,7 +405,7 @@ class Redshift(Collector):
                        subnet_groups.get(c.get("ClusterSubnetGroupName", ""), {}).get("Subnets", [])]
             group = next((g.get("ParameterGroupName") for g in c.get("ClusterParameterGroups", [])), None)
             store = CloudStore(
-                id=c.get("ClusterNamespaceArn") or f"arn:aws:redshift:{ctx.region}:{ctx.account}:cluster:{ident}",
+                id=f"arn:aws:redshift:{ctx.region}:{ctx.account}:cluster:{ident}",  # (ClusterNamespaceArn is the namespace's)
                 provider="aws", kind="redshift", name=ident, account=ctx.account, region=ctx.region,
                 engine="redshift", version=c.get("ClusterVersion"), host=endpoint.get("Address"),
                 port=endpoint.get("Port"), scheme="postgresql", tags=_tags(c.get("Tags")),
@@ -629,7 +629,7 @@ class Ec2(Collector):
             scheme="http" if kind == "elasticsearch" else ("postgresql" if kind == "redshift" else kind),
             tags=_tags(inst.get("Tags")), auth_required=None,
             details={"instance_id": iid, "store_ports": sorted(admitted), "public_ip": public_ip,
-                     "security_groups": groups},
+                     "private_ip": inst.get("PrivateIpAddress"), "security_groups": groups},
         )
         store = replace(store, fixes={"public": _ingress_fix(store, groups), "ingress": _ingress_fix(store, groups)})
         subnet = [inst["SubnetId"]] if inst.get("SubnetId") else []
