@@ -293,3 +293,21 @@ def test_every_provider_cloud_rule_and_kind_is_documented() -> None:
     assert not [r.suffix for r in CLOUD_RULES if f"`aws.<kind>.{r.suffix}`" not in doc]
     kinds = ("rds", "aurora", "docdb", "redshift", "elasticache", "memorydb", "opensearch", "s3", "ec2")
     assert not [k for k in kinds if f"`{k}`" not in doc]
+
+
+def test_a_denied_api_is_an_error_line_not_the_end_of_the_inventory() -> None:
+    from botocore.exceptions import ClientError
+
+    from dataward.inventory.providers.aws import MemoryDB, _run_collector
+
+    class Denied:
+        def can_paginate(self, _op: str) -> bool:
+            return True
+
+        def get_paginator(self, op: str) -> Any:
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, op)
+
+    part = _run_collector(MemoryDB(), Region("123456789012", "eu-west-1", network(), lambda _s: Denied()))
+    assert part.stores == ()
+    assert part.errors == ("123456789012 eu-west-1 memorydb: An error occurred (AccessDeniedException) when "
+                           "calling the describe_clusters operation: not allowed",)

@@ -73,6 +73,9 @@ def aws_command(
     options = InventoryOptions(profile=profile, regions=parse_regions(regions), assume_roles=assume_roles,
                                calls_per_region=concurrency)
     inv = inventory("aws", options, policy=policy, probe=probe)
+    if inv.errors:  # a denied API or a region that did not answer: the inventory is incomplete, say so
+        click.echo(f"warning: {len(inv.errors)} part(s) of the account could not be read, e.g. {inv.errors[0]}",
+                   err=True)
     if write_policy:
         from dataward.inventory.reconcile import draft_policy
 
