@@ -4,6 +4,10 @@
     flock /tmp/dataward-bench.lock .venv/bin/python bench/classify.py            # full scale
     .venv/bin/python bench/classify.py --users 20000 --full-users 20000          # quick
 
+Also the same pattern pass over the multilingual evaluation data (issue 17: names, addresses, phones and
+nicknames of 13 Faker locales), and the cost of the whole per-column decision (value statistics included).
+Presidio gets a sample of both sets (English pipeline: its recognisers are English ones).
+
 Goals: >= 1M values/s per core for the pattern pass, >= 1000x Presidio on the same values, the 2.4M-user
 reference cloud classified (sampled) in under 30 s.
 
@@ -119,6 +123,40 @@ def pattern_pass(columns: dict[str, pa.Array], repeat: int = 3) -> tuple[int, fl
     return values, best_wall, best_cpu, hits
 
 
+def multilingual_columns(rows: int, seed: int) -> dict[str, pa.Array]:
+    """Names, addresses, phones and device nicknames of the evaluation set's thirteen Faker locales and eight
+    nickname languages (tests/eval/), ``rows`` values each: the issue 17 data, for the same two measures."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from eval import faker_eval, locales_eval
+    from faker import Faker
+
+    out: dict[str, pa.Array] = {}
+    for locale in faker_eval.LOCALES:
+        fake = Faker(locale)
+        fake.seed_instance(seed)
+        for kind in ("name", "address", "phone_number", "street_address"):
+            make = getattr(fake, kind)
+            out[f"{locale}.{kind}"] = pa.array([str(make()).replace("\n", ", ") for _ in range(rows)])
+    for obj in locales_eval.objects(seed):
+        col = obj.obj.columns[0]
+        if col.name == "c0":
+            out[obj.obj.object] = pa.array((col.values.to_pylist() * (rows // len(col.values) + 1))[:rows])
+    return out
+
+
+def column_decisions(columns: dict[str, pa.Array]) -> tuple[int, float]:
+    """Values and CPU seconds of the whole per-column decision (patterns, validators, value statistics such as
+    the name lists and possessives), one ``classify_values`` per column of at most 2,000 values."""
+    from dataward.classify.engine import classify_values
+
+    values, cpu = 0, time.process_time()
+    for name, arr in columns.items():
+        part = arr.slice(0, 2000)
+        classify_values(part, name)
+        values += len(part)
+    return values, time.process_time() - cpu
+
+
 def presidio(values: list[str]) -> dict[str, object] | str:
     python = PRESIDIO_VENV / "bin" / "python"
     if not python.exists():
@@ -158,6 +196,8 @@ def main() -> int:
     parser.add_argument("--presidio-values", type=int, default=300, help="values Presidio analyses")
     parser.add_argument("--full-users", type=int, default=2_400_000, help="users of the sampled full run (0: skip)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--multilingual", type=int, default=20_000,
+                        help="values per column of the 13-locale names/addresses/phones/nicknames set (0: skip)")
     parser.add_argument("--setup-presidio", action="store_true", help=f"create {PRESIDIO_VENV} first")
     args = parser.parse_args()
     if args.setup_presidio:
@@ -177,10 +217,24 @@ def main() -> int:
           f"{rate:,.0f} values/s per core ({values / seconds:,.0f} wall; {hits:,} candidate hits)  "
           f"goal >= 1,000,000: {'met' if rate >= 1e6 else 'NOT met'}")
 
+    decided, decide_cpu = column_decisions(columns)
+    print(f"column decisions (reference cloud): {decided:,} values in {decide_cpu:.2f} s CPU, "
+          f"{decided / decide_cpu:,.0f} values/s per core")
+    if args.multilingual:
+        world = multilingual_columns(args.multilingual, args.seed)
+        w_values, w_wall, w_cpu, w_hits = pattern_pass(world)
+        print(f"pattern pass (13 locales, names/addresses/phones/nicknames): {w_values:,} values in {len(world)} "
+              f"columns, {w_values / w_cpu:,.0f} values/s per core  goal >= 1,000,000: "
+              f"{'met' if w_values / w_cpu >= 1e6 else 'NOT met'}")
+        w_decided, w_decide_cpu = column_decisions(world)
+        print(f"column decisions (13 locales): {w_decided:,} values in {w_decide_cpu:.2f} s CPU, "
+              f"{w_decided / w_decide_cpu:,.0f} values/s per core")
+        columns = {**columns, **world}
+
     rng = np.random.default_rng(args.seed)
     pool = [v for arr in columns.values() for v in arr.slice(0, 2000).to_pylist()]
     picks = [pool[i] for i in rng.choice(len(pool), min(args.presidio_values, len(pool)), replace=False)]
-    theirs = presidio(picks)
+    theirs = presidio(picks) if picks else "Presidio not measured: --presidio-values 0"
     if isinstance(theirs, str):
         print(theirs)
     else:
