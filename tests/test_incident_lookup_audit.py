@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import json
@@ -65,12 +66,13 @@ def test_lookup_answers_for_affected_and_unaffected(site):
     users, affected = site["users"], site["affected"]
     assert 200 < len(affected) < len(users)
     for uid in list(affected)[:60]:
-        got = check_site(site["dir"], users[uid]["email"])
-        assert got["affected"] is True
+        assert check_site(site["dir"], users[uid]["email"])["affected"] is True
+        got = check_site(site["dir"], users[uid]["email"], verification_code(site["secret"], uid))
+        assert got["affected"] is True and got["code_valid"] is True
         assert set(got["categories"]) == {f for f in site["fields"] if affected[uid][f]}
     unaffected = [u for u in users if u not in affected][:60]
     for uid in unaffected:
-        assert check_site(site["dir"], users[uid]["email"]) == {"affected": False, "categories": []}
+        assert check_site(site["dir"], users[uid]["email"])["affected"] is False
     some = users[next(iter(affected))]["email"]
     assert check_site(site["dir"], "  " + some.upper() + " ")["affected"] is True  # normalised
 
@@ -81,7 +83,7 @@ def test_verification_codes_check(site):
     code = verification_code(site["secret"], uid)
     assert check_site(site["dir"], email, code)["code_valid"] is True
     assert check_site(site["dir"], email, code.lower().replace("-", ""))["code_valid"] is True
-    assert check_site(site["dir"], email, "AAAA-AAAA")["code_valid"] is False
+    assert check_site(site["dir"], email, "AAAA-AAAA-AAAA-AAAA")["code_valid"] is False
     other = next(u for u in site["affected"] if u != uid)
     assert check_site(site["dir"], email, verification_code(site["secret"], other))["code_valid"] is False
 
@@ -90,43 +92,44 @@ def test_verification_codes_check(site):
 @given(
     st.lists(st.tuples(st.text(min_size=1, max_size=40), st.integers(0, 2**40), st.integers(0, 2**24 - 1)),
              min_size=1, max_size=30),
-    st.binary(min_size=16, max_size=80),
+    st.booleans(),
 )
-def test_vectorised_lines_match_the_reference_hmacs(rows, salt):
-    """The vectorised lines equal the per-customer definition (stdlib HMAC) the page and the notices rely on."""
+def test_vectorised_records_match_the_reference_crypto(rows, require_code):
+    """The vectorised locators, codes and sealed boxes equal the per-customer definitions the page uses
+    (stdlib HMAC, cryptography's HKDF and AES-GCM)."""
     import hashlib
     import hmac
 
     import numpy as np
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     from dataward.incident import lookup
     from dataward.incident.codes import normalise_code, normalise_email
 
     emails, ids, masks = (list(c) for c in zip(*rows, strict=True))
     secret = "5e" * 16
-    affected = lookup._Affected.hashed(salt, emails, np.array(masks, np.int64), ids, 5)
-    got, prefixes = lookup._lines(affected, lookup._Keys(salt, secret, 5)), affected.prefixes
+    people = lookup._People.of(emails, np.array(masks, np.int64), np.array(ids, np.int64), secret)
+    salt = b"s" * 16
+    locators = lookup._hmacs(salt, lookup._locator_messages(people, require_code))
+    boxes = lookup._seal(salt, people)
     for i, (email, uid, mask) in enumerate(rows):
-        norm = normalise_email(email)
-        digest = hmac.new(salt, norm.encode(), hashlib.sha256).hexdigest()
-        code = normalise_code(verification_code(secret, uid))
-        check = hmac.new(salt, f"{norm}|{code}".encode(), hashlib.sha256).hexdigest()[:8]
-        assert got[i].tobytes().decode() == f"{digest[5:27]}:{mask:06x}:{check}"
-        assert prefixes[i] == int(digest[:5], 16)
+        norm, code = normalise_email(email).encode(), normalise_code(verification_code(secret, uid)).encode()
+        message = lookup.LOCATOR_INFO + b"\n" + norm + (b"\n" + code if require_code else b"")
+        assert locators[i].tobytes() == hmac.new(salt, message, hashlib.sha256).digest()
+        opened = AESGCM(lookup.record_key(salt, norm, code)).decrypt(lookup.NONCE, boxes[i].tobytes(), None)
+        assert int.from_bytes(opened, "big") == mask
 
 
 def test_range_files_are_padded_and_hold_no_email(site):
     files = sorted((site["dir"] / "range").iterdir())
-    assert len(files) == 16**3
+    assert len(files) == 16**3 and site["summary"]["files"] == 16**3
     sizes = {f.stat().st_size for f in files}
     assert len(sizes) == 1, "every range file has the same size"
     counts = {len(f.read_text().splitlines()) for f in files}
-    assert min(counts) >= 16
-    blob = (
-        "\n".join(f.read_text() for f in files)
-        + (site["dir"] / "index.html").read_text()
-        + (site["dir"] / "meta.json").read_text()
-    )
+    assert len(counts) == 1 and min(counts) >= 16
+    ranges = b"".join(f.read_bytes() for f in files)
+    assert not ranges.translate(None, b"0123456789abcdef:\n"), "range files hold only locators and sealed boxes"
+    blob = (site["dir"] / "index.html").read_text() + (site["dir"] / "meta.json").read_text()
     for user in site["users"].values():
         assert user["email"] not in blob and user["email"].split("@")[0] not in blob
     assert "@" not in blob.replace('"email"', "")
@@ -144,6 +147,8 @@ def test_cli_lookup_check_json(site):
             site["users"][uid]["email"],
             "--site",
             str(site["dir"]),
+            "--code",
+            verification_code(site["secret"], uid),
             "--format",
             "json",
         ],
@@ -261,6 +266,144 @@ def test_site_written_in_many_chunks_answers_every_email(site, tmp_path, monkeyp
         assert answer["affected"] and answer["code_valid"], email
     unaffected = [u for u in site["users"] if u not in site["affected"]][:50]
     assert not any(check_site(tmp_path / "s", site["users"][u]["email"])["affected"] for u in unaffected)
+
+
+# lookup site: issue 13 item 2 ------------------------------------------------------------------------
+def _small_site(tmp: Path, n: int = 300, **kw) -> tuple[Path, list[str], list[int], str, dict]:
+    import numpy as np
+
+    from dataward.incident.lookup import build_site
+
+    emails = [f"user{i}@example.org" for i in range(n)]
+    ids = list(range(1, n + 1))
+    secret = "7a" * 16
+    out = tmp / f"site{len(list(tmp.iterdir()))}"
+    summary = build_site(out, emails, np.arange(n, dtype=np.int64) % 7 + 1, ids, secret, ["email", "phone", "gender"], **kw)
+    return out, emails, ids, secret, summary
+
+
+def test_codes_cost_at_least_2_to_the_60_to_forge():
+    """A code carries >= 60 bits (it is the only secret a forger lacks: the salt and email are public)."""
+    from dataward.incident.codes import normalise_code
+
+    code = normalise_code(verification_code("5e" * 16, 42))
+    assert len(code) * 5 >= 60 and set(code) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+
+
+def test_categories_are_readable_only_with_the_customers_code(tmp_path):
+    out, emails, ids, secret, _ = _small_site(tmp_path)
+    member = check_site(out, emails[5])
+    assert member["affected"] is True and member["categories"] == []  # membership only, as with HIBP
+    opened = check_site(out, emails[5], verification_code(secret, ids[5]))
+    assert opened["code_valid"] is True and opened["categories"] == ["phone", "gender"]  # mask 5 % 7 + 1 = 0b110
+    wrong = check_site(out, emails[5], verification_code(secret, ids[6]))
+    assert wrong["code_valid"] is False and wrong["categories"] == []
+
+
+def test_no_range_line_holds_a_short_tag_or_a_plain_mask(tmp_path):
+    """Every line is a locator and an AES-GCM box (ciphertext + 128-bit tag), nothing shorter to brute-force."""
+    out, *_ = _small_site(tmp_path)
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["schema"] == "dataward.lookup/v2"
+    line = next((out / "range").iterdir()).read_text().splitlines()[0]
+    locator, box = line.split(":")
+    assert len(bytes.fromhex(box)) >= 3 + 16 and len(locator) == meta["suffix_hex"]
+
+
+def test_sensitive_site_needs_the_code_even_for_membership(tmp_path):
+    out, emails, ids, secret, _ = _small_site(tmp_path, require_code=True)
+    with pytest.raises(DatawardError, match="code"):
+        check_site(out, emails[3])
+    assert check_site(out, emails[3], verification_code(secret, ids[3]))["affected"] is True
+    assert check_site(out, emails[3], verification_code(secret, ids[4]))["affected"] is False
+
+
+def test_decoys_and_salt_come_from_the_os_not_numpy(tmp_path, monkeypatch):
+    import numpy as np
+
+    def refuse(*_a, **_k):
+        raise AssertionError("NumPy's PCG64 is not a cryptographic generator")
+
+    monkeypatch.setattr(np.random, "default_rng", refuse)
+    monkeypatch.setattr(np.random, "Generator", refuse)
+    out, emails, ids, secret, _ = _small_site(tmp_path)
+    assert check_site(out, emails[0], verification_code(secret, ids[0]))["code_valid"] is True
+
+
+def test_padding_depends_only_on_the_size_bucket(tmp_path):
+    """Lines per file follow from a rounded-up count, never from the fullest range (which leaked its size)."""
+    sizes = {_small_site(tmp_path, n, prefix_hex=1)[4]["lines_per_file"] for n in (290, 300, 300, 310)}
+    assert len(sizes) == 1
+
+
+@pytest.mark.parametrize("n", [1, 10, 2_000, 100_000, 2_400_000, 10**9])
+def test_prefix_length_keeps_the_site_within_65536_files(n):
+    from dataward.incident.lookup import site_shape
+
+    shape = site_shape(n)
+    assert 16**shape.prefix_hex <= 65536
+    assert shape.lines_per_file * 16**shape.prefix_hex >= n
+    if n >= 2_000:
+        assert n / 16**shape.prefix_hex <= shape.lines_per_file < 4 * max(16, n / 16**shape.prefix_hex)
+
+
+def test_default_build_chooses_the_prefix(tmp_path):
+    out, *_ = _small_site(tmp_path, 2000)
+    assert 16 <= len(list((out / "range").iterdir())) <= 4096
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda s: (s / "meta.json").write_text("{"),
+        lambda s: (s / "meta.json").write_text("[1, 2]"),
+        lambda s: (s / "meta.json").write_text('{"schema": "dataward.lookup/v2", "salt": "zz"}'),
+        lambda s: [f.write_text("garbage line\n") for f in (s / "range").iterdir()],
+        lambda s: [f.write_bytes(b"\xff\xfe:\x00\n" * 3) for f in (s / "range").iterdir()],
+        lambda s: shutil.rmtree(s / "range"),
+    ],
+    ids=["meta not JSON", "meta a list", "meta bad salt", "range garbage", "range binary", "no ranges"],
+)
+def test_a_damaged_site_is_one_sentence(tmp_path, damage):
+    out, emails, ids, secret, _ = _small_site(tmp_path)
+    damage(out)
+    r = CliRunner().invoke(
+        cli, ["incident", "lookup", "check", emails[1], "--site", str(out), "--code", verification_code(secret, ids[1])]
+    )
+    assert r.exit_code == 2, r.output
+    assert r.output.startswith("error: ") and "Traceback" not in r.output
+
+
+def test_cli_lookup_build_onto_a_file_with_force_is_one_sentence(site, tmp_path):
+    target = tmp_path / "site.txt"
+    target.write_text("keep")
+    r = CliRunner().invoke(
+        cli, ["incident", "lookup", "build", "leak", "-o", str(target), "--force", "--db", site["db"], "--prefix-hex", "2"]
+    )
+    assert r.exit_code == 2 and r.output.startswith("error: ") and "Traceback" not in r.output, r.output
+    assert target.read_text() == "keep"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.one_of(st.binary(max_size=200).map(lambda b: b.decode("latin-1")), _META := st.fixed_dictionaries(
+        {"schema": st.sampled_from(["dataward.lookup/v2", "x"]), "salt": st.text(max_size=40) | st.integers(),
+         "prefix_hex": st.integers(-3, 9) | st.text(max_size=3), "suffix_hex": st.integers(-3, 70),
+         "categories": st.lists(st.text(max_size=5), max_size=30) | st.integers(),
+         "require_code": st.booleans() | st.none()},
+    ).map(json.dumps)),
+    st.binary(max_size=400),
+    st.text(max_size=30),
+    st.none() | st.text(max_size=30),
+)
+def test_the_lookup_reader_raises_only_dataward_errors(tmp_path_factory, meta, ranges, email, code):
+    root = tmp_path_factory.mktemp("fuzzsite")
+    (root / "meta.json").write_text(meta, encoding="latin-1")
+    (root / "range").mkdir()
+    for name in ("0", "00", "000", "0000", "f", "ff"):
+        (root / "range" / name).write_bytes(ranges)
+    with contextlib.suppress(DatawardError):
+        check_site(root, email, code)
 
 
 # audit log --------------------------------------------------------------------------------------------

@@ -387,10 +387,9 @@ def lookup() -> None:
 @click.option("--source", help="Production source URL (default: the one blast-radius used).")
 @click.option(
     "--prefix-hex",
-    type=click.IntRange(1, 6),
-    default=5,
-    show_default=True,
-    help="Hex digits naming a range file.",
+    type=click.IntRange(1, 4),
+    default=None,
+    help="Hex digits naming a range file (16^N files); default chosen from the number of affected customers.",
 )
 @click.option(
     "--min-pad",
@@ -399,6 +398,11 @@ def lookup() -> None:
     show_default=True,
     help="Lines per range file at least (decoys pad).",
 )
+@click.option(
+    "--require-code",
+    is_flag=True,
+    help="Answer even membership only with the notice's code (for a sensitive incident, e.g. health data).",
+)
 @click.option("--force", is_flag=True, help="Replace an existing, non-empty output folder.")
 @schema_option
 @db_option
@@ -406,26 +410,31 @@ def lookup_build(
     name: str,
     out: str,
     source: str | None,
-    prefix_hex: int,
+    prefix_hex: int | None,
     min_pad: int,
+    require_code: bool,
     force: bool,
     schema: SchemaMap,
     db_url: str,
 ) -> None:
     """Build the lookup site: range files named by a keyed-hash prefix, padded with decoys, and index.html.
 
+    Anyone holding an email can tell whether it is affected (as with Have I Been Pwned); which data was
+    exposed opens only with the code from that customer's notice. --require-code hides membership too.
+
     \b
     Example:
       dataward incident lookup build dec-leak -o site/
+      dataward incident lookup build dec-leak -o site/ --require-code    # health data: the code for everything
       python -m http.server -d site 8000     # then open http://localhost:8000/
     """
     from dataward.incident.ops import build_lookup
     from dataward.incident.store import open_incident_db
 
-    with open_incident_db(db_url) as db, progress("writing range files", total=16**prefix_hex) as bar:
+    with open_incident_db(db_url) as db, progress("writing range files", total=None) as bar:
         summary = build_lookup(
-            db, name, out, source, prefix_hex=prefix_hex, min_pad=min_pad, force=force,
-            progress=lambda done, _files: bar.update(bar.task_ids[0], completed=done), schema=schema,
+            db, name, out, source, prefix_hex=prefix_hex, min_pad=min_pad, require_code=require_code, force=force,
+            progress=lambda done, files: bar.update(bar.task_ids[0], completed=done, total=files), schema=schema,
         )  # fmt: skip
     click.echo(
         f"wrote {out}: {summary['files']} range files of {summary['lines_per_file']} lines for {summary['affected']} affected emails"
@@ -437,7 +446,7 @@ def lookup_build(
 @click.option(
     "--site", required=True, type=click.Path(file_okay=False), help="Folder of a built lookup site."
 )
-@click.option("--code", help="Verification code from a notice, to check it is genuine.")
+@click.option("--code", help="Verification code from a notice: checks it is genuine and shows which data.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def lookup_check(email: str, site: str, code: str | None, fmt: str) -> None:
     """Answer for one email what the site's page answers (exit 0 either way).
@@ -452,8 +461,12 @@ def lookup_check(email: str, site: str, code: str | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(result))
         return
-    if result["affected"]:
+    if result["affected"] and result["categories"]:
         click.echo("affected: " + ", ".join(label(c) for c in result["categories"]))
+    elif result["affected"]:
+        click.echo("affected (the code from the notice shows which data)")
+    elif result["require_code"]:
+        click.echo("no record for this address with this code")
     else:
         click.echo("not affected")
     if code is not None:

@@ -1,16 +1,24 @@
 """The "was I affected?" static site, in the k-anonymity style of Have I Been Pwned's range API.
 
-Each affected email is normalised (:func:`normalise_email`) and hashed with HMAC-SHA-256 under a public site
-salt. The file ``range/<first 5 hex>`` holds, for every affected email in that range, the next 22 hex digits
-of its hash, a mask of the kinds of data exposed for it, and a check value for its notice's verification
-code. Every one of the 16^5 range files is written, each padded with random decoys to the same number of
-fixed-width lines, so neither a file's presence nor its size says how many affected emails fall in it; the
-page fetches one range for the visitor's email and compares locally, so the site never learns the email.
+Every line of a range file is ``locator:box``. The locator is HMAC-SHA-256 under the site's public salt of the
+normalised email (:func:`normalise_email`): its first hex digits name the range file and the next
+``SUFFIX_HEX`` are the line's key. The box is the customer's record, a mask of the kinds of data exposed,
+sealed with AES-256-GCM under a key derived with HKDF-SHA-256 (RFC 5869) from the email and the customer's
+verification code, so only someone holding both can read it; opening it is also how a code is confirmed (a
+forger must find an 80-bit code that opens a 128-bit tag: about 2^80 tries). With ``require_code`` (a
+sensitive incident, e.g. health data) the locator covers the code too, so even membership needs it.
 
-Threat model: the salt is public (the page needs it), so anyone who already knows an email can check it,
-exactly as the page does; what the salt prevents is reusing precomputed email-hash tables across sites or
-incidents. The files hold no email, no name and no id. The code check lets a customer tell a genuine notice
-from a phishing copy: only the notify job (holding the incident secret) can print a code that matches.
+Every range file is written and holds the same number of lines: real ones plus decoys (random bytes from the
+OS), sorted by locator so position says nothing. The number of files and lines follows only from the number
+of affected customers rounded up to a quarter power of two (:func:`site_shape`), never from how full a range
+is; at most 65,536 files. A random salt per build spreads the emails; a build whose fullest range would not
+fit (about 2^-40 likely) draws a new salt. The page fetches one range for the visitor's email and compares
+locally, so the site never learns the email.
+
+Threat model (docs/security.md): the salt is public, so anyone who already knows an email can tell whether
+it is affected, exactly as the page does (as with HIBP), unless the site requires the code; what the salt
+prevents is reusing precomputed email-hash tables across sites. The files hold no email, name or id, and
+which data was exposed is readable only with the code from the customer's notice.
 """
 
 from __future__ import annotations
@@ -18,16 +26,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import multiprocessing
+import math
 import os
 import secrets
 import shutil
 import tempfile
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -35,19 +40,30 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from dataward.errors import DatawardError
-from dataward.incident.codes import normalise_code, normalise_email
+from dataward.incident.codes import CODE_BYTES, normalise_code, normalise_email
 
-SITE_SCHEMA = "dataward.lookup/v1"
-PREFIX_HEX = 5
-SUFFIX_HEX = 22
-MASK_HEX = 6
-CHECK_HEX = 8
+SITE_SCHEMA = "dataward.lookup/v2"
+MAX_PREFIX_HEX = 4  # at most 16^4 = 65,536 range files
+SUFFIX_HEX = 16  # 64 bits: a false match for an unaffected email is about lines / 2^64
+MASK_BYTES = 3  # up to 24 kinds of data
+TAG_BYTES = 16
+BOX_BYTES = MASK_BYTES + TAG_BYTES
 MIN_PAD = 16
-CHUNK_FILES = 1 << 14  # range files built, then written, per step
+MIN_CAPACITY = 1024  # smaller incidents get the site of a 1,024-customer one
+CHUNK_FILES = 1 << 13  # range files built, then written, per step
+LOCATOR_INFO = b"dataward.lookup/v2 locator"
+RECORD_INFO = b"dataward.lookup/v2 record"
+NONCE = bytes(12)  # each record key (one per email, code and salt) seals exactly one record
+SALT_TRIES = 4
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _B32 = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", dtype=np.uint8)  # RFC 4648, as b32encode
+_LINE = SUFFIX_HEX + 1 + 2 * BOX_BYTES + 1
 
 # Plain-language names of the kinds of data, for the page and the notices.
 LABELS = {
@@ -79,63 +95,70 @@ def label(category: str) -> str:
 
 
 @dataclass(frozen=True)
-class SiteEntry:
-    email: str
-    categories: tuple[str, ...]
-    code: str
+class SiteShape:
+    """How many range files (16^prefix_hex) and lines per file a site of ``capacity`` customers has."""
+
+    prefix_hex: int
+    lines_per_file: int
+    capacity: int
+
+
+def site_shape(affected: int, prefix_hex: int | None = None, min_pad: int = MIN_PAD) -> SiteShape:
+    """The shape for ``affected`` customers, from their count rounded up to a quarter power of two only.
+
+    Lines per file cover a Poisson count of mean ``capacity / files`` plus 7 standard deviations and 8: a
+    range overflows with probability far below 2^-40 (and then the build draws a new salt).
+    """
+    quarters = math.ceil(4 * math.log2(max(affected, MIN_CAPACITY)) - 1e-9)
+    capacity = math.ceil(2 ** (quarters / 4))
+    if prefix_hex is None:
+        prefix_hex = min(MAX_PREFIX_HEX, max(1, math.ceil(math.log(capacity / 32, 16))))
+    mean = capacity / 16**prefix_hex
+    lines = max(min_pad, math.ceil(mean + 7 * math.sqrt(mean) + 8))
+    return SiteShape(prefix_hex, lines, capacity)
 
 
 def build_site(
     out: str | Path,
     emails: list[str],
-    masks: npt.NDArray[np.int64],
+    masks: npt.ArrayLike,
     user_ids: npt.ArrayLike,
     secret: str,
     categories: list[str],
     *,
-    prefix_hex: int = PREFIX_HEX,
+    prefix_hex: int | None = None,
     min_pad: int = MIN_PAD,
+    require_code: bool = False,
     force: bool = False,
-    seed: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Write the site to ``out`` (built in a temp folder, then renamed: never half-written).
 
     ``emails``, ``masks`` (bit i: ``categories[i]`` was exposed) and ``user_ids`` are aligned, one per affected
     customer; ``secret`` is the incident's, from which each customer's verification code is derived.
-    ``progress(files written, files)`` is called as range files land.
+    ``require_code`` makes even membership need the code. ``progress(files written, files)`` is called as
+    range files land.
     """
-    if len(categories) > MASK_HEX * 4:
-        raise DatawardError(
-            f"at most {MASK_HEX * 4} kinds of data fit the lookup mask, got {len(categories)}"
-        )
-    target = Path(out)
-    if target.exists() and any(target.iterdir()) and not force:
-        raise DatawardError(
-            f"{target} exists and is not empty", tip="pass --force to replace it, or choose another -o"
-        )
-    if not target.parent.exists():
-        raise DatawardError(f"the folder of {target} does not exist")
-    salt = secrets.token_hex(16)
-    affected = _Affected.hashed(bytes.fromhex(salt), emails, masks, user_ids, prefix_hex)
-    buckets = 16**prefix_hex
-    counts = np.bincount(affected.prefixes, minlength=buckets)
-    pad = int(max(min_pad, counts.max(initial=0)))
+    if len(categories) > MASK_BYTES * 8:
+        raise DatawardError(f"at most {MASK_BYTES * 8} kinds of data fit the lookup mask, got {len(categories)}")
+    target = _check_target(Path(out), force)
+    shape = site_shape(len(emails), prefix_hex, min_pad)
+    people = _People.of(emails, np.asarray(masks, np.int64), np.asarray(user_ids, np.int64), secret)
+    salt, records = _place(people, shape, require_code)
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     except OSError as exc:
         raise _write_error(target, exc) from None
     try:
         (staging / "range").mkdir()
-        keys = _Keys(bytes.fromhex(salt), secret, prefix_hex)
-        _write_ranges(staging / "range", affected, keys, counts, pad, np.random.default_rng(seed), progress)
+        _write_ranges(staging / "range", records, shape, progress)
         meta = {
             "schema": SITE_SCHEMA,
-            "salt": salt,
-            "prefix_hex": prefix_hex,
+            "salt": salt.hex(),
+            "prefix_hex": shape.prefix_hex,
             "suffix_hex": SUFFIX_HEX,
-            "check_hex": CHECK_HEX,
-            "lines_per_file": pad,
+            "lines_per_file": shape.lines_per_file,
+            "require_code": require_code,
             "categories": categories,
             "labels": {c: label(c) for c in categories},
         }
@@ -150,71 +173,103 @@ def build_site(
         if isinstance(exc, OSError):
             raise _write_error(target, exc) from None
         raise
-    return {"files": buckets, "lines_per_file": pad, "affected": len(emails), "salt": salt}
+    files = 16**shape.prefix_hex
+    return {"files": files, "lines_per_file": shape.lines_per_file, "affected": len(emails), "salt": salt.hex()}
+
+
+def _check_target(target: Path, force: bool) -> Path:
+    if target.exists() and not target.is_dir():
+        raise DatawardError(f"{target} is a file, not a folder", tip="choose a folder for -o (--force replaces folders only)")
+    if target.exists() and any(target.iterdir()) and not force:
+        raise DatawardError(f"{target} exists and is not empty", tip="pass --force to replace it, or choose another -o")
+    if not target.parent.exists():
+        raise DatawardError(f"the folder of {target} does not exist")
+    return target
 
 
 def _write_error(target: Path, exc: OSError) -> DatawardError:
     return DatawardError(
         f"cannot write the lookup site {target}: {exc.strerror or exc}; nothing was written",
-        tip="choose a folder you can write with enough free space (a million small files at the default prefix)",
+        tip="choose a folder you can write with enough free space",
     )
+
+
+@dataclass(frozen=True)
+class _People:
+    """The affected customers, aligned: normalised emails, their codes (ASCII, no dashes), masks as 3 bytes."""
+
+    norm: list[bytes]
+    codes: list[bytes]
+    masks: list[bytes]
+
+    @classmethod
+    def of(cls, emails: list[str], masks: npt.NDArray[np.int64], ids: npt.NDArray[np.int64], secret: str) -> _People:
+        norm = [normalise_email(e).encode() for e in emails]
+        codes = _base32_codes(_hmacs(bytes.fromhex(secret), [b"verify:%d" % u for u in ids.tolist()]))
+        blob = codes.tobytes()
+        width = codes.shape[1]
+        mask_blob = (masks.astype(">u4").view(np.uint8).reshape(-1, 4)[:, 4 - MASK_BYTES :]).tobytes()
+        return cls(
+            norm,
+            [blob[i * width : (i + 1) * width] for i in range(len(norm))],
+            [mask_blob[i * MASK_BYTES : (i + 1) * MASK_BYTES] for i in range(len(norm))],
+        )
+
+
+@dataclass(frozen=True)
+class _Records:
+    """Per customer: the range (file number), the locator's line key and the sealed box, in file order."""
+
+    prefixes: npt.NDArray[np.int64]
+    lines: npt.NDArray[np.uint8]  # (n, SUFFIX_HEX + 2 * BOX_BYTES) hex digit values: locator suffix, box
+
+
+def _place(people: _People, shape: SiteShape, require_code: bool) -> tuple[bytes, _Records]:
+    """A fresh salt whose ranges all fit the shape, and the customers' records under it."""
+    for _ in range(SALT_TRIES):
+        salt = secrets.token_bytes(16)
+        locators = _nibbles(_hmacs(salt, _locator_messages(people, require_code)))
+        weights = np.int64(16) ** np.arange(shape.prefix_hex - 1, -1, -1, dtype=np.int64)
+        prefixes = locators[:, : shape.prefix_hex].astype(np.int64) @ weights
+        if np.bincount(prefixes, minlength=1).max(initial=0) <= shape.lines_per_file:
+            boxes = _nibbles(_seal(salt, people))
+            lines = np.concatenate([locators[:, shape.prefix_hex : shape.prefix_hex + SUFFIX_HEX], boxes], axis=1)
+            order = np.argsort(prefixes, kind="stable")
+            return salt, _Records(prefixes[order], lines[order])
+    raise DatawardError(
+        "the affected emails do not spread over the lookup ranges", tip="pass a larger --min-pad or --prefix-hex"
+    )
+
+
+def _locator_messages(people: _People, require_code: bool) -> list[bytes]:
+    """What the locator's HMAC covers: the email, and with ``require_code`` the code too (as the page builds it)."""
+    if require_code:
+        return [b"%s\n%s\n%s" % (LOCATOR_INFO, e, c) for e, c in zip(people.norm, people.codes, strict=True)]
+    return [LOCATOR_INFO + b"\n" + e for e in people.norm]
+
+
+def record_key(salt: bytes, email: bytes, code: bytes) -> bytes:
+    """HKDF-SHA-256 (RFC 5869) of ``email \\n code`` with the site's salt: the AES-256-GCM key of one record."""
+    return HKDF(hashes.SHA256(), 32, salt, RECORD_INFO).derive(email + b"\n" + code)
+
+
+def _seal(salt: bytes, people: _People) -> npt.NDArray[np.uint8]:
+    """Every customer's mask sealed under their record key, as (n, BOX_BYTES).
+
+    The same HKDF as :func:`record_key`, with its Extract step's HMAC pads hashed once for the whole site and
+    its Expand step's pads built for all customers at once (a test checks it against ``record_key``).
+    """
+    prks = _hmacs(salt, [e + b"\n" + c for e, c in zip(people.norm, people.codes, strict=True)])
+    keys = _hmac_rows(prks, RECORD_INFO + b"\x01")
+    raw = keys.tobytes()
+    boxes = [AESGCM(raw[32 * i : 32 * i + 32]).encrypt(NONCE, m, None) for i, m in enumerate(people.masks)]
+    return np.frombuffer(b"".join(boxes), dtype=np.uint8).reshape(len(boxes), BOX_BYTES)
 
 
 def _hmac_pads(key: bytes) -> tuple[bytes, bytes]:
     """The inner and outer HMAC-SHA-256 pads of ``key`` (RFC 2104)."""
     block = key.ljust(64, b"\0") if len(key) <= 64 else hashlib.sha256(key).digest().ljust(64, b"\0")
     return bytes(b ^ 0x36 for b in block), bytes(b ^ 0x5C for b in block)
-
-
-@dataclass(frozen=True)
-class _Keys:
-    salt: bytes  # the site's public salt
-    secret: str  # the incident's, for verification codes
-    prefix_hex: int
-
-
-@dataclass(frozen=True)
-class _Affected:
-    """The affected customers, aligned: normalised emails, hash digits under the salt, masks, ids, ranges."""
-
-    norm: list[bytes]
-    digits: npt.NDArray[np.uint8]  # (n, 64) hex digit values of HMAC(salt, email)
-    masks: npt.NDArray[np.int64]
-    user_ids: npt.NDArray[np.int64]
-    prefixes: npt.NDArray[np.int64]
-
-    @classmethod
-    def hashed(
-        cls, salt: bytes, emails: list[str], masks: npt.NDArray[np.int64], user_ids: npt.ArrayLike, prefix_hex: int
-    ) -> _Affected:
-        norm = [normalise_email(e).encode() for e in emails]
-        digits = _nibbles(_hmacs(salt, norm))
-        weights = np.int64(16) ** np.arange(prefix_hex - 1, -1, -1, dtype=np.int64)
-        prefixes = digits[:, :prefix_hex].astype(np.int64) @ weights
-        return cls(norm, digits, np.asarray(masks, np.int64), np.asarray(user_ids, np.int64), prefixes)
-
-    def take(self, idx: npt.NDArray[np.int64]) -> _Affected:
-        norm = [self.norm[i] for i in idx.tolist()]
-        return _Affected(norm, self.digits[idx], self.masks[idx], self.user_ids[idx], self.prefixes[idx])
-
-
-def _lines(affected: _Affected, keys: _Keys) -> npt.NDArray[np.uint8]:
-    """The customers' lines, ``suffix:mask:check`` as (n, width) ASCII.
-
-    Per customer only the HMACs run in Python (hashlib's SHA-256 beats DuckDB's and numpy has none); the
-    verification code, the hex and the layout are vectorised.
-    """
-    codes = _base32_codes(_hmacs(bytes.fromhex(keys.secret), [b"verify:%d" % u for u in affected.user_ids.tolist()]))
-    blob = codes.tobytes()
-    check = _nibbles(_hmacs(keys.salt, [e + b"|" + blob[8 * i : 8 * i + 8] for i, e in enumerate(affected.norm)]))
-    width = SUFFIX_HEX + 1 + MASK_HEX + 1 + CHECK_HEX
-    rows = np.empty((len(affected.norm), width), dtype=np.uint8)
-    rows[:, :SUFFIX_HEX] = _HEX[affected.digits[:, keys.prefix_hex : keys.prefix_hex + SUFFIX_HEX]]
-    rows[:, SUFFIX_HEX] = ord(":")
-    rows[:, SUFFIX_HEX + 1 : SUFFIX_HEX + 1 + MASK_HEX] = _hex_digits(affected.masks, MASK_HEX)
-    rows[:, SUFFIX_HEX + 1 + MASK_HEX] = ord(":")
-    rows[:, width - CHECK_HEX :] = _HEX[check[:, :CHECK_HEX]]
-    return rows
 
 
 def _hmacs(key: bytes, messages: list[bytes]) -> npt.NDArray[np.uint8]:
@@ -232,8 +287,20 @@ def _hmacs(key: bytes, messages: list[bytes]) -> npt.NDArray[np.uint8]:
     return np.frombuffer(b"".join(map(one, messages)), dtype=np.uint8).reshape(len(messages), 32)
 
 
+def _hmac_rows(keys: npt.NDArray[np.uint8], message: bytes) -> npt.NDArray[np.uint8]:
+    """HMAC-SHA-256 of one ``message`` under each row of ``keys`` (n, 32): the pads of all keys built at once."""
+    n = len(keys)
+    block = np.zeros((n, 64), dtype=np.uint8)
+    block[:, : keys.shape[1]] = keys
+    inner, outer = (block ^ np.uint8(0x36)).tobytes(), (block ^ np.uint8(0x5C)).tobytes()
+    sha = hashlib.sha256
+    inner_d = b"".join([sha(inner[64 * i : 64 * i + 64] + message).digest() for i in range(n)])
+    out = b"".join([sha(outer[64 * i : 64 * i + 64] + inner_d[32 * i : 32 * i + 32]).digest() for i in range(n)])
+    return np.frombuffer(out, dtype=np.uint8).reshape(n, 32)
+
+
 def _nibbles(digests: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """(n, 32) bytes -> (n, 64) hex digit values, high nibble first (the order of hexdigest())."""
+    """(n, k) bytes -> (n, 2k) hex digit values, high nibble first (the order of hexdigest())."""
     out = np.empty((digests.shape[0], digests.shape[1] * 2), dtype=np.uint8)
     out[:, 0::2] = digests >> 4
     out[:, 1::2] = digests & 15
@@ -241,146 +308,139 @@ def _nibbles(digests: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
 
 
 def _base32_codes(digests: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
-    """codes.verification_code without its dash, as (n, 8) ASCII: base32 of each digest's first 5 bytes."""
-    bits = np.unpackbits(digests[:, :5], axis=1).reshape(len(digests), 8, 5)
+    """codes.verification_code without its dashes, as (n, 16) ASCII: base32 of each digest's first 10 bytes."""
+    chars = CODE_BYTES * 8 // 5
+    bits = np.unpackbits(digests[:, :CODE_BYTES], axis=1).reshape(len(digests), chars, 5)
     return _B32[bits @ np.array([16, 8, 4, 2, 1], dtype=np.uint8)]
 
 
-def _random_hex(rng: np.random.Generator, out: npt.NDArray[np.uint8]) -> None:
-    """Fill ``out`` (n, even width) with random lower-case hex digits: two digits per random byte."""
-    raw = rng.integers(0, 256, size=(out.shape[0], out.shape[1] // 2), dtype=np.uint8)
-    out[:, 0::2] = _HEX[raw >> 4]
-    out[:, 1::2] = _HEX[raw & 15]
-
-
-def _hex_digits(values: npt.NDArray[np.int64], width: int) -> npt.NDArray[np.uint8]:
-    """Zero-padded lower-case hex of each value as ASCII bytes, (n, width), without a per-value loop."""
-    shifts = np.arange(width - 1, -1, -1, dtype=np.int64) * 4
-    return _HEX[(values[:, None] >> shifts) & 15]
-
-
-def _site_rows(
-    real: npt.NDArray[np.uint8],
-    prefixes: npt.NDArray[np.int64],
-    counts: npt.NDArray[np.int64],
-    pad: int,
-    masks: npt.NDArray[np.int64],
-    rng: np.random.Generator,
-) -> npt.NDArray[np.uint8]:
-    """Every line of every range file, file after file: decoys everywhere, real lines in random slots.
-
-    Decoys are drawn like real lines (random hex where the real ones hold hash digits, masks drawn from the
-    real masks), and each real line takes a uniformly random slot of its file, so neither content nor
-    position tells a real line from a decoy. Built in place: no sort or gather of the whole site.
-    """
-    width = SUFFIX_HEX + 1 + MASK_HEX + 1 + CHECK_HEX
-    total = len(counts) * pad
-    rows = np.empty((total, width + 1), dtype=np.uint8)
-    _random_hex(rng, rows[:, :SUFFIX_HEX])
+def _site_rows(records: _Records, start: int, stop: int, lines: int) -> npt.NDArray[np.uint8]:
+    """Every line of range files ``start`` .. ``stop - 1`` as ASCII: real lines plus OS-random decoys, each file
+    sorted by line key, so neither content nor position tells a real line from a decoy."""
+    files = stop - start
+    lo, hi = np.searchsorted(records.prefixes, [start, stop])
+    owner = records.prefixes[lo:hi] - start
+    counts = np.bincount(owner, minlength=files)
+    rank = np.arange(hi - lo) - (np.cumsum(counts) - counts)[owner]
+    digits = _nibbles(np.frombuffer(os.urandom(files * lines * (SUFFIX_HEX // 2 + BOX_BYTES)), dtype=np.uint8)
+                      .reshape(files * lines, -1))  # fmt: skip
+    digits[owner * lines + rank] = records.lines[lo:hi]
+    weights = np.uint64(16) ** np.arange(15, -1, -1, dtype=np.uint64)
+    keys = (digits[:, :SUFFIX_HEX].astype(np.uint64) * weights).sum(axis=1, dtype=np.uint64)
+    order = np.argsort(keys.reshape(files, lines), axis=1) + (np.arange(files) * lines)[:, None]
+    digits = digits[order.ravel()]
+    rows = np.empty((files * lines, _LINE), dtype=np.uint8)
+    rows[:, :SUFFIX_HEX] = _HEX[digits[:, :SUFFIX_HEX]]
     rows[:, SUFFIX_HEX] = ord(":")
-    pool = masks if len(masks) else np.array([1], dtype=np.int64)
-    rows[:, SUFFIX_HEX + 1 : SUFFIX_HEX + 1 + MASK_HEX] = _hex_digits(rng.choice(pool, size=total), MASK_HEX)
-    rows[:, SUFFIX_HEX + 1 + MASK_HEX] = ord(":")
-    _random_hex(rng, rows[:, width - CHECK_HEX : width])
-    rows[:, width] = ord("\n")
-    if len(real):
-        rows[_real_slots(prefixes, counts, pad, rng), :width] = real
+    rows[:, SUFFIX_HEX + 1 : -1] = _HEX[digits[:, SUFFIX_HEX:]]
+    rows[:, -1] = ord("\n")
     return rows
 
 
-def _real_slots(
-    prefixes: npt.NDArray[np.int64], counts: npt.NDArray[np.int64], pad: int, rng: np.random.Generator
-) -> npt.NDArray[np.int64]:
-    """For each real line, a distinct random row among its file's ``pad`` rows (counts never exceed pad)."""
-    order = np.argsort(prefixes, kind="stable")
-    owner = prefixes[order]
-    rank = np.arange(len(owner)) - (np.cumsum(counts) - counts)[owner]
-    shuffled = rng.permuted(np.broadcast_to(np.arange(pad, dtype=np.int64), (len(counts), pad)), axis=1)
-    slots = np.empty(len(owner), dtype=np.int64)
-    slots[order] = owner * pad + shuffled[owner, rank]
-    return slots
-
-
 def _write_ranges(
-    folder: Path,
-    affected: _Affected,
-    keys: _Keys,
-    counts: npt.NDArray[np.int64],
-    pad: int,
-    rng: np.random.Generator,
-    progress: Callable[[int, int], None] | None,
+    folder: Path, records: _Records, shape: SiteShape, progress: Callable[[int, int], None] | None
 ) -> None:
-    """Every range file, ``CHUNK_FILES`` at a time: a writer process creates one chunk's files while this one
-    hashes the next chunk (a thread would wait for the GIL after every syscall), at most two chunks ahead."""
-    files = len(counts)
-    order = np.argsort(affected.prefixes, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(counts)])
-    pending: deque[Future[None]] = deque()
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for start in range(0, files, CHUNK_FILES):
-            stop = min(files, start + CHUNK_FILES)
-            part = affected.take(order[bounds[start] : bounds[stop]])
-            rows = _site_rows(_lines(part, keys), part.prefixes - start, counts[start:stop], pad, affected.masks, rng)
-            if len(pending) == 2:
-                pending.popleft().result()
-            pending.append(pool.submit(_write_files, str(folder), rows.tobytes(), start, stop, keys.prefix_hex))
-            if progress is not None:
-                pending[-1].add_done_callback(partial(_report, progress, stop, files))
-        while pending:
-            pending.popleft().result()
-
-
-def _report(progress: Callable[[int, int], None], done: int, files: int, _future: Future[None]) -> None:
-    progress(done, files)
-
-
-def _write_files(folder: str, data: bytes, start: int, stop: int, prefix_hex: int) -> None:
-    """Files ``start`` .. ``stop - 1`` of ``folder``, each an equal share of ``data`` (runs in the writer)."""
-    view = memoryview(data)
-    size = len(view) // (stop - start)
+    """Every range file, ``CHUNK_FILES`` at a time (at most 65,536 files: no writer process needed)."""
+    files = 16**shape.prefix_hex
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     folder_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)  # relative opens: no path walk per file
     try:
-        for i, p in enumerate(range(start, stop)):
-            fd = os.open(f"{p:0{prefix_hex}x}", flags, 0o644, dir_fd=folder_fd)
-            try:
-                os.write(fd, view[i * size : (i + 1) * size])
-            finally:
-                os.close(fd)
+        for start in range(0, files, CHUNK_FILES):
+            stop = min(files, start + CHUNK_FILES)
+            data = memoryview(_site_rows(records, start, stop, shape.lines_per_file).tobytes())
+            size = shape.lines_per_file * _LINE
+            for i, p in enumerate(range(start, stop)):
+                fd = os.open(f"{p:0{shape.prefix_hex}x}", flags, 0o644, dir_fd=folder_fd)
+                try:
+                    os.write(fd, data[i * size : (i + 1) * size])
+                finally:
+                    os.close(fd)
+            if progress is not None:
+                progress(stop, files)
     finally:
         os.close(folder_fd)
 
 
-def check_site(site: str | Path, email: str, code: str | None = None) -> dict[str, Any]:
-    """What the page answers for an email (and, optionally, whether a notice's code is genuine)."""
-    root = Path(site)
+@dataclass(frozen=True)
+class _Meta:
+    salt: bytes
+    prefix_hex: int
+    suffix_hex: int
+    require_code: bool
+    categories: list[str]
+
+
+def _damaged(root: Path, what: str) -> DatawardError:
+    return DatawardError(
+        f"{root} is not a usable lookup site: {what}",
+        tip="rebuild it with `dataward incident lookup build`",
+    )
+
+
+def _read_meta(root: Path) -> _Meta:
     try:
-        meta = json.loads((root / "meta.json").read_text())
+        meta = json.loads((root / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        raise _damaged(root, "meta.json is missing or not JSON") from None
+    if not isinstance(meta, dict) or meta.get("schema") != SITE_SCHEMA:
+        raise _damaged(root, f"meta.json is not a {SITE_SCHEMA} description")
+    salt, prefix, suffix = meta.get("salt"), meta.get("prefix_hex"), meta.get("suffix_hex")
+    categories = meta.get("categories")
+    if not (isinstance(salt, str) and len(salt) == 32 and all(c in "0123456789abcdef" for c in salt)):
+        raise _damaged(root, "meta.json's salt is not 32 hex digits")
+    if type(prefix) is not int or not 1 <= prefix <= MAX_PREFIX_HEX or suffix != SUFFIX_HEX:
+        raise _damaged(root, "meta.json's prefix or suffix length is out of range")
+    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories) or len(categories) > 24:
+        raise _damaged(root, "meta.json's categories are not a list of names")
+    return _Meta(bytes.fromhex(salt), prefix, suffix, meta.get("require_code") is True, categories)
+
+
+def _find_box(root: Path, meta: _Meta, locator: str) -> bytes | None:
+    """The box on the line of ``locator``'s range file whose key matches, or None."""
+    path = root / "range" / locator[: meta.prefix_hex]
+    try:
+        text = path.read_bytes().decode("ascii")
+    except (OSError, UnicodeDecodeError):
+        raise _damaged(root, f"range file {path.name} is missing or not text") from None
+    key = locator[meta.prefix_hex : meta.prefix_hex + meta.suffix_hex]
+    found = None
+    for line in text.splitlines():
+        parts = line.split(":")
+        if (len(parts) != 2 or len(parts[0]) != meta.suffix_hex or len(parts[1]) != 2 * BOX_BYTES
+                or not all(c in "0123456789abcdef" for c in line.replace(":", ""))):  # fmt: skip
+            raise _damaged(root, f"a line of range file {path.name} is not locator:box")
+        if parts[0] == key:
+            found = bytes.fromhex(parts[1])
+    return found
+
+
+def check_site(site: str | Path, email: str, code: str | None = None) -> dict[str, Any]:
+    """What the page answers for an email: whether it is affected and, with its notice's code, which data.
+
+    ``code_valid`` (when a code is given) says whether the code opens this email's record, i.e. is genuine.
+    """
+    root = Path(site)
+    meta = _read_meta(root)
+    if meta.require_code and not code:
         raise DatawardError(
-            f"{root} is not a lookup site", tip="build one with `dataward incident lookup build`"
-        ) from None
-    salt = bytes.fromhex(meta["salt"])
-    norm = normalise_email(email)
-    digest = hmac.new(salt, norm.encode(), hashlib.sha256).hexdigest()  # what the page's WebCrypto computes
-    n = int(meta["prefix_hex"])
-    path = root / "range" / digest[:n]
-    suffix = digest[n : n + int(meta["suffix_hex"])]
-    for line in path.read_text().splitlines():
-        found, mask_hex, check = line.split(":")
-        if found == suffix:
-            mask = int(mask_hex, 16)
-            cats = [c for i, c in enumerate(meta["categories"]) if mask >> i & 1]
-            result: dict[str, Any] = {"affected": True, "categories": cats}
-            if code is not None:
-                message = f"{norm}|{normalise_code(code)}".encode()
-                expected = hmac.new(salt, message, hashlib.sha256).hexdigest()[: int(meta["check_hex"])]
-                result["code_valid"] = expected == check
+            "this lookup site answers only with the verification code from a notice", tip="pass --code"
+        )
+    norm = normalise_email(email).encode()
+    typed = normalise_code(code).encode() if code else b""
+    message = b"%s\n%s" % (LOCATOR_INFO, norm) + (b"\n" + typed if meta.require_code else b"")
+    box = _find_box(root, meta, hmac.new(meta.salt, message, hashlib.sha256).hexdigest())
+    result: dict[str, Any] = {"affected": box is not None, "categories": [], "require_code": meta.require_code}
+    if code is None:
+        return result
+    result["code_valid"] = False
+    if box is not None:
+        try:
+            mask = int.from_bytes(AESGCM(record_key(meta.salt, norm, typed)).decrypt(NONCE, box, None), "big")
+        except InvalidTag:
             return result
-    out: dict[str, Any] = {"affected": False, "categories": []}
-    if code is not None:
-        out["code_valid"] = False
-    return out
+        result["code_valid"] = True
+        result["categories"] = [c for i, c in enumerate(meta.categories) if mask >> i & 1]
+    return result
 
 
 def site_masks(flags: pa.Table, categories: list[str]) -> npt.NDArray[np.int64]:

@@ -266,8 +266,9 @@ def build_lookup(
     out: str,
     source: str | None = None,
     *,
-    prefix_hex: int = 5,
+    prefix_hex: int | None = None,
     min_pad: int = 16,
+    require_code: bool = False,
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
     schema: SchemaMap | None = None,
@@ -295,6 +296,7 @@ def build_lookup(
         fields,
         prefix_hex=prefix_hex,
         min_pad=min_pad,
+        require_code=require_code,
         force=force,
         progress=progress,
     )
