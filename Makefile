@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install lint typecheck pytest bench clean
+.PHONY: demo test install lint typecheck imports pytest bench clean
 
 $(STAMP): pyproject.toml
 	scripts/ensure-system.sh venv
@@ -22,6 +22,7 @@ test: install
 	scripts/ensure-system.sh test
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: install
@@ -29,6 +30,9 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy
+
+imports: install
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) demo/out .pytest_cache .mypy_cache

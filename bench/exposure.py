@@ -28,12 +28,12 @@ from typing import Any
 
 from dataward.exposure.base import evaluate
 from dataward.findings import Severity
+from dataward.localservers.postgres import PostgresServer
 from dataward.stores.base import Budget, store_for
 from dataward.targets import parse_target
 from dataward.testing.servers.mariadb import MariaDBServer
 from dataward.testing.servers.memcached import MemcachedServer
 from dataward.testing.servers.mosquitto import MosquittoServer
-from dataward.testing.servers.postgres import PostgresServer
 from dataward.testing.servers.redis import RedisServer
 
 

@@ -196,7 +196,7 @@ def main() -> None:
     _report("Parquet (dataward generate)", pq_run)
 
     if not args.no_postgres:
-        from dataward.testing.servers.postgres import PostgresServer
+        from dataward.localservers.postgres import PostgresServer
 
         with PostgresServer(auth="trust", databases=["bench"], settings=PG_SETTINGS) as pg:
             pg_url = _database_url(pg.admin_url, "gen_dataward")

@@ -138,7 +138,7 @@ def bench_notify(db, tmp: Path, count: int) -> None:  # type: ignore[no-untyped-
     from aiosmtpd.controller import Controller
 
     from dataward.incident.notify import send_notices
-    from dataward.testing.ports import free_port
+    from dataward.localservers.ports import free_port
 
     class Sink:
         def __init__(self) -> None:

@@ -26,9 +26,9 @@ from typing import Any
 import duckdb
 import pyarrow.parquet as pq
 
+from dataward.localservers.postgres import PostgresServer
 from dataward.tables import open_tables, quote_ident
 from dataward.targets import parse_target
-from dataward.testing.servers.postgres import PostgresServer
 
 POLICY = """
 [[store]]

@@ -14,10 +14,10 @@ from dataward.cli import cli
 from dataward.copy import run as run_mod
 from dataward.copy import transforms as tf
 from dataward.copy.audit import DestinationAudit
-from dataward.copy.manifest import read_manifest
 from dataward.copy.plan import ColumnPlan, Plan, TablePlan, dump_plan
 from dataward.copy.run import CopyOptions, PlanMismatch, run_copy
 from dataward.errors import ConfigError, DatawardError
+from dataward.manifest import read_manifest
 from dataward.tables import open_tables
 from dataward.targets import parse_target
 

@@ -10,9 +10,9 @@ from _copy_helpers import all_text, canaries, cloud, dest_url, plan_for, snapsho
 
 from dataward.copy import run as run_mod
 from dataward.copy import transforms as tf
-from dataward.copy.manifest import read_manifest
 from dataward.copy.run import CopyOptions, run_copy
 from dataward.errors import DatawardError
+from dataward.manifest import read_manifest
 from dataward.tables import open_tables
 from dataward.targets import parse_target
 

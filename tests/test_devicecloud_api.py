@@ -11,7 +11,7 @@ from incident_helpers import cloud_tables, write_store
 from dataward.devicecloud import api as api_module
 from dataward.devicecloud.api import create_app, set_password, verify_password
 from dataward.errors import DatawardError
-from dataward.incident._db import connect
+from dataward.incident.db import connect
 
 
 @pytest.fixture

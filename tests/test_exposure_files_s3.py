@@ -177,7 +177,7 @@ class EnforcingMotoS3:
         import sys
         import time
 
-        from dataward.testing.ports import free_port, port_open
+        from dataward.localservers.ports import free_port, port_open
 
         self.port = free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
@@ -303,7 +303,7 @@ def test_s3_wrong_keys_and_unreachable(s3_enforcing: EnforcingMotoS3) -> None:
     assert facts.authenticated is False and facts.details["auth_error"] == "InvalidAccessKeyId"
     assert rules(facts) == {"s3.auth-failed": Severity.INFO}
     assert "wrong-canary" not in repr(facts)
-    from dataward.testing.ports import free_port
+    from dataward.localservers.ports import free_port
 
     facts = probe(f"s3://b?endpoint_url=http://127.0.0.1:{free_port()}")
     assert facts.reachable is False and rules(facts) == {"s3.unreachable": Severity.INFO}

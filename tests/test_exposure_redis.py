@@ -261,9 +261,9 @@ def test_tls_only_port_is_probed_over_tls(tmp_path: Any) -> None:
     import shutil
     import subprocess
 
-    from dataward.testing.ports import free_port, port_open
-    from dataward.testing.servers._base import wait_until
-    from dataward.testing.servers._tls import self_signed
+    from dataward.localservers.base import wait_until
+    from dataward.localservers.ports import free_port, port_open
+    from dataward.localservers.tls import self_signed
 
     binary = shutil.which("redis-server")
     if binary is None:

@@ -181,7 +181,7 @@ def test_pg_driver_errors_never_escape() -> None:
 @pytest.fixture(scope="module")
 def mariadb() -> Iterator[Any]:
     """A factory of MariaDB servers (dataward.testing), cached per configuration, stopped after the module."""
-    from dataward.testing.servers._base import BinaryMissing
+    from dataward.localservers.base import BinaryMissing
     from dataward.testing.servers.mariadb import MariaDBServer
 
     started: dict[str, Any] = {}

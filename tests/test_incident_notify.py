@@ -25,7 +25,7 @@ from dataward.incident.codes import verification_code
 from dataward.incident.lookup import check_site, label
 from dataward.incident.notify import send_notices
 from dataward.incident.store import open_incident_db
-from dataward.testing.ports import free_port
+from dataward.localservers.ports import free_port
 
 COPY = {
     "users": ["id", "email", "username"],

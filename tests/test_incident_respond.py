@@ -23,11 +23,11 @@ from incident_helpers import cloud_tables, exposed_copy, write_store
 
 from dataward.devicecloud.api import create_app, set_password
 from dataward.incident import ops
-from dataward.incident._db import connect
 from dataward.incident.audit import AuditLog, verify_log
+from dataward.incident.db import connect
 from dataward.incident.respond import load_playbook, run_playbook
 from dataward.incident.store import open_incident_db
-from dataward.testing.ports import free_port
+from dataward.localservers.ports import free_port
 
 USERS = 600
 COPY = {

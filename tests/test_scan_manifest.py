@@ -7,7 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from dataward.copy.manifest import Manifest, manifest_batch, write_manifest_file
+from dataward.manifest import Manifest, manifest_batch, write_manifest_file
 from dataward.scan import scan
 from dataward.tables import open_tables
 from dataward.targets import parse_target
@@ -58,3 +58,28 @@ def test_parquet_copy_manifest_file(tmp_path: Path) -> None:
     write_manifest_file(folder, _manifest())
     report = scan([parse_target(url)])
     assert any(f.rule == "policy.copy-expired" for f in report.findings)
+
+
+def _sqlite_with_manifest_table(path: Path, columns: dict[str, list[object]]) -> str:
+    url = f"sqlite:///{path}"
+    with open_tables(parse_target(url), create=True) as tables:
+        batch = pa.RecordBatch.from_pydict(columns)
+        tables.write_table("_dataward_manifest", batch.schema, [batch])
+    return url
+
+
+@pytest.mark.parametrize(
+    "columns, rules",
+    [
+        # the writer's plain columns, without the JSON document: still the one Manifest model
+        ({"source": ["prod"], "plan_hash": ["abc"], "created_at": ["2019-12-01T10:00:00Z"],
+          "owner": ["data-team@example.com"], "expires": ["2020-01-31T12:00:00Z"]}, {"policy.copy-expired"}),
+        # not a manifest dataward wrote (no source, plan_hash, created_at): no copy findings, no crash
+        ({"expires_at": ["2020-01-31"]}, set()),
+        ({"document": ["{not json"]}, set()),
+    ],
+)
+def test_manifest_table_read_through_the_one_model(tmp_path: Path, columns: dict[str, list[object]],
+                                                   rules: set[str]) -> None:
+    report = scan([parse_target(_sqlite_with_manifest_table(tmp_path / "copy.db", columns))])
+    assert {f.rule for f in report.findings if f.rule.startswith("policy.copy")} == rules

@@ -13,9 +13,9 @@ import redis
 from pymemcache.client.base import Client as MemcacheClient
 from pymemcache.exceptions import MemcacheClientError
 
+from dataward.localservers.ports import STANDARD_PORTS, free_port, port_open
 from dataward.testing.fixtures import ServerFactory
 from dataward.testing.netns import NetNamespace
-from dataward.testing.ports import STANDARD_PORTS, free_port, port_open
 from dataward.testing.servers import (
     MariaDBServer,
     MemcachedServer,

@@ -348,7 +348,7 @@ def test_usage_errors_are_one_line_exit_2(args: list[str], message: str) -> None
 def test_metrics_endpoint(redis_open: RedisServer, tmp_path: Path) -> None:
     import httpx
 
-    from dataward.testing.ports import free_port
+    from dataward.localservers.ports import free_port
 
     port = free_port()
     config = WatchConfig(interval=0.5, state=str(tmp_path / "w.db"), metrics_port=port)

@@ -25,8 +25,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from dataward.copy.manifest import Manifest, read_manifest
 from dataward.errors import DatawardError
+from dataward.manifest import Manifest, read_manifest
 from dataward.schemamap import ConnectionEventRole, SchemaMap
 from dataward.tables import open_tables
 from dataward.tables.base import TableStore, quote_ident

@@ -19,25 +19,21 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from dataward.copy.manifest import MANIFEST_FILE, Manifest, manifest_batch, write_manifest_file
-from dataward.copy.plan import MANIFEST_TABLE
 from dataward.errors import DatawardError, TargetError
+from dataward.manifest import (
+    MANIFEST_FILE,
+    MANIFEST_TABLE,
+    Manifest,
+    manifest_batch,
+    parquet_dir,
+    write_manifest_file,
+)
 from dataward.tables import open_tables
 from dataward.tables.base import TableStore, file_path, quote_ident
 from dataward.targets import Target, parse_target
 
 DEST_SCHEMES = ("postgresql", "postgres", "duckdb", "sqlite", "file")
 _FILE_DBS = ("duckdb", "sqlite")
-
-
-def parquet_dir(target: Target) -> Path | None:
-    """The directory of a ``file:///dir`` destination (one Parquet file per table), else None."""
-    if target.scheme != "file":
-        return None
-    path = file_path(target)
-    if any(ch in str(path) for ch in "*?[") or path.suffix in (".parquet", ".csv", ".json", ".jsonl"):
-        return None
-    return path
 
 
 class StagedWriter:

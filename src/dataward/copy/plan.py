@@ -13,7 +13,6 @@ import json
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +21,7 @@ import tomli_w
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from dataward.categories import CATEGORY_TIERS, Tier
+from dataward.copy.source import Classified, classify_source, source_schemas
 from dataward.errors import ConfigError
 from dataward.findings import utc_now
 from dataward.suggest import did_you_mean
@@ -30,7 +30,6 @@ from dataward.targets import Target
 PLAN_SCHEMA = "dataward.copy-plan/v1"
 Action = Literal["keep", "drop", "pseudonymize", "generalize", "suppress"]
 ACTIONS: tuple[str, ...] = ("keep", "drop", "pseudonymize", "generalize", "suppress")
-MANIFEST_TABLE = "_dataward_manifest"
 _GEO_NAMES = re.compile(r"^(country|region|state|province|city|zip|zipcode|postcode|postal_code)$", re.I)
 _ID_NAME = re.compile(r"^(id|.+_id)$", re.I)
 # Defence in depth when the classifier found nothing: names that say credential or identity are dropped.
@@ -92,14 +91,6 @@ class Plan(BaseModel):
 
     def pseudonymizes(self) -> bool:
         return any(c.action == "pseudonymize" for t in self.tables.values() for c in t.columns.values())
-
-
-@dataclass(frozen=True)
-class Classified:
-    """The classifier's verdict on one column (its strongest category), or none."""
-
-    category: str | None = None
-    confidence: float | None = None
 
 
 def default_action(
@@ -219,8 +210,6 @@ def build_plan(
 
 def make_plan(target: Target, rows: int = 2000) -> Plan:
     """Inspect and classify the source, then plan every column of every table (the manifest table excluded)."""
-    from dataward.copy.source import classify_source, source_schemas
-
     schemas = source_schemas(target)
     return build_plan(schemas, classify_source(target, rows), target.display)
 

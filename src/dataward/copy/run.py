@@ -28,10 +28,10 @@ import pyarrow.compute as pc
 from dataward.copy import transforms as tf
 from dataward.copy.audit import DestinationAudit, audit_destination
 from dataward.copy.dest import ThreadedWriter
-from dataward.copy.manifest import Manifest, TableCopy
-from dataward.copy.plan import MANIFEST_TABLE, ColumnPlan, Plan, TablePlan
+from dataward.copy.plan import ColumnPlan, Plan, TablePlan
 from dataward.errors import ConfigError, DatawardError
 from dataward.findings import utc_now
+from dataward.manifest import MANIFEST_TABLE, Manifest, TableCopy
 from dataward.stores.base import is_local
 from dataward.tables import open_tables
 from dataward.tables.base import TableStore

@@ -8,14 +8,23 @@ most confident category, and a JSON column takes the strongest category found in
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pyarrow as pa
 
 from dataward.classify.base import ObjectResult
-from dataward.copy.plan import MANIFEST_TABLE, Classified
+from dataward.manifest import MANIFEST_TABLE
 from dataward.stores.base import SampledColumn, SampledObject
 from dataward.tables import open_tables
 from dataward.targets import Target
+
+
+@dataclass(frozen=True)
+class Classified:
+    """The classifier's verdict on one column (its strongest category), or none."""
+
+    category: str | None = None
+    confidence: float | None = None
 
 
 def source_schemas(target: Target) -> dict[str, pa.Schema]:

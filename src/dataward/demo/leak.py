@@ -46,7 +46,7 @@ def scan_leaky_copy(ctx: DemoContext) -> None:
 @contextmanager
 def open_store(out: Path) -> Iterator[str]:
     """The store the copy goes into, its protection off; yields a URL without credentials (an outsider's)."""
-    from dataward.testing.servers.postgres import PostgresServer, postgres_available
+    from dataward.localservers.postgres import PostgresServer, postgres_available
 
     if postgres_available():
         with PostgresServer(auth="trust", users={"analyst": "analyst-pw"}, databases=["analytics"]) as pg:

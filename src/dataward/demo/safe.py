@@ -66,7 +66,7 @@ def safe_copy_and_analytics(ctx: DemoContext) -> None:
 @contextmanager
 def _stores(out: Path) -> Iterator[tuple[str | None, str]]:
     """(an open store the copy must refuse, a protected one), on loopback; DuckDB when PostgreSQL is absent."""
-    from dataward.testing.servers.postgres import PostgresServer, postgres_available
+    from dataward.localservers.postgres import PostgresServer, postgres_available
 
     if postgres_available():
         with PostgresServer(auth="trust", databases=["analytics"]) as open_pg, PostgresServer(

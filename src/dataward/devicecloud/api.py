@@ -33,8 +33,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from dataward.errors import DatawardError
-from dataward.incident._db import SqlDb, connect
 from dataward.incident.actions.flags import as_datetime, flags_for, utc_now_naive
+from dataward.incident.db import SqlDb, connect
 
 TOKEN_LIFETIME = timedelta(days=30)
 PBKDF2_ITERATIONS = 60_000

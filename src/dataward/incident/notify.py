@@ -207,7 +207,7 @@ def _steps_taken(incidents: IncidentDB, name: str) -> list[str]:
 
 def _account_flags(source: str, users: list[int]) -> dict[int, tuple[list[str], bool]]:
     """relink providers and password-reset flag per customer, when the source is a SQL token store."""
-    from dataward.incident._db import connect, in_ids
+    from dataward.incident.db import connect, in_ids
 
     target = parse_target(source)
     if target.scheme not in ("sqlite", "duckdb", "postgresql", "postgres"):

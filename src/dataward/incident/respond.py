@@ -27,7 +27,6 @@ from typing import Any
 
 from dataward.config_values import resolve_value
 from dataward.errors import ConfigError
-from dataward.incident._db import SqlDb, connect
 from dataward.incident.actions.base import (
     BatchOutcome,
     Fault,
@@ -37,6 +36,7 @@ from dataward.incident.actions.base import (
     step_key,
 )
 from dataward.incident.audit import AuditLog
+from dataward.incident.db import SqlDb, connect
 from dataward.incident.ops import affected_table, source_for
 from dataward.incident.store import IncidentDB
 from dataward.schemamap import SchemaMap

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dataward.errors import DatawardError
-from dataward.incident._db import SqlDb, connect
+from dataward.incident.db import SqlDb, connect
 from dataward.suggest import did_you_mean
 
 DEFAULT_DB = "dataward-incidents.db"

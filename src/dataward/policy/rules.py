@@ -15,24 +15,13 @@ from typing import Any
 from dataward.categories import CATEGORY_TIERS, SENSITIVE_TIERS, Tier, expand, worst_tier
 from dataward.classify.base import ObjectResult
 from dataward.findings import Finding, Severity
+from dataward.manifest import Manifest
 from dataward.policy.model import Policy, RolePolicy, StoreConfig
 from dataward.registry import Registry
 from dataward.stores.base import (  # a local kind has no transport: no tls/network rules
     ExposureFacts,
     is_local,
 )
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """What a dataward copy wrote about itself in its destination (``_dataward_manifest``, see docs/copy.md)."""
-
-    source: str | None = None
-    created_at: str | None = None
-    owner: str | None = None
-    expires: date | None = None
-    plan_hash: str | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -339,11 +328,12 @@ def unlisted_store(ctx: PolicyContext) -> Iterator[PolicyHit]:
 )
 def copy_expired(ctx: PolicyContext) -> Iterator[PolicyHit]:
     m = ctx.manifest
-    if m is None or m.expires is None or m.expires > ctx.today:
+    expires = m.expires_on() if m is not None else None
+    if m is None or expires is None or expires > ctx.today:
         return
     yield ctx.hit(
         Severity.HIGH,
-        f"copy made {m.created_at or 'at an unknown time'} expired on {m.expires.isoformat()}",
+        f"copy made {m.created_at or 'at an unknown time'} expired on {expires.isoformat()}",
         "manifest.expires (_dataward_manifest)",
         object="_dataward_manifest",
         evidence=f"copied from {m.source or 'an unknown source'}; owner {m.owner or 'none'}",
@@ -358,7 +348,7 @@ def copy_expired(ctx: PolicyContext) -> Iterator[PolicyHit]:
 )
 def copy_unsafe_destination(ctx: PolicyContext) -> Iterator[PolicyHit]:
     m = ctx.manifest
-    reason = m.raw.get("unsafe_destination") if m is not None else None
+    reason = m.unsafe_destination if m is not None else None
     if not reason:
         return
     yield ctx.hit(

@@ -9,15 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dataward.exposure.base import RULES
+from dataward.exposure.content import CONTENT_RULES
 from dataward.policy.rules import POLICY_RULES
-from dataward.scan.risk import CONTENT_RULES
-
-_SCAN_RULES = {
-    "*.sample-failed": (
-        "The store's contents could not be fully sampled, so content findings may be missing.",
-        "Give dataward credentials that can read the store, or raise --timeout.",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -30,7 +23,7 @@ class RuleInfo:
 def all_rules() -> dict[str, RuleInfo]:
     """Every registered rule: exposure, content, scan and policy rules, by registered id."""
     out = {r.id: RuleInfo(r.id, r.summary, r.remediation) for r in RULES}
-    for rid, (summary, rem) in {**CONTENT_RULES, **_SCAN_RULES}.items():
+    for rid, (summary, rem) in CONTENT_RULES.items():
         out[rid] = RuleInfo(rid, summary, rem)
     for pid, rule in POLICY_RULES.items():
         out[pid] = RuleInfo(pid, rule.summary, rule.remediation)

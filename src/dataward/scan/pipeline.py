@@ -9,30 +9,29 @@ suppressions. A target that cannot be reached or read is a finding, never a cras
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
 from dataward.classify.base import ObjectResult
 from dataward.errors import DatawardError
 from dataward.exposure.base import Contents, evaluate
+from dataward.exposure.content import SAMPLE_FAILED_RULE, remediation
 from dataward.findings import Finding, Severity
+from dataward.manifest import MANIFEST_FILE, MANIFEST_TABLE, Manifest, manifest_from_table, read_manifest_file
 from dataward.policy.model import Policy, StoreConfig
-from dataward.policy.rules import Manifest, PolicyContext, evaluate_policy
+from dataward.policy.rules import PolicyContext, evaluate_policy
 from dataward.report.model import Report, ScannedColumn, ScannedObject, ScannedTarget
 from dataward.scan.baseline import Baseline
 from dataward.scan.risk import content_findings, rank_key
 from dataward.stores.base import Budget, ExposureFacts, SampledObject, store_for
 from dataward.targets import Target, endpoint_key, is_bare_endpoint
 
-MANIFEST_OBJECT = "_dataward_manifest"
-MANIFEST_FILE = "_dataward_manifest.json"
+MANIFEST_OBJECT = MANIFEST_TABLE  # the sampled object a copy's manifest table becomes
 
 Progress = Callable[[ScannedTarget], None]
 
@@ -225,14 +224,14 @@ def _classify(sampled: list[SampledObject]) -> tuple[tuple[ObjectResult, ...], s
 
 def _sample_failed(facts: ExposureFacts, error: str) -> Finding:
     return Finding(
-        rule=f"{facts.store}.sample-failed",
+        rule=f"{facts.store}.{SAMPLE_FAILED_RULE}",
         severity=Severity.INFO,
         target=facts.target,
         store=facts.store,
         store_name=facts.name,
         title="contents could not be fully sampled, so findings may miss sensitive data",
         evidence=error,
-        remediation="Give dataward credentials that can read the store (config {env=..}), or raise --timeout.",
+        remediation=remediation(SAMPLE_FAILED_RULE),
     )
 
 
@@ -241,12 +240,11 @@ def _manifest_from_sample(sampled: list[SampledObject]) -> Manifest | None:
     obj = next((o for o in sampled if o.object == MANIFEST_OBJECT), None)
     if obj is None:
         return None
-    cols = {c.name: c.values for c in obj.columns}
-    if {"key", "value"} <= set(cols):  # a key/value manifest
-        row = dict(zip(_py(cols["key"]), _py(cols["value"]), strict=False))
-    else:
-        row = {k: (_py(v)[0] if len(v) else None) for k, v in cols.items()}
-    return _manifest(row)
+    table = pa.table({c.name: c.values for c in obj.columns})
+    try:
+        return manifest_from_table(table)
+    except ValueError:  # not a manifest dataward wrote (pydantic's ValidationError, or broken JSON)
+        return None
 
 
 def _manifest_from_file(target: Target) -> Manifest | None:
@@ -254,43 +252,9 @@ def _manifest_from_file(target: Target) -> Manifest | None:
     if target.scheme != "file":
         return None
     path = Path(target.path)
-    path = path if path.is_dir() else path.parent
-    file = path / MANIFEST_FILE
     try:
-        return _manifest(json.loads(file.read_text())) if file.is_file() else None
+        return read_manifest_file(path if path.is_dir() else path.parent)
     except (OSError, ValueError):
-        return None
-
-
-def _py(values: pa.Array | pa.ChunkedArray) -> list[Any]:
-    return list(values.to_pylist())
-
-
-def _manifest(row: dict[str, Any]) -> Manifest:
-    expires = row.get("expires") or row.get("expires_at") or row.get("expiry")
-    return Manifest(
-        source=_s(row.get("source")),
-        created_at=_s(row.get("created_at")),
-        owner=_s(row.get("owner")),
-        expires=_date(expires),
-        plan_hash=_s(row.get("plan_hash")),
-        raw={k: v for k, v in row.items()
-             if k in ("source", "created_at", "owner", "expires", "plan_hash", "unsafe_destination")},
-    )
-
-
-def _s(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
-
-
-def _date(value: Any) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
         return None
 
 

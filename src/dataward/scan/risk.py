@@ -11,25 +11,11 @@ from typing import Final, Literal
 
 from dataward.categories import CATEGORY_TIERS, SENSITIVE_TIERS, TIER_ORDER, Tier, worst_tier
 from dataward.classify.base import ObjectResult
+from dataward.exposure.content import EXPOSED_RULE, INVENTORY_RULE, remediation
 from dataward.findings import Finding, Severity
 from dataward.stores.base import ExposureFacts
 
-EXPOSED_RULE: Final = "exposed-data"  # finding rule id: <store>.exposed-data
-INVENTORY_RULE: Final = "sensitive-data"  # <store>.sensitive-data (info: where sensitive data lives)
 BULK_RECORDS: Final = 100_000  # an exposed object at least this large is worse than a handful of rows
-
-CONTENT_RULES: Final[dict[str, tuple[str, str]]] = {
-    f"*.{EXPOSED_RULE}": (
-        "An object (table, key pattern, topic, index) readable without valid credentials holds sensitive data.",
-        "Close the store first (see its no-auth / default-credentials finding), then delete or replace the copy "
-        "with a safe one (`dataward copy`), and check whether it was read (`dataward incident`).",
-    ),
-    f"*.{INVENTORY_RULE}": (
-        "Where sensitive data lives: an object of a protected store holding sensitive categories.",
-        "Nothing to fix by itself; keep the store protected and listed in the policy with an owner.",
-    ),
-}
-
 
 Exposure = Literal["open", "local"] | None  # open: anyone on the network (or the web); local: every account
 
@@ -93,7 +79,7 @@ def content_findings(facts: ExposureFacts, objects: Iterable[ObjectResult]) -> I
             records=obj.records,
             title=_title(exposure, obj, cats),
             evidence=_evidence(obj),
-            remediation=CONTENT_RULES[f"*.{rule}"][1],
+            remediation=remediation(rule),
         )
 
 

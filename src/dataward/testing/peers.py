@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from dataward.testing.ports import free_port
+from dataward.localservers.ports import free_port
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
-from dataward.testing.ports import free_port
+from dataward.localservers.ports import free_port
 
 
 class WebhookReceiver:

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from dataward.errors import ConfigError, DatawardError
-from dataward.incident._db import SqlDb
 from dataward.incident.audit import AuditLog
+from dataward.incident.db import SqlDb
 from dataward.incident.store import Incident, IncidentDB
 from dataward.registry import Registry
 from dataward.schemamap import SchemaMap

@@ -24,8 +24,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from dataward.errors import ConfigError, DatawardError
-from dataward.incident._db import in_ids
 from dataward.incident.actions.base import Action, BatchOutcome, register_action
+from dataward.incident.db import in_ids
 from dataward.incident.store import parse_duration
 from dataward.redact import hash_prefix
 from dataward.tables.base import quote_ident

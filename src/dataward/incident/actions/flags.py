@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from dataward.incident._db import SqlDb
+from dataward.incident.db import SqlDb
 
 FLAGS_TABLE = "dataward_account_flags"
 _DDL = (

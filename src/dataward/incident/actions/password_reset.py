@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dataward.incident._db import in_ids
 from dataward.incident.actions.base import Action, BatchOutcome, register_action
 from dataward.incident.actions.flags import ensure_flags
+from dataward.incident.db import in_ids
 from dataward.redact import hash_prefix
 
 

@@ -18,9 +18,9 @@ import httpx
 
 from dataward.config_values import resolve_value
 from dataward.errors import ConfigError, DatawardError
-from dataward.incident._db import in_ids
 from dataward.incident.actions.base import Action, BatchOutcome, register_action
 from dataward.incident.actions.flags import utc_now_naive
+from dataward.incident.db import in_ids
 from dataward.redact import hash_prefix
 from dataward.suggest import did_you_mean
 from dataward.tables.base import quote_ident

@@ -12,9 +12,9 @@ from functools import cached_property
 from typing import Any
 
 from dataward.errors import ConfigError
-from dataward.incident._db import in_ids
 from dataward.incident.actions.base import Action, BatchOutcome, register_action
 from dataward.incident.actions.flags import ensure_flags, utc_now_naive
+from dataward.incident.db import in_ids
 from dataward.redact import hash_prefix
 from dataward.suggest import did_you_mean
 from dataward.tables.base import quote_ident

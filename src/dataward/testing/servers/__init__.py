@@ -4,11 +4,11 @@ Every server is a context manager (``with PostgresServer(auth="scram") as pg: ..
 dir and process group, and is torn down by ``stop()`` (and by an atexit hook as a safety net).
 """
 
-from dataward.testing.servers._base import BinaryMissing, LocalServer, ServerStartError, find_binary
+from dataward.localservers.base import BinaryMissing, LocalServer, ServerStartError, find_binary
+from dataward.localservers.postgres import PostgresServer
 from dataward.testing.servers.mariadb import MariaDBServer
 from dataward.testing.servers.memcached import MemcachedServer
 from dataward.testing.servers.mosquitto import MosquittoServer
-from dataward.testing.servers.postgres import PostgresServer
 from dataward.testing.servers.redis import RedisServer
 from dataward.testing.servers.s3 import S3Server
 

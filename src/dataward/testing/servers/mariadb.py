@@ -16,8 +16,8 @@ from urllib.parse import quote
 
 import pymysql
 
-from dataward.testing.servers._base import LocalServer, find_binary, new_secret
-from dataward.testing.servers._tls import self_signed
+from dataward.localservers.base import LocalServer, find_binary, new_secret
+from dataward.localservers.tls import self_signed
 
 ADMIN_USER = "dw_admin"
 

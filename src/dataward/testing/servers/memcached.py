@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from dataward.testing.ports import port_open
-from dataward.testing.servers._base import LocalServer, find_binary
+from dataward.localservers.base import LocalServer, find_binary
+from dataward.localservers.ports import port_open
 
 
 class MemcachedServer(LocalServer):

@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from dataward.testing.ports import port_open
-from dataward.testing.servers._base import LocalServer, ServerStartError, find_binary, wait_until
-from dataward.testing.servers._tls import self_signed
+from dataward.localservers.base import LocalServer, ServerStartError, find_binary, wait_until
+from dataward.localservers.ports import port_open
+from dataward.localservers.tls import self_signed
 
 _UNSET: Any = object()
 

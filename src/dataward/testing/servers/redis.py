@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import redis
 
-from dataward.testing.servers._base import LocalServer, find_binary, new_secret
+from dataward.localservers.base import LocalServer, find_binary, new_secret
 
 ADMIN_USER = "dw_admin"
 AclUser = str | tuple[str, str]  # password, or (password, ACL rules such as "~cache:* +@read")

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import httpx
 
-from dataward.testing.servers._base import LocalServer
+from dataward.localservers.base import LocalServer
 
 ACCESS_KEY = "testing"
 SECRET_KEY = "testing"

@@ -5,6 +5,9 @@ SQL destinations get a one-row table ``_dataward_manifest`` (plain columns for `
 ``document``); a Parquet directory gets ``_dataward_manifest.json``. ``read_manifest`` reads either, so
 ``dataward scan`` can report expired copies and ``dataward analytics`` can say which answers are coarser.
 The pseudonym key never appears here: only ``key_id``, an HMAC of a constant under the key.
+
+This module is the one definition of the manifest for its writer (``dataward.copy``) and its readers (scan's
+policy rules, analytics). It sits below them, next to ``dataward.tables`` which it reads through.
 """
 
 from __future__ import annotations
@@ -18,8 +21,11 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
 from dataward import __version__
-from dataward.copy.plan import MANIFEST_TABLE
+from dataward.tables import open_tables
+from dataward.tables.base import file_path
+from dataward.targets import Target, parse_target
 
+MANIFEST_TABLE = "_dataward_manifest"
 MANIFEST_SCHEMA = "dataward.copy-manifest/v1"
 MANIFEST_FILE = f"{MANIFEST_TABLE}.json"
 
@@ -53,6 +59,11 @@ class Manifest(BaseModel):
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True)
+
+    def expires_on(self) -> date | None:
+        """The day the copy expires (from ``expires``, a date or a timestamp), None without a readable one."""
+        when = parse_expiry(self.expires)
+        return when.date() if when is not None else None
 
     def expired(self, now: datetime | None = None) -> bool:
         """True once the expiry date has passed (a copy without an expiry never expires here; policy says)."""
@@ -101,9 +112,16 @@ def manifest_batch(manifest: Manifest) -> pa.RecordBatch:
 
 
 def manifest_from_table(table: pa.Table) -> Manifest | None:
-    if table.num_rows == 0 or "document" not in table.column_names:
+    """The manifest in a ``_dataward_manifest`` table: its ``document`` JSON, else its plain columns.
+
+    Raises pydantic's ValidationError (a ValueError) when the row is not a manifest this module wrote.
+    """
+    if table.num_rows == 0:
         return None
-    return Manifest.model_validate(json.loads(table.column("document")[0].as_py()))
+    if "document" in table.column_names:
+        return Manifest.model_validate(json.loads(table.column("document")[0].as_py()))
+    row = {name: table.column(name)[0].as_py() for name in table.column_names}
+    return Manifest.model_validate({k: v for k, v in row.items() if v is not None})
 
 
 def write_manifest_file(directory: Path, manifest: Manifest) -> None:
@@ -118,12 +136,8 @@ def read_manifest_file(directory: Path) -> Manifest | None:
     return Manifest.model_validate(json.loads(path.read_text()))
 
 
-def read_manifest(target: Any) -> Manifest | None:
+def read_manifest(target: Target | str) -> Manifest | None:
     """The manifest of a dataward copy at this target (URL or Target), or None when it is not one."""
-    from dataward.copy.dest import parquet_dir
-    from dataward.tables import open_tables
-    from dataward.targets import parse_target
-
     tgt = parse_target(target) if isinstance(target, str) else target
     directory = parquet_dir(tgt)
     if directory is not None:
@@ -135,3 +149,13 @@ def read_manifest(target: Any) -> Manifest | None:
     if not batches:
         return None
     return manifest_from_table(pa.Table.from_batches(batches))
+
+
+def parquet_dir(target: Target) -> Path | None:
+    """The directory of a ``file:///dir`` copy (one Parquet file per table), else None."""
+    if target.scheme != "file":
+        return None
+    path = file_path(target)
+    if any(ch in str(path) for ch in "*?[") or path.suffix in (".parquet", ".csv", ".json", ".jsonl"):
+        return None
+    return path

@@ -18,8 +18,8 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
-from dataward.testing.servers._base import LocalServer, ServerStartError, find_binary, new_secret, wait_until
-from dataward.testing.servers._tls import self_signed
+from dataward.localservers.base import LocalServer, ServerStartError, find_binary, new_secret, wait_until
+from dataward.localservers.tls import self_signed
 
 PgAuth = Literal["trust", "scram", "md5", "password", "reject"]
 _METHOD = {"trust": "trust", "scram": "scram-sha-256", "md5": "md5", "password": "password", "reject": "reject"}

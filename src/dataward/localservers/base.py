@@ -1,4 +1,5 @@
-"""What every local test server shares: a temp dir, a free port, a process group, bounded start-up, teardown.
+"""What every local server shares (the demo's and the tests'): a temp dir, a free port, a process group,
+bounded start-up, teardown.
 
 A server is a real daemon from Debian's binaries started in its own session (process group) so that
 ``stop()`` can always take it and all its children down, even if the test failed half-way. ``start()``
@@ -24,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import ClassVar, Self
 
-from dataward.testing.ports import free_port
+from dataward.localservers.ports import free_port
 
 START_TRIES = 3
 
