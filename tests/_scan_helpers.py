@@ -1,17 +1,22 @@
 """Shared helpers for the scan/policy/report tests: a fake store kind and hand-made classification results.
 
-The fake store replaces ``store_for`` in dataward.scan only (monkeypatched per test), so no registry outside
-the test is touched; real-server tests live in test_scan_e2e.py.
+``scan_with`` passes the fake store and classifier to ``dataward.scan.scan`` as arguments (``stores=``,
+``classifier=``), so no registry is touched and nothing is monkeypatched; real-server tests live in
+test_scan_e2e.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 
 from dataward.classify.base import CategoryMatch, ColumnResult, ObjectResult
+from dataward.policy import Policy
+from dataward.report.model import Report
+from dataward.scan import scan
 from dataward.stores.base import Budget, ExposureFacts, SampledColumn, SampledObject
 from dataward.targets import Target
 
@@ -35,6 +40,10 @@ class FakeStore:
 
     def sample(self, target: Target, budget: Budget) -> Iterator[SampledObject]:
         yield from self.objects.get(target.host or target.path, [])
+
+    def lookup(self, target: Target) -> FakeStore:
+        """What ``scan(..., stores=...)`` asks for: this store, whatever the target's scheme."""
+        return self
 
 
 def facts(host: str, **kw: object) -> ExposureFacts:
@@ -77,3 +86,9 @@ def fake_classify(obj: SampledObject) -> ObjectResult:
         cats = (CategoryMatch(hit[0], 0.95, 1.0),) if hit else ()
         cols.append(ColumnResult(col.name, cats, hit[1] if hit else ""))
     return ObjectResult(obj.target, obj.store, obj.object, tuple(cols), obj.records)
+
+
+def scan_with(store: FakeStore, targets: Sequence[Target], policy: Policy | None = None, **kw: Any) -> Report:
+    """``dataward.scan.scan`` talking to the fake store and classifying with ``fake_classify`` (unless given)."""
+    kw.setdefault("classifier", fake_classify)
+    return scan(targets, policy, stores=store.lookup, **kw)

@@ -18,13 +18,12 @@ from typing import Any
 import jsonschema
 import pytest
 from _sarif_check import sarif_problems
-from _scan_helpers import CANARY_EMAIL, CANARY_TOKEN, FakeStore, facts, fake_classify, sampled
+from _scan_helpers import CANARY_EMAIL, CANARY_TOKEN, FakeStore, facts, sampled, scan_with
 from referencing import Registry, Resource
 
 from dataward.policy import parse_policy
 from dataward.report.base import FORMATS
 from dataward.report.model import Report
-from dataward.scan import pipeline as scan_mod
 from dataward.targets import parse_target
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -43,7 +42,6 @@ require = ["auth", "owner", "expiry", "tls"]
 
 @pytest.fixture(scope="module")
 def report() -> Report:
-    mp = pytest.MonkeyPatch()
     store = FakeStore()
     host = "10.9.0.5"
     store.facts[host] = facts(host, anonymous_access=True, auth_required=False, readable=True, tls_offered=False)
@@ -53,14 +51,9 @@ def report() -> Report:
         sampled(host, "devices", {"id": ["1"], "nickname": ["Emma's Nursery"], "wifi_ssid": ["NETGEAR47"]}),
     ]
     store.facts["10.9.0.6"] = facts("10.9.0.6", auth_required=True, authenticated=True)
-    mp.setattr(scan_mod, "store_for", lambda target: store)
-    mp.setattr(scan_mod, "_classify_object", fake_classify)
-    try:
-        policy = parse_policy(POLICY)
-        targets = [*policy.targets(), parse_target("postgresql://app:pw@10.9.0.6:5432/app")]
-        return scan_mod.scan(targets, policy)
-    finally:
-        mp.undo()
+    policy = parse_policy(POLICY)
+    targets = [*policy.targets(), parse_target("postgresql://app:pw@10.9.0.6:5432/app")]
+    return scan_with(store, targets, policy)
 
 
 def test_every_format_is_registered() -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from _scan_helpers import FakeStore, facts, fake_classify, sampled
+from _scan_helpers import FakeStore, facts, sampled, scan_with
 
+from dataward.classify.base import ObjectResult
 from dataward.findings import Severity
 from dataward.policy import parse_policy
-from dataward.scan import pipeline as scan_mod
+from dataward.scan import scan_exposure_only
 from dataward.scan.baseline import Baseline, Suppression
+from dataward.stores.base import SampledObject
 from dataward.targets import parse_target
 
 SEED_TABLES = {
@@ -21,11 +23,8 @@ SEED_TABLES = {
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> FakeStore:
-    store = FakeStore()
-    monkeypatch.setattr(scan_mod, "store_for", lambda target: store)
-    monkeypatch.setattr(scan_mod, "_classify_object", fake_classify)
-    return store
+def fake() -> FakeStore:
+    return FakeStore()
 
 
 def _open_copy(fake: FakeStore, host: str = "10.9.0.5") -> None:
@@ -35,7 +34,7 @@ def _open_copy(fake: FakeStore, host: str = "10.9.0.5") -> None:
 
 def test_open_copy_gives_one_critical_finding_per_sensitive_table(fake: FakeStore) -> None:
     _open_copy(fake)
-    report = scan_mod.scan([parse_target("postgresql://10.9.0.5:5432/app")])
+    report = scan_with(fake, [parse_target("postgresql://10.9.0.5:5432/app")])
     per_object = {f.object: f for f in report.findings if f.rule == "postgresql.exposed-data"}
     assert set(per_object) == {"users", "integrations", "devices", "body_metrics"}
     assert per_object["users"].categories == ["email"]
@@ -52,7 +51,7 @@ def test_device_data_alone_is_high(fake: FakeStore) -> None:
     host = "10.9.0.8"
     fake.facts[host] = facts(host, anonymous_access=True, auth_required=False, readable=True)
     fake.objects[host] = [sampled(host, "devices", SEED_TABLES["devices"])]
-    report = scan_mod.scan([parse_target(f"postgresql://{host}:5432/app")])
+    report = scan_with(fake, [parse_target(f"postgresql://{host}:5432/app")])
     (f,) = [f for f in report.findings if f.rule == "postgresql.exposed-data"]
     assert f.severity == Severity.HIGH
 
@@ -61,27 +60,26 @@ def test_protected_store_lists_sensitive_tables_as_info(fake: FakeStore) -> None
     host = "10.9.0.6"
     fake.facts[host] = facts(host, anonymous_access=False, auth_required=True, authenticated=True, readable=True)
     fake.objects[host] = [sampled(host, "users", SEED_TABLES["users"])]
-    report = scan_mod.scan([parse_target(f"postgresql://app:pw@{host}:5432/app")])
+    report = scan_with(fake, [parse_target(f"postgresql://app:pw@{host}:5432/app")])
     inv = [f for f in report.findings if f.rule == "postgresql.sensitive-data"]
     assert [f.severity for f in inv] == [Severity.INFO]
     assert report.worst() is not None and report.worst() < Severity.HIGH
 
 
 def test_unreachable_target_is_a_finding_not_a_crash(fake: FakeStore) -> None:
-    report = scan_mod.scan([parse_target("postgresql://app:s3cretpw@10.9.9.9:5432/app")])
+    report = scan_with(fake, [parse_target("postgresql://app:s3cretpw@10.9.9.9:5432/app")])
     assert report.targets[0].reachable is False
     assert "s3cretpw" not in report.model_dump_json()
     assert "s3cretpw" not in (report.targets[0].error or "")
 
 
-def test_sampling_failure_keeps_the_scan_going(fake: FakeStore, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sampling_failure_keeps_the_scan_going(fake: FakeStore) -> None:
     _open_copy(fake)
 
-    def boom(obj: object) -> object:
+    def boom(obj: SampledObject) -> ObjectResult:
         raise RuntimeError("classifier exploded")
 
-    monkeypatch.setattr(scan_mod, "_classify_object", boom)
-    report = scan_mod.scan([parse_target("postgresql://10.9.0.5:5432/app")])
+    report = scan_with(fake, [parse_target("postgresql://10.9.0.5:5432/app")], classifier=boom)
     assert any(f.rule == "postgresql.sample-failed" for f in report.findings)
 
 
@@ -105,7 +103,7 @@ allowed_regions = ["us"]
 """,
         source="dataward.toml",
     )
-    report = scan_mod.scan(policy.targets(), policy)
+    report = scan_with(fake, policy.targets(), policy)
     rules = {f.rule for f in report.findings}
     assert {"policy.forbidden-data", "policy.auth-required", "policy.owner-missing", "policy.expired",
             "policy.region-not-allowed"} <= rules
@@ -122,14 +120,14 @@ def test_baseline_suppresses_until_expiry(fake: FakeStore) -> None:
 
     _open_copy(fake)
     target = parse_target("postgresql://10.9.0.5:5432/app")
-    first = scan_mod.scan([target])
+    first = scan_with(fake, [target])
     fid = first.findings[0].id
     live = Baseline((Suppression(fid, "known lab copy", date(2999, 1, 1)),))
-    again = scan_mod.scan([target], baseline=live)
+    again = scan_with(fake, [target], baseline=live)
     assert next(f for f in again.findings if f.id == fid).suppressed
     assert again.summary()["suppressed"] == 1
     expired = Baseline((Suppression(fid, "known lab copy", date(2000, 1, 1)),))
-    back = scan_mod.scan([target], baseline=expired)
+    back = scan_with(fake, [target], baseline=expired)
     f = next(f for f in back.findings if f.id == fid)
     assert not f.suppressed and "expired on 2000-01-01" in f.evidence
 
@@ -137,8 +135,8 @@ def test_baseline_suppresses_until_expiry(fake: FakeStore) -> None:
 def test_ids_are_stable_across_scans(fake: FakeStore) -> None:
     _open_copy(fake)
     target = parse_target("postgresql://10.9.0.5:5432/app")
-    a = {f.id for f in scan_mod.scan([target]).findings}
-    b = {f.id for f in scan_mod.scan([target]).findings}
+    a = {f.id for f in scan_with(fake, [target]).findings}
+    b = {f.id for f in scan_with(fake, [target]).findings}
     assert a == b
 
 
@@ -146,7 +144,7 @@ def test_unlisted_store_when_policy_given(fake: FakeStore) -> None:
     _open_copy(fake)
     policy = parse_policy('[[store]]\nname = "prod"\nurl = "postgresql://10.9.0.7:5432/app"\nrole = "production"\n')
     fake.facts["10.9.0.7"] = facts("10.9.0.7", auth_required=True, authenticated=True)
-    report = scan_mod.scan([*policy.targets(), parse_target("postgresql://10.9.0.5:5432/app")], policy)
+    report = scan_with(fake, [*policy.targets(), parse_target("postgresql://10.9.0.5:5432/app")], policy)
     assert any(f.rule == "policy.unlisted-store" and f.target.startswith("postgresql://10.9.0.5") for f in report.findings)
 
 
@@ -155,10 +153,10 @@ def test_exposure_only_uses_known_contents(fake: FakeStore) -> None:
 
     _open_copy(fake)
     target = parse_target("postgresql://10.9.0.5:5432/app")
-    bare = scan_mod.scan_exposure_only([target])
+    bare = scan_exposure_only([target], stores=fake.lookup)
     assert bare.targets[0].objects == [] and bare.targets[0].sampled_rows == 0
     no_auth = next(f for f in bare.findings if f.rule == "postgresql.no-auth")
     assert no_auth.severity == Severity.HIGH  # contents unknown
     known = {target.display: Contents(categories=frozenset({"email", "alexa_token"}))}
-    ranked = scan_mod.scan_exposure_only([target], known_contents=known)
+    ranked = scan_exposure_only([target], stores=fake.lookup, known_contents=known)
     assert next(f for f in ranked.findings if f.rule == "postgresql.no-auth").severity == Severity.CRITICAL

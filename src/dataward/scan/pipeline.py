@@ -28,12 +28,14 @@ from dataward.policy.rules import PolicyContext, evaluate_policy
 from dataward.report.model import Report, ScannedColumn, ScannedObject, ScannedTarget
 from dataward.scan.baseline import Baseline
 from dataward.scan.risk import content_findings, rank_key
-from dataward.stores.base import Budget, ExposureFacts, SampledObject, store_for
+from dataward.stores.base import Budget, ExposureFacts, SampledObject, Store, store_for
 from dataward.targets import Target, endpoint_key, is_bare_endpoint
 
 MANIFEST_OBJECT = MANIFEST_TABLE  # the sampled object a copy's manifest table becomes
 
 Progress = Callable[[ScannedTarget], None]
+StoreFor = Callable[[Target], Store]  # the store that speaks a target's protocol
+Classifier = Callable[[SampledObject], ObjectResult]  # categories of one sampled table, key pattern or topic
 
 
 @dataclass(frozen=True)
@@ -57,21 +59,26 @@ def scan(
     progress: Progress | None = None,
     known_contents: dict[str, Contents] | None = None,
     today: date | None = None,
+    stores: StoreFor = store_for,
+    classifier: Classifier | None = None,
 ) -> Report:
     """Scan every target (bounded concurrency) and return the report, worst findings first.
 
     ``known_contents`` (by redacted target URL) lets a caller that skips sampling — the watcher's fast
-    loop — still rank exposure by what an earlier full scan found inside.
+    loop — still rank exposure by what an earlier full scan found inside. ``stores`` (the store registry's
+    lookup by default) and ``classifier`` (the registered detectors by default) are what the scan talks to
+    and classifies with; a test passes its own.
     """
     budget = budget or Budget()
     today = today or date.today()
     unique = _dedupe(targets)
     for t in unique:
-        store_for(t)  # an unknown scheme is a usage error before anything is probed
+        stores(t)  # an unknown scheme is a usage error before anything is probed
 
     def one(t: Target) -> TargetScan:
         cached = (known_contents or {}).get(t.display)
-        result = scan_target(t, policy, budget=budget, sample_contents=sample_contents, contents=cached, today=today)
+        result = scan_target(t, policy, budget=budget, sample_contents=sample_contents, contents=cached,
+                             today=today, stores=stores, classifier=classifier)
         if progress is not None:
             progress(result.summary)
         return result
@@ -99,6 +106,7 @@ def scan_exposure_only(
     baseline: Baseline | None = None,
     concurrency: int = 8,
     known_contents: dict[str, Contents] | None = None,
+    stores: StoreFor = store_for,
 ) -> Report:
     """The watcher's fast path: probes and rules only, no sampling (contents from an earlier scan if given)."""
     return scan(
@@ -109,6 +117,7 @@ def scan_exposure_only(
         sample_contents=False,
         concurrency=concurrency,
         known_contents=known_contents,
+        stores=stores,
     )
 
 
@@ -133,22 +142,24 @@ def scan_target(
     sample_contents: bool = True,
     contents: Contents | None = None,
     today: date | None = None,
+    stores: StoreFor = store_for,
+    classifier: Classifier | None = None,
 ) -> TargetScan:
     """Probe, sample, classify and judge one target; every failure becomes a fact or a finding."""
     today = today or date.today()
     cfg = policy.store_for_target(target) if policy else None
     name = cfg.name if cfg else target.name
-    facts = _probe(target, budget, name)
+    facts = _probe(stores, target, budget, name)
     notes: list[Finding] = []
     objects: tuple[ObjectResult, ...] = ()
     manifest: Manifest | None = None
     sampled: list[SampledObject] = []
     if sample_contents and _can_sample(facts):
-        sampled, error = _sample(target, budget)
+        sampled, error = _sample(stores, target, budget)
         if error:
             notes.append(_sample_failed(facts, error))
         manifest = _manifest_from_sample(sampled) or _manifest_from_file(target)
-        objects, error = _classify(sampled)
+        objects, error = _classify(sampled, classifier or registered_classifier)
         if error:
             notes.append(_sample_failed(facts, error))
     known = contents_of(objects) if objects else (contents or Contents())
@@ -159,10 +170,10 @@ def scan_target(
     return TargetScan(summary, facts, objects, tuple(findings))
 
 
-def _probe(target: Target, budget: Budget, name: str | None) -> ExposureFacts:
+def _probe(stores: StoreFor, target: Target, budget: Budget, name: str | None) -> ExposureFacts:
     """The store's probe; anything it raises becomes 'unreachable' with one line of why."""
     try:
-        facts = store_for(target).probe(target, budget)
+        facts = stores(target).probe(target, budget)
     except DatawardError as exc:
         facts = _unreachable(target, _clean(exc.message, target))
     except Exception as exc:  # a driver failure must not end the whole scan
@@ -189,11 +200,11 @@ def _can_sample(facts: ExposureFacts) -> bool:
     return not (facts.readable is False and facts.authenticated is not True and not facts.exposed)
 
 
-def _sample(target: Target, budget: Budget) -> tuple[list[SampledObject], str | None]:
+def _sample(stores: StoreFor, target: Target, budget: Budget) -> tuple[list[SampledObject], str | None]:
     """Up to ``budget.max_objects`` sampled objects; a failure midway keeps what was read."""
     out: list[SampledObject] = []
     try:
-        for obj in store_for(target).sample(target, budget):
+        for obj in stores(target).sample(target, budget):
             out.append(obj)
             if len(out) >= budget.max_objects:
                 break
@@ -204,19 +215,20 @@ def _sample(target: Target, budget: Budget) -> tuple[list[SampledObject], str | 
     return out, None
 
 
-def _classify_object(obj: SampledObject) -> ObjectResult:
+def registered_classifier(obj: SampledObject) -> ObjectResult:
+    """The registered detectors (classify.engine), loaded on first use so a probe-only scan never loads them."""
     from dataward.classify.engine import classify_object
 
     return classify_object(obj)
 
 
-def _classify(sampled: list[SampledObject]) -> tuple[tuple[ObjectResult, ...], str | None]:
+def _classify(sampled: list[SampledObject], classifier: Classifier) -> tuple[tuple[ObjectResult, ...], str | None]:
     out: list[ObjectResult] = []
     for obj in sampled:
         if obj.object in (MANIFEST_OBJECT, MANIFEST_FILE):
             continue
         try:
-            out.append(_classify_object(obj))
+            out.append(classifier(obj))
         except Exception as exc:
             return tuple(out), f"classification of '{obj.object}' failed ({type(exc).__name__})"
     return tuple(out), None
