@@ -270,8 +270,8 @@ def test_draft_policy_loads_and_keeps_credentials_out(monkeypatch: pytest.Monkey
 
 def test_a_discovered_endpoint_and_the_policy_store_are_one_store() -> None:
     """Discovery finds ``postgresql://host:port``; the policy lists it with credentials and a database: one scan."""
+    from dataward.localservers.ports import free_port
     from dataward.scan import scan
-    from dataward.testing.ports import free_port
 
     port = free_port()  # nothing listens: both are unreachable, quickly
     policy = parse_policy(f'[[store]]\nname = "orders"\nurl = "postgresql://app:pw@127.0.0.1:{port}/app"\n')

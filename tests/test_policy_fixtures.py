@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from dataward.cli import cli
 from dataward.policy import load_policy
-from dataward.report.base import registered_formats
+from dataward.report.base import FORMATS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "policy"
 CASES = sorted(p.name.removesuffix(".toml") for p in FIXTURES.glob("*.toml"))
@@ -49,7 +49,7 @@ def _scan_json(fake: FakeStore, case: str) -> dict[str, Any]:
     """The policy's stores scanned through the fake store, as ``dataward scan --format json`` prints them."""
     policy = load_policy(f"{case}.toml")  # relative, as policy refs name it: the tests run in FIXTURES
     report = scan_with(fake, policy.targets(), policy)
-    return dict(json.loads(registered_formats()["json"](report)))
+    return dict(json.loads(FORMATS.get("json").render(report)))
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -11,7 +11,6 @@ from __future__ import annotations
 from pyspark.sql import SparkSession
 
 from dataward.copy import transforms as tf
-from dataward.copy.manifest import Manifest, TableCopy
 from dataward.copy.plan import Plan
 from dataward.copy.run import (
     CopyOptions,
@@ -23,6 +22,7 @@ from dataward.copy.run import (
     preflight,
 )
 from dataward.findings import utc_now
+from dataward.manifest import Manifest, TableCopy
 from dataward.spark.compile import CompiledTable, arrow_schemas, compile_plan
 from dataward.spark.io import LakeWriter, audit_target, read_source
 from dataward.targets import Target

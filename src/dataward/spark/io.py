@@ -22,9 +22,8 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
-from dataward.copy.manifest import MANIFEST_FILE, Manifest
-from dataward.copy.plan import MANIFEST_TABLE
 from dataward.errors import DatawardError, TargetError
+from dataward.manifest import MANIFEST_FILE, MANIFEST_TABLE, Manifest
 from dataward.tables import open_tables
 from dataward.tables.base import file_path, quote_ident
 from dataward.targets import Target, parse_target
