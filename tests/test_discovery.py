@@ -59,6 +59,15 @@ def test_discovers_real_servers_by_protocol(pg_scram: Any, pg_trust: Any, redis_
     assert not set(expected) & set(default_ports())
 
 
+def test_progress_callback_counts_every_host_and_port() -> None:
+    """Discovery reports (checked, in all) to its caller's callback; it draws nothing itself."""
+    seen: list[tuple[int, int]] = []
+    ports = [closed_port(), closed_port(), closed_port()]
+    assert discover_services("127.0.0.1/31", ports, timeout=0.5, progress=lambda d, t: seen.append((d, t))) == []
+    assert seen[0] == (0, 6) and seen[-1] == (6, 6)
+    assert [d for d, _ in seen] == list(range(7))  # one report per pair, counted under a lock
+
+
 def test_identify_does_not_trust_the_port(chatty_port: int, pg_scram: Any) -> None:
     """A PostgreSQL server on some port is still PostgreSQL; an SSH banner is nobody's."""
     (svc,) = discover_services("127.0.0.1", [pg_scram.port], timeout=1.0)
