@@ -9,8 +9,10 @@ from __future__ import annotations
 import email
 import email.policy
 import random
+import shutil
 import threading
 from collections import Counter
+from pathlib import Path
 
 import pyarrow.compute as pc
 import pytest
@@ -19,11 +21,13 @@ from click.testing import CliRunner
 from incident_helpers import cloud_tables, exposed_copy, write_store
 
 from dataward.cli import cli
+from dataward.errors import DatawardError
 from dataward.incident import ops
 from dataward.incident.audit import AuditLog, verify_log
 from dataward.incident.codes import verification_code
 from dataward.incident.lookup import check_site, label
 from dataward.incident.notify import send_notices
+from dataward.incident.respond import load_playbook, run_playbook
 from dataward.incident.store import open_incident_db
 from dataward.localservers.ports import free_port
 
@@ -213,8 +217,9 @@ def test_without_reconciliation_uncertain_sends_wait(incident, smtp, tmp_path):
             "json",
         ],
     )
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 1, r.output  # a customer who may not have been told is not a success
     assert '"uncertain": 1' in r.output
+    assert "--reconcile-log" in r.output  # and the run says how to resolve it
     log = tmp_path / "mta.log"
     log.write_text("".join(f"status=sent message-id={m['Message-ID']}\n" for m in inbox.messages))
     r = runner.invoke(
@@ -275,3 +280,34 @@ def test_pacer_warms_up():
     assert pacer.current_rate() == pytest.approx(10.0, rel=0.05)
     assert Pacer(None).current_rate() is None
     assert Pacer(50.0).current_rate() == 50.0
+
+
+def test_a_failed_connect_is_not_sent_and_is_retried(incident, smtp):
+    """A failure before the server accepted DATA is certainly not sent: the next run sends it, exit 0."""
+    inbox, url = smtp
+    closed = f"smtp://127.0.0.1:{free_port()}"
+    with open_incident_db(incident["db"]) as db:
+        with pytest.raises(DatawardError, match="cannot connect"):
+            send_notices(db, "leak", closed)
+        assert not [s for s, _ in db.send_states("leak").values() if s in ("sending", "uncertain")]
+        report = send_notices(db, "leak", url)
+    assert report.uncertain == 0 and report.sent == len(incident["affected"])
+    assert set(inbox.by_recipient().values()) == {1}
+
+
+def test_a_notice_states_only_what_was_done_to_that_account(cloud, incident, smtp, tmp_path):
+    """Only customers whose integrations were unlinked read that their integrations were disconnected."""
+    inbox, url = smtp
+    prod = tmp_path / "prod.duckdb"
+    shutil.copy(Path(cloud["source"].removeprefix("duckdb://")), prod)
+    playbook = tmp_path / "playbook.toml"
+    playbook.write_text(f'[response]\ndatabase = "duckdb://{prod}"\n\n[[step]]\naction = "unlink_integrations"\n')
+    with open_incident_db(incident["db"]) as db:
+        run_playbook(db, "leak", load_playbook(playbook))
+        send_notices(db, "leak", url, source=f"duckdb://{prod}")
+    linked = {r["user_id"] for r in cloud["prod"]["integrations"].to_pylist()
+              if r["user_id"] in incident["affected"] and r["unlinked_at"] is None}
+    by_email = {incident["users"][u]["email"]: u for u in incident["affected"]}
+    told = {by_email[str(m["To"])] for m in inbox.messages if "disconnected" in _text(m)}
+    assert linked and told == linked
+    assert len(inbox.messages) == len(incident["affected"]) > len(told)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -355,8 +356,10 @@ def notify_cmd(
             f"sent {report.sent}, already sent {report.already_sent}, reconciled {report.reconciled}, "
             f"resent {report.resent}, uncertain {report.uncertain}, without email {report.no_email}"
         )
-        for note in report.notes:
-            click.echo(f"note: {note}", err=True)
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    if report.uncertain:  # a customer who may not have been told is not a success (exit 1, like findings)
+        sys.exit(1)
 
 
 def _rate(text: str | None) -> float | None:

@@ -44,7 +44,7 @@ from dataward.incident.store import Incident, IncidentDB
 from dataward.schemamap import SchemaMap
 from dataward.targets import Target, parse_target
 
-SENDING, SENT = "sending", "sent"
+SENDING, SENT, FAILED = "sending", "sent", "failed"
 TEMPLATES = ("subject.txt.j2", "body.txt.j2", "body.html.j2")
 _LOGIN_URL = re.compile(r"https?://\S*(log-?in|sign-?in|signon|account|password|auth)", re.IGNORECASE)
 _HREF = re.compile(r"<a\b[^>]*\bhref\s*=", re.IGNORECASE)
@@ -129,6 +129,11 @@ class Pacer:
         self.next_at = max(self.next_at, now) + 1.0 / rate
 
 
+class NotSent(DatawardError):
+    """The mail server certainly did not accept the message (no connection, or it answered with an error):
+    the customer's ledger row becomes ``failed`` and the next run sends it, unlike a crash mid-DATA."""
+
+
 class SmtpSender:
     """One SMTP connection, reopened when the server drops it; smtp://, smtps://, ?starttls=1."""
 
@@ -154,7 +159,10 @@ class SmtpSender:
             if t.username:
                 conn.login(t.username, t.password or "")
         except (OSError, smtplib.SMTPException) as exc:
-            raise DatawardError(f"cannot connect to the mail server {t.display}: {exc}") from None
+            raise NotSent(
+                f"cannot connect to the mail server {t.display}: {exc}",
+                tip="nothing was sent to the remaining customers; run the same command again once it answers",
+            ) from None
         return conn
 
     def send(self, msg: EmailMessage) -> None:
@@ -172,6 +180,11 @@ class SmtpSender:
                     ) from None
             except smtplib.SMTPRecipientsRefused:
                 raise
+            except smtplib.SMTPResponseException as exc:  # an error reply: the message was not accepted
+                raise NotSent(
+                    f"the mail server {self.target.display} refused a message: {exc.smtp_code}",
+                    tip="the refused customer is retried on the next run",
+                ) from None
             except smtplib.SMTPException as exc:
                 raise DatawardError(
                     f"the mail server {self.target.display} refused a message: {exc}"
@@ -227,6 +240,16 @@ def _account_flags(source: str, users: list[int]) -> dict[int, tuple[list[str], 
         db.close()
 
 
+def _applied(action: str, relink: list[str], reset: bool) -> bool:
+    """Whether a response action changed this customer's account, so their notice may say so. Unlinking and
+    password resets leave a per-customer flag; the other actions apply to every affected account."""
+    if action == "unlink_integrations":
+        return bool(relink)
+    if action == "password_reset":
+        return reset
+    return True
+
+
 def render_notice(
     env: jinja2.Environment, incident: Incident, user_id: int, fields: list[str], context: dict[str, Any]
 ) -> tuple[str, str, str]:
@@ -240,7 +263,7 @@ def render_notice(
         "fields": [{"id": f, "label": label(f)} for f in fields],
         "health": any(f in HEALTH for f in fields),
         "has_credentials": any(f in CREDENTIALS for f in fields),
-        "steps": context["steps"],
+        "steps": [text for action, text in context["steps"] if _applied(action, relink, reset)],
         "relink": sorted({PROVIDER_NAMES.get(p, p) for p in relink}),
         "reset": reset or "password_reset" in context["actions"],
         "code": verification_code(incident.secret, user_id),
@@ -293,7 +316,7 @@ def send_notices(
     context = {
         "company": company,
         "lookup_address": lookup_address,
-        "steps": [ACTIONS.get(a).notice_text for a in actions],
+        "steps": [(a, ACTIONS.get(a).notice_text) for a in actions],
         "actions": set(actions),
         "flags": _account_flags(src, users),
     }
@@ -338,7 +361,11 @@ def send_notices(
             _crash(fault, "before_write_ahead")
             incidents.set_send(name, user_id, SENDING, mid)
             _crash(fault, "after_write_ahead")
-            mailer.send(msg)
+            try:
+                mailer.send(msg)
+            except NotSent:
+                incidents.set_send(name, user_id, FAILED, mid)  # certainly not sent: the next run retries it
+                raise
             _crash(fault, "after_send")
             incidents.set_send(name, user_id, SENT, mid)
             _log(audit, "notify.sent", name, user_id, mid)
