@@ -42,12 +42,17 @@ def is_room_word(word: str) -> bool:
     w = word.lower()
     if w in room_words():
         return True
-    return len(w) > 5 and any(w.endswith(head) and len(w) >= len(head) + 3 for head in word_list("room_heads"))
+    return len(w) > 5 and w.endswith(_room_heads()) and any(w.endswith(h) and len(w) >= len(h) + 3 for h in _room_heads())
+
+
+@functools.cache
+def _room_heads() -> tuple[str, ...]:
+    return tuple(word_list("room_heads"))
 
 
 def has_cjk_room(text: str) -> bool:
     """A Japanese room word inside unspaced text ('子供部屋', 'ゆいの部屋')."""
-    return any(room in text for room in _cjk_rooms())
+    return not text.isascii() and any(room in text for room in _cjk_rooms())
 
 
 def ouis() -> frozenset[str]:

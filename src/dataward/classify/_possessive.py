@@ -24,8 +24,14 @@ _JA_NOT_NAMES = frozenset(["パパ", "ママ", "子供", "子ども", "犬", "�
 _GENITIVE = re.compile(rf"\b({_LETTERS}+)s\s+({_LETTERS}+)")  # German genitive without apostrophe: Marias Zimmer
 
 
+# Something that can start a possessive; most values have none and skip the patterns below.
+_TRIGGER = re.compile(r"['\u2019\u306e]|\b(?:von|vom|de|da|do|das|dos|del|di|du|van|of)\s|s\s")
+
+
 def owner(value: str) -> str | None:
     """The given name a nickname belongs to, or None."""
+    if not _TRIGGER.search(value):
+        return None
     names = first_names()
     for pattern in _PATTERNS:
         for match in pattern.finditer(value):

@@ -82,9 +82,8 @@ def _nickname(value: str) -> bool:
     'Arbeitszimmer von Jonas', '子供部屋'."""
     if not 0 < len(value) <= 40 or value.count(" ") > 5 or "@" in value or "://" in value:
         return False
-    if owner(value):
-        return True
-    return any(is_room_word(w) for w in _WORD.findall(value)) or has_cjk_room(value)
+    words = _WORD.findall(value)
+    return any(is_room_word(w) for w in words) or has_cjk_room(value) or owner(value) is not None
 
 
 @register_detector
