@@ -169,6 +169,12 @@ def test_public_severity(facts: dict[str, Any], severity: Severity) -> None:
     assert {f.rule: f.severity for f in evaluate_store(cloud("db", **facts))}["aws.rds.public"] == severity
 
 
+@pytest.mark.parametrize("tags, flagged", [({}, True), ({"Team": "data"}, False), ({"owner": "a@example.com"}, False)])
+def test_no_owner_tag(tags: dict[str, str], flagged: bool) -> None:
+    rules = {f.rule: f.severity for f in evaluate_store(cloud("db", tags=tags))}
+    assert rules.get("aws.rds.no-owner") == (Severity.INFO if flagged else None)
+
+
 def test_probe_folds_into_one_critical_finding() -> None:
     store = cloud("orders", reachable_from_internet=True)
     cloud_findings = evaluate_store(store)

@@ -21,6 +21,8 @@ from dataward.errors import DatawardError
 from dataward.exposure.base import RULES
 from dataward.incident.actions.base import ACTIONS
 from dataward.incident.obligations import OBLIGATIONS
+from dataward.inventory.base import PROVIDERS
+from dataward.inventory.rules import CLOUD_RULES
 from dataward.policy.rules import POLICY_RULES
 from dataward.registry import Registry
 from dataward.report.base import FORMATS
@@ -71,6 +73,10 @@ FAMILIES = {
     "alert sinks": Family(SINKS, "watch.md", lambda n, cls: [f"`{_module(cls)}.py`"], lambda n, _: [f"{n}:", n]),
     "response actions": Family(ACTIONS, "incident.md", lambda n, _: [f"`{n}`"], lambda n, _: [n]),
     "obligation rules": Family(OBLIGATIONS, "incident.md", lambda n, _: [f"`{n}`"], lambda n, _: [n]),
+    "cloud providers": Family(
+        PROVIDERS, "inventory.md", lambda n, _: [f"dataward inventory {n}"], lambda n, _: [f"test_inventory_{n}"]
+    ),
+    "cloud rules": Family(CLOUD_RULES, "inventory.md", lambda n, _: [f"`aws.<kind>.{n}`"], lambda n, _: [f".{n}\""]),
     "commands": Family(COMMANDS, "cli.md", lambda n, _: [f"## `dataward {n}`"], lambda n, _: [f'"{n}"']),
 }
 MEMBERS = [(family, name) for family, f in FAMILIES.items() for name in f.registry.names()]
