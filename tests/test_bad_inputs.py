@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tomli_w
 
 CATALOGUE = Path(__file__).parent / "bad_inputs" / "catalogue.toml"
 CASES: list[dict[str, Any]] = tomllib.loads(CATALOGUE.read_text())["case"]
@@ -66,6 +67,13 @@ def _make_files(folder: Path, files: dict[str, Any], values: dict[str, str]) -> 
             path.write_bytes(bytes.fromhex(spec["hex"]))
 
 
+def _edit_plan(path: Path, edit: dict[str, Any]) -> None:
+    """Set one column's plan entry (e.g. a generalisation that does not fit its type)."""
+    plan = tomllib.loads(path.read_text())
+    plan["tables"][edit["table"]]["columns"][edit["column"]] = dict(edit["set"])
+    path.write_text(tomli_w.dumps(plan))
+
+
 def _listing(folder: Path) -> dict[str, int]:
     return {str(p.relative_to(folder)): (p.stat().st_size if p.is_file() else -1) for p in folder.rglob("*")}
 
@@ -80,6 +88,8 @@ def test_bad_input_is_one_sentence_and_exit_2(
     for step in case.get("setup", []):
         done = _dataward(*[_fill(a, values) for a in step], env=env, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
+    if "edit" in case:
+        _edit_plan(tmp_path / case["edit"]["file"], case["edit"])
     before = _listing(tmp_path)
 
     done = _dataward(*[_fill(a, values) for a in case["args"]], env=env, cwd=tmp_path)

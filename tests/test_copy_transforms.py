@@ -134,3 +134,19 @@ def test_large_batches_match_the_reference_hmac() -> None:
     texts = [f"user{i}@example.org" for i in range(5000)]
     got = tf.pseudonymize(pa.array(texts), KEY, "email").to_pylist()
     assert got == [tf.reference_hmac(KEY, "email", t)[:32] for t in texts]
+
+
+@pytest.mark.parametrize(
+    "value, to, expected",
+    [
+        ("chloe.liu7", "day", None),          # not a date: never the start of the raw value (issue 13 item 7)
+        ("Emma Johnson", "year", None),
+        ("2019-12-04T10:11:12Z", "hour", "2019-12-04T10"),
+        ("2019-12-04 10:11:12", "day", "2019-12-04"),
+        ("1987-03-21", "year", "1987"),
+        ("1987-03", "month", "1987-03"),
+        (None, "day", None),
+    ],
+)
+def test_time_generalisation_of_text_keeps_only_date_shaped_values(value, to, expected) -> None:
+    assert tf.generalize_time(pa.array([value], pa.string()), to).to_pylist() == [expected]

@@ -107,6 +107,14 @@ def check_plan(plan: Plan, schemas: dict[str, pa.Schema]) -> None:
         problems.append(f"columns not in the plan: {', '.join(unmapped)}")
     if vanished:
         problems.append(f"planned columns missing from the source: {', '.join(vanished)}")
+    misfits = [
+        f"{table}.{c} ({schema.field(c).type} to {cp.to or f'buckets of {cp.bucket}'})"
+        for table, schema in schemas.items() if (tp := plan.tables.get(table)) is not None
+        for c, cp in tp.columns.items()
+        if cp.action == "generalize" and c in schema.names and not tf.generalisation_fits(schema.field(c).type, cp.to, cp.bucket)
+    ]
+    if misfits:
+        problems.append(f"generalisations that do not fit the column's type: {', '.join(misfits)}")
     if problems:
         raise PlanMismatch(
             "the plan does not match the source (" + "; ".join(problems) + "); nothing was copied",
@@ -170,6 +178,10 @@ def check_options(source: Target, dest: Target, options: CopyOptions) -> None:
             date.fromisoformat(options.expires[:10])
         except ValueError:
             raise ConfigError(f"--expires '{options.expires}' is not a date like 2026-12-31") from None
+        if date.fromisoformat(options.expires[:10]) < date.today():
+            raise ConfigError(f"--expires {options.expires[:10]} is in the past", tip="give the date the copy must be deleted by")
+    if options.batch_size < 1:
+        raise ConfigError("--batch-size must be at least 1 row")
     if _same_store(source, dest):
         raise DatawardError("the destination is the source itself", tip="copy into another database or folder")
 

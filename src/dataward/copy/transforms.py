@@ -25,6 +25,14 @@ from dataward.errors import ConfigError
 
 KEY_ID_CONSTANT = b"dataward.pseudonym-key-id/v1"
 TIME_UNITS = ("hour", "day", "month", "year")
+# The start an ISO-8601 text value must have for each unit (years 1000-2999, months and days in range).
+_YEAR, _MONTH, _DAY, _HOUR = r"[12]\d{3}", r"-(0[1-9]|1[0-2])", r"-(0[1-9]|[12]\d|3[01])", r"[T ]([01]\d|2[0-3])"
+ISO_PREFIX = {
+    "year": rf"^{_YEAR}(\D|$)",
+    "month": rf"^{_YEAR}{_MONTH}(\D|$)",
+    "day": rf"^{_YEAR}{_MONTH}{_DAY}(\D|$)",
+    "hour": rf"^{_YEAR}{_MONTH}{_DAY}{_HOUR}",
+}
 IP_PREFIXES = {"ip/24": 24, "ip/16": 16, "ip/8": 8}
 VERSION_PARTS = {"major": 1, "major.minor": 2, "major.minor.patch": 3}
 _BLOCK = 64  # SHA-256 block size in bytes (RFC 2104 'B')
@@ -143,8 +151,11 @@ def generalize_time(values: pa.Array, unit: str) -> pa.Array:
     if unit not in TIME_UNITS:
         raise ConfigError(f"time generalisation '{unit}' is not one of {', '.join(TIME_UNITS)}")
     if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        # ISO text is cut to the unit; anything else becomes null (fail closed): cutting 'chloe.liu7' to a
+        # "day" would copy the start of a raw value
         length = {"hour": 13, "day": 10, "month": 7, "year": 4}[unit]
-        return pc.utf8_slice_codeunits(values, 0, length)
+        shaped = pc.match_substring_regex(values, pattern=ISO_PREFIX[unit])
+        return pc.if_else(shaped, pc.utf8_slice_codeunits(values, 0, length), pa.scalar(None, values.type))
     if pa.types.is_timestamp(values.type) or pa.types.is_date(values.type):
         return pc.floor_temporal(values, unit=unit)
     raise ConfigError(f"cannot generalise a {values.type} column to a {unit}")
@@ -187,6 +198,16 @@ def generalize_version(values: pa.Array, to: str) -> pa.Array:
     replaced = pc.replace_substring_regex(values, pattern=pattern, replacement=r"\1")
     ok = pc.match_substring_regex(values, pattern=pattern)
     return pc.if_else(ok, replaced, pa.scalar(None, pa.string()))
+
+
+def generalisation_fits(type_: pa.DataType, to: str | None, bucket: float | None) -> bool:
+    """Whether a column of this Arrow type can be generalised this way (checked before anything is copied)."""
+    text = pa.types.is_string(type_) or pa.types.is_large_string(type_)
+    if bucket is not None:
+        return pa.types.is_integer(type_) or pa.types.is_floating(type_) or pa.types.is_decimal(type_)
+    if to in TIME_UNITS:
+        return text or pa.types.is_timestamp(type_) or pa.types.is_date(type_)
+    return text  # ip/N and versions are text shapes
 
 
 def generalize(values: pa.Array, to: str | None, bucket: float | None) -> pa.Array:
