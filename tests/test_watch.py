@@ -368,3 +368,25 @@ def test_metrics_endpoint(redis_open: RedisServer, tmp_path: Path) -> None:
     assert "dataward_probe_duration_seconds_bucket" in text
     assert "dataward_last_successful_probe_timestamp_seconds" in text
     assert Severity.HIGH.label in text
+
+
+def test_sigterm_stops_watch_before_its_duration_ends(redis_open: RedisServer, tmp_path: Path) -> None:
+    """`watch --duration 10m` must stop on SIGTERM between probes, not when the duration ends (issue 13 item 9)."""
+    import signal
+    import subprocess
+    import sys
+
+    state = tmp_path / "state.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dataward", "watch", f"redis://127.0.0.1:{redis_open.port}/0", "--interval", "1s",
+         "--duration", "10m", "--state", str(state)],
+        stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()  # "watching 1 stores every …": the loop is running
+        assert "watching" in line, line
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()

@@ -89,8 +89,10 @@ def watch_command(
             sys.exit(1 if summary.exposed else 0)
         stop = threading.Event()
         _stop_on_signals(stop)
-        if duration:
-            threading.Timer(parse_duration(duration, "--duration"), stop.set).start()
+        if duration:  # a daemon timer: SIGTERM ends the process at once, not when the duration ends
+            timer = threading.Timer(parse_duration(duration, "--duration"), stop.set)
+            timer.daemon = True
+            timer.start()
         click.echo(f"watching {len(targets)} stores every {cfg.interval:g} s (state: {_safe(cfg.state)})", err=True)
         watcher.run(stop)
     finally:
