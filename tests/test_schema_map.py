@@ -141,6 +141,8 @@ def test_missing_role_and_column_name_themselves() -> None:
     assert (
         exc.value.message == "the schema map has no 'email' column in its 'customer' role, which notify needs"
     )
+    with pytest.raises(ValueError):  # a misspelt part in dataward's own code is a bug, not a user's error
+        SchemaMap.reference().require("customer", "emial")
 
 
 # analytics ----------------------------------------------------------------------------------------------

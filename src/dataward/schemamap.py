@@ -188,6 +188,8 @@ class SchemaMap(BaseModel):
     def require(self, role: str, column: str, *, by: str = "this command") -> tuple[str, str]:
         """``(table, column)`` playing ``column`` of ``role``; :class:`SchemaMapError` when the map lacks it."""
         found = self.role(role, by=by)
+        if column not in found.columns:
+            raise ValueError(f"the {role} role has no part {column!r}")  # a programming error, not a user's
         name = found.column(column)
         if name is None:
             raise SchemaMapError(
