@@ -20,7 +20,8 @@ from click.testing import CliRunner
 from sqlalchemy import inspect, select
 
 from dataward.cli import cli
-from dataward.errors import ConfigError
+from dataward.errors import ConfigError, DatawardError
+from dataward.incident.store import open_incident_db
 from dataward.state import VERSION_TABLE, head_revision, open_state_db, schema
 from dataward.state.migrate import schema_differences
 from dataward.testing.servers import PostgresServer
@@ -215,6 +216,27 @@ def test_old_incident_database_upgrades_without_loss(tmp_path: Path) -> None:
     finally:
         engine.dispose()
     assert {"stores", "windows", "incidents"} <= tables_of(str(path))
+
+
+def test_incident_api_reads_an_old_incident_database_and_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "dataward-incidents.db"
+    make_old_sqlite(path, watch=False, incident=True)
+    path.chmod(0o644)
+    with open_incident_db(str(path)) as db:
+        incident = db.get("inc-1")
+        assert (incident.store, incident.secret, incident.window) == (
+            "analytics-copy", "s3cr3t", ("2019-12-04T00:00:00Z", "2019-12-26T00:00:00Z"))
+        assert db.json_artifact("inc-1", "blast_radius.json") == {"affected_customers": 3}
+        assert db.ledger_states("inc-1", "revoke_tokens") == {"0": "done"}
+        assert db.steps_done("inc-1") == ["revoke_tokens"]
+        assert db.send_states("inc-1") == {42: ("sent", "<m1@x>")}
+        db.set_sends("inc-1", [(42, "sending", "<m2@x>"), (43, "sent", "<m3@x>")])
+        db.set_ledger("inc-1", "revoke_tokens", ["0", "1"], "done")
+        assert db.send_states("inc-1") == {42: ("sending", "<m2@x>"), 43: ("sent", "<m3@x>")}
+        assert db.ledger_states("inc-1", "revoke_tokens") == {"0": "done", "1": "done"}
+        with pytest.raises(DatawardError, match="already exists"):
+            db.add(incident)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_old_postgres_database_upgrades_without_loss(pg_db: str) -> None:

@@ -1,7 +1,8 @@
-"""A small DB-API connection for the incident database and for the response steps' SQL on the token store.
+"""A small DB-API connection for the response steps' SQL on the customer's token store.
 
-The tables layer moves Arrow batches; the incident job also needs row-level statements in transactions
-(ledger states, ``UPDATE api_tokens ... WHERE revoked_at IS NULL``). SQLite and PostgreSQL are supported
+The tables layer moves Arrow batches; the response also needs row-level statements in transactions
+(``UPDATE api_tokens ... WHERE revoked_at IS NULL``). dataward's own state (the incident database, its
+ledgers) is not here: it is in :mod:`dataward.state`. SQLite and PostgreSQL are supported
 (DuckDB too, for the token store of a local demo). Statements are written with ``?`` placeholders and
 translated to the driver's style here; names never come from input unquoted (see :func:`ident`).
 """

@@ -206,11 +206,8 @@ def reconcile_from_log(path: str | Path) -> Reconcile:
 
 def _steps_taken(incidents: IncidentDB, name: str) -> list[str]:
     """Actions of the response with at least one batch done, in the order notices describe them."""
-    rows = incidents.db.query(
-        "SELECT DISTINCT step FROM ledger WHERE incident = ? AND state = 'done'", (name,)
-    )
     actions = []
-    for (step,) in rows:
+    for step in sorted(incidents.steps_done(name)):
         parts = str(step).split("-")
         action = "-".join(parts[1:-1]) if len(parts) >= 3 else ""
         if action in ACTIONS and action not in actions:

@@ -25,6 +25,7 @@ Adding a table: define it in ``schema.py`` and add a migration in ``migrations/v
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -64,12 +65,24 @@ def open_state_db(location: str, *, create: bool = True) -> Engine:
     return engine
 
 
-def upsert(conn: Connection, table: Table, values: Mapping[str, Any], keys: Sequence[str]) -> None:
-    """Insert a row, or update every other column of the row with the same ``keys`` (SQLite and PostgreSQL)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(dict(values))
-    updates = {name: statement.excluded[name] for name in values if name not in keys}
-    conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=updates))
+def upsert(conn: Connection, table: Table, rows: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+           keys: Sequence[str]) -> None:
+    """Insert rows, or update every other column of the row with the same ``keys`` (SQLite and PostgreSQL).
+
+    Every row names the same columns; a list of rows is one executemany.
+    """
+    batch = [rows] if isinstance(rows, Mapping) else list(rows)
+    if batch:
+        conn.execute(_upsert_statement(conn.dialect.name, table, tuple(batch[0]), tuple(keys)), batch)
+
+
+@functools.lru_cache(maxsize=256)
+def _upsert_statement(dialect_name: str, table: Table, columns: tuple[str, ...], keys: tuple[str, ...]) -> Any:
+    """Built once per table and column set: statement construction is most of SQLAlchemy's cost per call."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    statement = dialect.insert(table)
+    updates = {name: statement.excluded[name] for name in columns if name not in keys}
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
 
 
 __all__ = ["VERSION_TABLE", "display", "head_revision", "open_state_db", "schema", "upgrade", "upsert"]

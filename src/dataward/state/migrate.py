@@ -8,6 +8,7 @@ application's database: dataward refuses it rather than adding its tables there.
 
 from __future__ import annotations
 
+import functools
 from importlib.resources import files
 from typing import Any
 
@@ -39,7 +40,9 @@ def alembic_config() -> Config:
     return config
 
 
+@functools.cache
 def head_revision() -> str:
+    """The newest migration's revision (read from the shipped scripts once per process)."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
@@ -57,9 +60,9 @@ def upgrade(engine: Engine, where: str, *, create: bool = True) -> None:
     """
     try:
         with engine.connect() as connection:
+            if at_head(connection):
+                return  # the common case, in one query
             check_is_state_database(connection, where, create=create)
-            if current_revision(connection) == head_revision():
-                return
         config = alembic_config()
         with engine.begin() as connection:
             if connection.dialect.name == "postgresql":
@@ -71,6 +74,13 @@ def upgrade(engine: Engine, where: str, *, create: bool = True) -> None:
             raise ConfigError(f"{where} is not a dataward state database (not an SQLite file)") from None
         raise ConfigError(f"cannot open the state database {where}: {first_line(exc.orig)}",
                           tip="check the path or URL, and that dataward may create tables there") from None
+
+
+def at_head(connection: Connection) -> bool:
+    """True when the database is versioned and at the newest revision."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return False
+    return current_revision(connection) == head_revision()
 
 
 def check_is_state_database(connection: Connection, where: str, *, create: bool) -> None:

@@ -44,7 +44,9 @@ class SQLiteTables(TableStoreBase):
         if not self.path.parent.is_dir():
             raise TargetError(f"the folder of {self.path} does not exist")
         try:
-            self.conn = sqlite3.connect(self.path, isolation_level=None)
+            # DuckDB pulls the Arrow stream of read_batches on its own threads (analytics): the connection is
+            # used by one reader at a time, and the library is built serialised (sqlite3.threadsafety == 3).
+            self.conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
         except sqlite3.Error as exc:
             raise TargetError(f"cannot open {self.path} as SQLite: {exc}") from exc
