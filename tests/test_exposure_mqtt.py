@@ -9,7 +9,7 @@ Every URL carries ``?tls_port=`` so that the TLS-listener check never touches a 
 from __future__ import annotations
 
 import json
-import time
+import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +24,7 @@ from dataward.stores.mqtt import MqttStore, connect_packet
 from dataward.targets import parse_target
 from dataward.testing.servers import BinaryMissing
 from dataward.testing.servers.mosquitto import MosquittoServer
+from dataward.testing.waiting import connect_and_wait, subscribe_and_wait, wait_until
 
 CANARY_SSID = "Canary Nursery 77e1"
 CANARY_EMAIL = "canary.mqtt.0c5d@example.com"
@@ -50,20 +51,24 @@ def _plant(server: MosquittoServer) -> None:
 
 
 def _retained(server: MosquittoServer) -> list[tuple[str, bytes]]:
-    """Retained messages as a separate client sees them (subscribe '#' for half a second)."""
+    """Retained messages as a separate client sees them: subscribe '#', then publish a marker and wait for it
+    (the broker sends a subscription's retained messages before anything published after its SUBACK)."""
     seen: list[tuple[str, bytes]] = []
+    marker = f"dataward-test/marker/{secrets.token_hex(4)}"
     client = paho.Client(paho.CallbackAPIVersion.VERSION2)
     auth = _auth(server)
     if auth:
         client.username_pw_set(auth["username"], auth["password"])
-    client.on_connect = lambda c, *_: c.subscribe("#")
-    client.on_message = lambda c, u, m: seen.append((m.topic, m.payload)) if m.retain else None
-    client.connect(server.host, server.port)
-    client.loop_start()
-    time.sleep(0.5)
-    client.loop_stop()
-    client.disconnect()
-    return sorted(seen)
+    client.on_message = lambda c, u, m: seen.append((m.topic, m.payload)) if m.retain or m.topic == marker else None
+    connect_and_wait(client, server.host, server.port)
+    try:
+        subscribe_and_wait(client, "#", qos=1)
+        client.publish(marker, b"", qos=1)
+        wait_until(lambda: any(topic == marker for topic, _ in seen), 10, "the marker message")
+    finally:
+        client.loop_stop()
+        client.disconnect()
+    return sorted(m for m in seen if m[0] != marker)
 
 
 def _start(**kw: Any) -> Iterator[MosquittoServer]:

@@ -11,7 +11,6 @@ import json
 import random
 import shutil
 import threading
-import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from dataward.incident.db import connect
 from dataward.incident.respond import load_playbook, run_playbook
 from dataward.incident.store import open_incident_db
 from dataward.localservers.ports import free_port
+from dataward.testing.waiting import connect_and_wait, subscribe_and_wait, wait_until
 
 USERS = 600
 COPY = {
@@ -64,16 +64,25 @@ class Devices:
     def __init__(self, broker, prefix: str) -> None:
         self.prefix = prefix
         self.received: dict[str, list[str]] = defaultdict(list)
+        self.flushed: set[str] = set()
         self.lock = threading.Lock()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"sim-{prefix}")
         self.client.on_message = self._on_message
-        self.client.connect(broker.host, broker.port)
-        self.client.subscribe(f"{prefix}/devices/+/cmd", qos=1)
-        self.client.loop_start()
-        time.sleep(0.3)
+        connect_and_wait(self.client, broker.host, broker.port)
+        subscribe_and_wait(self.client, f"{prefix}/devices/+/cmd", qos=1)
+
+    def flush(self) -> None:
+        """Return once every command the broker had before this call has reached the devices: a marker
+        published now is delivered after them (the broker keeps its queue to a subscriber in order)."""
+        marker = f"flush-{random.randrange(10**9)}"
+        self.client.publish(f"{self.prefix}/devices/flush/cmd", json.dumps({"command_id": marker}), qos=1)
+        wait_until(lambda: marker in self.flushed, 10, "the flush marker")
 
     def _on_message(self, client, userdata, message) -> None:
         data = json.loads(message.payload)
+        if message.topic.split("/")[-2] == "flush":
+            self.flushed.add(data["command_id"])
+            return
         with self.lock:
             self.received[message.topic].append(data["command_id"])
         device = message.topic.split("/")[-2]
@@ -96,9 +105,7 @@ def world(template, tmp_path, mosquitto_anon):
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: server.started, 20, "the device-cloud API to start")
     prefix = f"t{random.randrange(10**9)}"
     devices = Devices(mosquitto_anon, prefix)
     db_path = str(tmp_path / "inc.db")
@@ -205,9 +212,7 @@ def test_respond_revokes_unlinks_and_commands_devices(world):
     db.close()
     expected = _devices_of(prod, affected)
     received = world["devices"].received
-    deadline = time.monotonic() + 10
-    while len(received) < len(expected) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: len(received) >= len(expected), 10, "every device's command")
     topics = {int(t.split("/")[-2]) for t in received}
     assert topics == expected
     assert all(len(v) == 1 for v in received.values())
@@ -218,7 +223,7 @@ def test_respond_revokes_unlinks_and_commands_devices(world):
     with open_incident_db(world["db"]) as db:
         again = run_playbook(db, "leak", load_playbook(world["playbook"]), audit=audit)
     assert all(r.done_now == 0 for r in again)
-    time.sleep(0.5)
+    world["devices"].flush()
     assert all(len(v) == 1 for v in received.values())
 
 
@@ -243,7 +248,7 @@ def test_dry_run_changes_nothing(world):
     )
     samples = [s for r in reports for s in r.outcome.samples]
     assert samples and all(s.startswith("h:") for s in samples)
-    time.sleep(0.3)
+    world["devices"].flush()
     assert not world["devices"].received
     db.close()
 
@@ -282,9 +287,7 @@ def test_crashes_at_random_points_never_repeat_a_side_effect(world, seed):
     assert crashes >= 5
     expected = _devices_of(prod, world["affected"])
     received = world["devices"].received
-    deadline = time.monotonic() + 10
-    while len(received) < len(expected) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: len(received) >= len(expected), 10, "every device's command")
     assert {int(t.split("/")[-2]) for t in received} == expected
     counts = Counter(len(v) for v in received.values())
     assert set(counts) == {1}, f"devices got a command more than once: {counts}"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from dataward.targets import parse_target
 from dataward.testing.fixtures import ServerFactory
 from dataward.testing.receivers import SmtpReceiver, WebhookReceiver
 from dataward.testing.servers import MariaDBServer, MosquittoServer, PostgresServer, RedisServer
+from dataward.testing.waiting import wait_until
 from dataward.watch import AlertTarget, WatchConfig, Watcher
 from dataward.watch.state import open_state
 
@@ -46,6 +46,7 @@ class Running:
 
     def __init__(self, flips: list[Flip], config: WatchConfig) -> None:
         self.targets = [parse_target(f.url, name=f.store) for f in flips]
+        self.names = [f.store for f in flips]
         self.config = config
         self.lines: list[str] = []
         self.watcher: Watcher | None = None
@@ -72,8 +73,16 @@ class Running:
         return 0 if state is None or state.last_probe is None else 1
 
     def wait_rounds(self, n: int) -> None:
-        """Let at least n more probe rounds of every store pass (each round: one interval plus the probe)."""
-        time.sleep(n * (self.config.interval + 2.5))
+        """Return once every store has been probed and recorded at least n more times.
+
+        Each applied probe replaces the store's state object (after saving its row), so a round is seen as
+        every store's object being a new one."""
+        watcher = self.watcher
+        assert watcher is not None
+        for round_no in range(n):
+            before = {name: watcher.states.get(name) for name in self.names}
+            wait_until(lambda: all(watcher.states.get(k) is not v for k, v in before.items()), 60,  # noqa: B023
+                       f"probe round {round_no + 1} of {n}")
 
 
 def _plant_canaries(rd: RedisServer, pg: PostgresServer, my: MariaDBServer) -> None:
@@ -132,7 +141,7 @@ def test_flip_restart_fix_kill(
     run = Running(stores, config)
     run.start()
     try:
-        assert _wait(lambda: all(run.probes(n) for n in names), 60), "first probes did not finish"
+        wait_until(lambda: all(run.probes(n) for n in names), 60, "the first probes")
         run.wait_rounds(1)
         assert webhook_receiver.received == [], "a protected store alerted"
 
@@ -199,15 +208,6 @@ def _assert_no_canary(state: Path, hook: WebhookReceiver, smtp: SmtpReceiver, li
     for where, blob in blobs.items():
         for canary in CANARIES:
             assert canary.encode() not in blob, f"raw value {canary!r} leaked into the {where}"
-
-
-def _wait(check: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 # ---- smaller cases --------------------------------------------------------------------------------
@@ -357,7 +357,7 @@ def test_metrics_endpoint(redis_open: RedisServer, tmp_path: Path) -> None:
     thread = threading.Thread(target=watcher.run, args=(stop,), daemon=True)
     thread.start()
     try:
-        assert _wait(lambda: "open-cache" in watcher.states, 30)
+        wait_until(lambda: "open-cache" in watcher.states, 30, "the first probe")
         text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     finally:
         stop.set()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from dataward.durations import parse_duration
 from dataward.errors import ConfigError
 from dataward.findings import Finding, Severity
-from dataward.watch.config import parse_duration
 from dataward.watch.engine import Observation, step
 from dataward.watch.history import duration_text, history_document, history_lines, merge
 from dataward.watch.model import StoreState, Window

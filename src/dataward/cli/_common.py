@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dataward.errors import DatawardError
+from dataward.files import atomic_write
 from dataward.registry import Registry
 from dataward.schemamap import SchemaMap, load_schema_map
 
@@ -34,20 +35,7 @@ def write_output(text: str | bytes, path: str | None) -> None:
         else:
             click.echo(text, nl=not text.endswith("\n"))
         return
-    target = Path(path)
-    if not target.parent.exists():
-        raise DatawardError(f"the folder of {target} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    except OSError as exc:
-        raise DatawardError(f"cannot write {target} ({exc.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode() if isinstance(text, str) else text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text)
 
 
 def check_writable(path: str | Path) -> None:

@@ -327,9 +327,10 @@ def notify_cmd(
       dataward incident notify dec-leak --smtp smtp://127.0.0.1:2525 --template notices/ --rate 50/s
       dataward incident notify dec-leak --smtp smtp://127.0.0.1:2525 --config dataward.toml
     """
+    from dataward.durations import parse_duration
     from dataward.incident.audit import AuditLog
     from dataward.incident.notify import reconcile_from_log, send_notices
-    from dataward.incident.store import open_incident_db, parse_duration
+    from dataward.incident.store import open_incident_db
 
     per_s = _rate(rate)
     with open_incident_db(db_url) as db:
@@ -343,7 +344,7 @@ def notify_cmd(
             lookup_address=lookup_address,
             source=source,
             rate=per_s,
-            warmup_s=parse_duration(warmup, 0.0),
+            warmup_s=parse_duration(warmup, "--warmup", default=0.0, allow_zero=True),
             audit=AuditLog(audit_log, signing_key),
             reconcile=reconcile_from_log(reconcile_log) if reconcile_log else None,
             resend_uncertain=resend_uncertain,

@@ -10,11 +10,12 @@ from types import FrameType
 import click
 
 from dataward.cli._common import COMMANDS
+from dataward.durations import parse_duration
 from dataward.errors import DatawardError
 from dataward.findings import Severity
 from dataward.policy import Policy, load_policy
 from dataward.targets import Target, parse_target
-from dataward.watch import Watcher, config_from_policy, parse_duration
+from dataward.watch import Watcher, config_from_policy
 from dataward.watch.config import AlertTarget
 
 

@@ -15,8 +15,6 @@ written data; tests check it against the written tables. Definitions (docs/devic
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from dataward.devicecloud import values as V
 from dataward.devicecloud.generate import CHUNK_USERS, DeviceCloud
 from dataward.devicecloud.schema import all_column_categories, column_categories
 from dataward.errors import DatawardError
+from dataward.files import atomic_write
 
 SCHEMA_ID = "dataward.ground_truth/v1"
 RATE_DECIMALS = 4
@@ -97,18 +96,8 @@ def _histogram(per_count: np.ndarray) -> dict[str, int]:
 
 def write_ground_truth(doc: dict[str, Any], path: Path) -> None:
     """Write the document atomically (a temp file renamed), so a reader never sees half of it."""
-    if not path.parent.is_dir():
-        raise DatawardError(f"the folder of {path} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2, sort_keys=False)
-            fh.write("\n")
-        os.chmod(tmp, 0o644)  # aggregate counts only: as readable as the output it describes
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # aggregate counts only: as readable as the output it describes
+    atomic_write(path, json.dumps(doc, indent=2, sort_keys=False) + "\n", mode=0o644, what="the ground truth")
 
 
 def load_ground_truth(path: str | Path) -> dict[str, Any]:

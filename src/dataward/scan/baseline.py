@@ -12,14 +12,13 @@ counts again (and says so in its evidence). File shape (JSON, ``dataward.baselin
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Final
 
 from dataward.errors import ConfigError
+from dataward.files import atomic_write
 from dataward.findings import Finding
 
 BASELINE_SCHEMA: Final = "dataward.baseline/v1"
@@ -130,14 +129,4 @@ def _entry(e: dict[str, Any], i: int) -> Suppression:
 
 def write_baseline(baseline: Baseline, path: str | Path) -> None:
     """Write atomically, so an interrupted update never leaves half a baseline."""
-    target = Path(path)
-    if not target.parent.exists():
-        raise ConfigError(f"the folder of the baseline file {target} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(json.dumps(baseline.to_json(), indent=2) + "\n")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, json.dumps(baseline.to_json(), indent=2) + "\n", what="the baseline file")

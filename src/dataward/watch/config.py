@@ -16,35 +16,19 @@ unreachable_after = 2       # consecutive failed probes before an 'unreachable' 
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from dataward.config_values import resolve_value
+from dataward.durations import parse_duration
 from dataward.errors import ConfigError
 from dataward.findings import Severity
 from dataward.policy.model import Policy
 from dataward.suggest import did_you_mean
 
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m|h|d)?\s*$")
 EVENTS = ("exposed", "fixed", "unreachable", "new_finding")
-
-
-def parse_duration(text: str | float | int, where: str = "duration") -> float:
-    """'15s', '2m', '1h', '500ms' or a number of seconds -> seconds (> 0)."""
-    if isinstance(text, int | float) and not isinstance(text, bool):
-        seconds = float(text)
-    else:
-        m = _DURATION.match(str(text))
-        if not m:
-            raise ConfigError(f"{where} '{text}' is not a duration", tip="write e.g. 15s, 2m, 1h or 500ms")
-        seconds = float(m.group(1)) * _UNITS[m.group(2) or "s"]
-    if seconds <= 0:
-        raise ConfigError(f"{where} must be longer than zero")
-    return seconds
 
 
 @dataclass(frozen=True)

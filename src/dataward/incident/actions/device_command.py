@@ -23,10 +23,10 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
+from dataward.durations import parse_duration
 from dataward.errors import ConfigError, DatawardError
 from dataward.incident.actions.base import Action, BatchOutcome, register_action
 from dataward.incident.db import in_ids
-from dataward.incident.store import parse_duration
 from dataward.redact import hash_prefix
 from dataward.tables.base import quote_ident
 from dataward.targets import parse_target
@@ -188,7 +188,7 @@ class DeviceCommand(Action):
         uncertain = [f"d{d}" for d in devices if self.states.get(f"d{d}") == SENDING]
         if uncertain:  # a previous run crashed between write-ahead and PUBACK: listen before resending
             self._connect()
-            self._wait_acks(uncertain, parse_duration(self.ctx.config.get("reconcile_wait"), 2.0))
+            self._wait_acks(uncertain, parse_duration(self.ctx.config.get("reconcile_wait"), "reconcile_wait", default=2.0, allow_zero=True))
             self._mark_acked()
         fresh = [d for d in devices if f"d{d}" not in self.states or self.states[f"d{d}"] == SENDING]
         if not fresh:
@@ -208,7 +208,7 @@ class DeviceCommand(Action):
         waiting = [u for u, s in self.states.items() if s != ACKED]
         if waiting:
             self._connect()
-            self._wait_acks(waiting, parse_duration(self.ctx.config.get("ack_timeout"), 30.0))
+            self._wait_acks(waiting, parse_duration(self.ctx.config.get("ack_timeout"), "ack_timeout", default=30.0))
         self._mark_acked()
         acked = sum(1 for s in self.states.values() if s == ACKED)
         return BatchOutcome({"acked": acked, "unacked": len(self.states) - acked})
