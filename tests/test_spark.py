@@ -200,3 +200,31 @@ def test_jdbc_source_is_read_in_parallel_partitions(spark: SparkSession, postgre
     assert events.rdd.getNumPartitions() == 3
     assert sorted(r["id"] for r in events.select("id").collect()) == tables["connection_events"].column("id").to_pylist()
     assert sorted(r["email"] for r in frames["users"].select("email").collect()) == sorted(tables["users"].column("email").to_pylist())
+
+
+@pytest.mark.slow
+def test_spark_blast_radius_equals_the_local_one(spark: SparkSession, tmp_path: Path) -> None:
+    from functools import partial
+
+    from incident_helpers import cloud_tables, every_other_user, exposed_copy, write_store
+
+    from dataward.incident import ops
+    from dataward.incident.store import open_incident_db
+    from dataward.spark.blast import compute_spark
+
+    columns = {
+        "users": ["id", "email", "country", "created_at"],
+        "devices": ["id", "user_id", "nickname", "wifi_ssid"],
+        "integrations": ["id", "user_id", "provider", "access_token"],
+        "connection_events": ["id", "device_id", "kind", "rssi"],
+    }
+    prod = cloud_tables()
+    source = write_store(f"file://{tmp_path}/prod", prod)
+    copy = write_store(f"sqlite:///{tmp_path}/copy.db", exposed_copy(prod, columns, every_other_user))
+    with open_incident_db(str(tmp_path / "inc.db")) as db:
+        ops.open_incident(db, "leak", copy, "2019-12-04", "2019-12-26")
+        local = ops.run_blast_radius(db, "leak", source)
+        remote = ops.run_blast_radius(db, "leak", source, compute=partial(compute_spark, spark))
+    assert local.affected_customers > 100
+    assert remote.to_json() == local.to_json()
+    assert remote.affected.equals(local.affected)

@@ -10,8 +10,10 @@ from typing import Any, TypeVar
 import click
 
 from dataward.cli._common import COMMANDS, check_writable, progress, schema_option, write_output
+from dataward.cli._engine import engine_from, engine_options
 from dataward.errors import DatawardError
 from dataward.schemamap import SchemaMap
+from dataward.targets import parse_target
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -158,6 +160,7 @@ def list_cmd(db_url: str, fmt: str) -> None:
 )
 @schema_option
 @db_option
+@engine_options
 def blast_radius_cmd(
     name: str,
     source: str,
@@ -169,6 +172,9 @@ def blast_radius_cmd(
     report_out: str | None,
     schema: SchemaMap,
     db_url: str,
+    engine: str,
+    spark_master: str,
+    spark_conf: tuple[str, ...],
 ) -> None:
     """Compute who was affected and by which fields, counts per field and region, and the obligations.
 
@@ -179,6 +185,7 @@ def blast_radius_cmd(
       dataward incident blast-radius dec-leak --source file:///data/prod --exposed duckdb:///data/analytics-copy.duckdb \\
           --format json -o affected.parquet
       dataward incident blast-radius dec-leak --source postgresql://ro@db/app --config dataward.toml
+      dataward incident blast-radius dec-leak --source s3a://lake/prod --engine spark --spark-master yarn
     """
     from dataward.incident.ops import run_blast_radius
     from dataward.incident.render import render
@@ -187,9 +194,18 @@ def blast_radius_cmd(
     for path in (parquet_out, report_out):
         if path and path != "-":
             check_writable(path)
+    chosen = engine_from(engine, spark_master, spark_conf)
+    compute = None
+    if chosen.spark:
+        from functools import partial
+
+        from dataward.spark.blast import compute_spark
+
+        compute = partial(compute_spark, chosen.session(parse_target(source)))
     with open_incident_db(db_url) as db:
         result = run_blast_radius(
-            db, name, source, exposed=exposed, classification=classification, manifest=manifest, schema=schema
+            db, name, source, exposed=exposed, classification=classification, manifest=manifest, schema=schema,
+            compute=compute,
         )
     if parquet_out:
         write_output(result.affected_parquet(), parquet_out)

@@ -115,7 +115,14 @@ def compute(
                 parts.append(sql)
         _load_users(con, prod, schema)
     end = window_end.astimezone(UTC).replace(tzinfo=None).isoformat()
-    affected = _aggregate(con, parts, fields, end) if parts else _empty(fields)
+    affected = _aggregate(con, parts, fields, end) if parts else empty_affected(fields)
+    return with_obligations(incident, exposure, affected, fields, notes)
+
+
+def with_obligations(
+    incident: Incident, exposure: Exposure, affected: pa.Table, fields: list[str], notes: list[str]
+) -> BlastRadius:
+    """The blast radius from the affected customers (user_id, country, region, one bool per field), any engine."""
     facts = Facts(
         country=np.asarray(affected["country"].to_pylist(), dtype=object),
         region=np.asarray(affected["region"].to_pylist(), dtype=object),
@@ -159,13 +166,13 @@ def _table_part(
         notes.append(
             f"{table.name}: columns {', '.join(missing)} are not in production; counted as not exposed"
         )
-    link = _link_column(schema, role_name)
+    link = link_column(schema, role_name)
     if link not in names:
         notes.append(f"{table.name}: production has no column {link}, rows cannot be tied to customers")
         return None
     if not exposed_cols:
         return None
-    created = _creation_column(role)
+    created = creation_column(role)
     created = created if created in names else None
     row_id = role.column("id") if role.column("id") in names else None
     reader = _flag_batches(prod, table.name, row_id, link, created, exposed_cols, fields)
@@ -187,24 +194,24 @@ def _table_part(
         join = f" JOIN {quote_ident(_devices(con, prod, schema))} d ON d.id = r.user_link"
         user_expr = "d.user_id"
     flag_cols = ", ".join(
-        f"r.{quote_ident(f)}" if f in _fields_of(exposed_cols) else f"FALSE AS {quote_ident(f)}"
+        f"r.{quote_ident(f)}" if f in fields_of(exposed_cols) else f"FALSE AS {quote_ident(f)}"
         for f in fields
     )
     clause = (" WHERE " + " AND ".join(where)) if where else ""
     return f"SELECT {user_expr} AS user_id, {flag_cols} FROM {quote_ident(rel)} r{join}{clause}"  # noqa: S608
 
 
-def _fields_of(cols: dict[str, tuple[str, ...]]) -> set[str]:
+def fields_of(cols: dict[str, tuple[str, ...]]) -> set[str]:
     return {c for cats in cols.values() for c in cats}
 
 
-def _link_column(schema: SchemaMap, role: str) -> str:
+def link_column(schema: SchemaMap, role: str) -> str:
     """The column tying a row of ``role`` to a customer (an event: to a device, whose owner is known)."""
     part = {"customer": "id", "connection_event": "device"}.get(role, "customer")
     return schema.require(role, part, by=BY)[1]
 
 
-def _creation_column(role: Role) -> str | None:
+def creation_column(role: Role) -> str | None:
     """When a row of this role came to be: ``created_at``, or a connection event's ``time``."""
     return role.column("created_at") or role.column("time")
 
@@ -222,7 +229,7 @@ def _flag_batches(
     wanted = list(
         dict.fromkeys([*([row_id] if row_id else []), link, *([created] if created else []), *cols])
     )
-    own = sorted(_fields_of(cols))
+    own = sorted(fields_of(cols))
     schema = pa.schema(
         [
             ("row_id", pa.int64()),
@@ -377,7 +384,7 @@ def _aggregate(
     return con.sql(sql, params={"window_end": window_end}).to_arrow_table()
 
 
-def _empty(fields: list[str]) -> pa.Table:
+def empty_affected(fields: list[str]) -> pa.Table:
     return pa.table(
         {
             "user_id": pa.array([], pa.int64()),

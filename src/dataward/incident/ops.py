@@ -164,14 +164,16 @@ def run_blast_radius(
     classification: str | None = None,
     manifest: str | None = None,
     schema: SchemaMap | None = None,
+    compute: Callable[..., blast_radius.BlastRadius] | None = None,
 ) -> blast_radius.BlastRadius:
     """Compute the blast radius and keep it (JSON and affected Parquet) with the incident.
 
-    ``schema`` names the production tables and columns (default: the reference device cloud's map).
+    ``schema`` names the production tables and columns (default: the reference device cloud's map);
+    ``compute`` is the engine (default: ``blast_radius.compute``; the Spark engine's has the same signature).
     """
     incident = db.get(name)
     found = load_exposure(incident, exposed, classification, manifest, schema)
-    result = blast_radius.compute(incident, found, source, schema)
+    result = (compute or blast_radius.compute)(incident, found, source, schema)
     db.put_json(name, REPORT, result.to_json())
     db.put_artifact(name, AFFECTED, result.affected_parquet())
     target = parse_target(source)
