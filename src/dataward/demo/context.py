@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ class DemoContext:
     ground_truth: dict[str, Any] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)  # label -> path, printed at the end
     state: dict[str, Any] = field(default_factory=dict)  # anything a later step needs from an earlier one
+    story: list[tuple[str, str, str, float]] = field(default_factory=list)  # step, seed company, dataward, seconds
+    resources: ExitStack = field(default_factory=ExitStack)  # servers later steps still need; closed at the end
 
 
 Step = Callable[[DemoContext], None]

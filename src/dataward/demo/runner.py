@@ -18,6 +18,7 @@ from rich.table import Table
 from dataward.demo.context import DEFAULT_OUT, DEFAULT_USERS, DEMO_SEED, DemoContext, Step
 from dataward.demo.leak import scan_leaky_copy
 from dataward.demo.safe import safe_copy_and_analytics
+from dataward.demo.watch import watch_the_switch
 
 # The demo generates the reference device cloud as the seed case's "production": the one product module
 # allowed to import devicecloud besides the CLI's generate/devicecloud commands (import-linter contract).
@@ -53,6 +54,20 @@ def summarise_production(ctx: DemoContext) -> None:
     ctx.console.print(table)
 
 
+def print_story(ctx: DemoContext) -> None:
+    """The closing table: each step of the other half, what the seed company did, what dataward did, how long."""
+    if not ctx.story:
+        return
+    table = Table(title="the seed case, replayed", title_justify="left")
+    table.add_column("step")
+    table.add_column("the seed company")
+    table.add_column("dataward")
+    table.add_column("took", justify="right")
+    for step, seed, ours, seconds in ctx.story:
+        table.add_row(step, seed, ours, f"{seconds:.1f} s")
+    ctx.console.print(table)
+
+
 def print_files(ctx: DemoContext) -> None:
     """Last step: where everything the demo wrote lies."""
     ctx.console.print("[bold]files[/bold]")
@@ -60,8 +75,14 @@ def print_files(ctx: DemoContext) -> None:
         ctx.console.print(f"  {label}: {path}", highlight=False, soft_wrap=True)
 
 
-STEPS: list[Step] = [generate_production, summarise_production, scan_leaky_copy, safe_copy_and_analytics]
-FINAL_STEPS: list[Step] = [print_files]
+STEPS: list[Step] = [
+    generate_production,
+    summarise_production,
+    scan_leaky_copy,
+    safe_copy_and_analytics,
+    watch_the_switch,
+]
+FINAL_STEPS: list[Step] = [print_story, print_files]
 
 
 def run(
@@ -72,8 +93,9 @@ def run(
 ) -> DemoContext:
     """Run the demo's steps in order (``STEPS`` then ``FINAL_STEPS`` by default) and return the context."""
     ctx = DemoContext(out=out, console=console or Console(), users=users)
-    for step in [*(STEPS if steps is None else steps), *FINAL_STEPS]:
-        step(ctx)
+    with ctx.resources:  # servers a step left running for later ones stop here
+        for step in [*(STEPS if steps is None else steps), *FINAL_STEPS]:
+            step(ctx)
     return ctx
 
 

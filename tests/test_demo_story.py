@@ -1,0 +1,50 @@
+"""The whole demo end to end (``make demo``): each step of the seed case's other half, checked against the ground
+truth of the generated production cloud, and the closing table naming every step."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from dataward import demo
+from dataward.incident.ops import window_from_history
+from dataward.localservers.postgres import postgres_available
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not postgres_available(), reason="the watch step needs a PostgreSQL server binary"),
+]
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[demo.DemoContext, str]:
+    out = tmp_path_factory.mktemp("demo")
+    buffer = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DATAWARD_DEMO_ANALYTICS_URL", "")
+        mp.setenv("DATAWARD_DEMO_PRODUCTION_URL", "")
+        ctx = demo.run(out=out, users=1500, console=Console(file=buffer, width=200))
+    return ctx, buffer.getvalue()
+
+
+def test_the_first_half_still_runs(finished: tuple[demo.DemoContext, str]) -> None:
+    ctx, text = finished
+    assert "clean: nothing at or above high" in text
+    assert (ctx.out / "report.html").exists() and (ctx.out / "analytics.html").exists()
+
+
+def test_watch_alerts_on_the_switch_and_records_the_window(finished: tuple[demo.DemoContext, str]) -> None:
+    ctx, text = finished
+    assert ctx.state["alert_s"] > 0
+    assert f"{ctx.state['alert_s']:.1f} s from the switch to the alert" in text
+    window = window_from_history(ctx.state["watch_history"], "analytics-copy")
+    assert window.closed is not None and window.opened <= window.closed
+
+
+def test_the_closing_table_names_each_step(finished: tuple[demo.DemoContext, str]) -> None:
+    ctx, text = finished
+    assert "the seed case, replayed" in text
+    assert [row[0] for row in ctx.story] == ["watch"]
+    assert "22 days" in text
