@@ -10,7 +10,9 @@ from rich.console import Console
 
 from dataward import demo
 from dataward.incident.ops import window_from_history
+from dataward.incident.store import parse_time
 from dataward.localservers.postgres import postgres_available
+from dataward.tables import open_tables
 
 pytestmark = [
     pytest.mark.slow,
@@ -46,5 +48,26 @@ def test_watch_alerts_on_the_switch_and_records_the_window(finished: tuple[demo.
 def test_the_closing_table_names_each_step(finished: tuple[demo.DemoContext, str]) -> None:
     ctx, text = finished
     assert "the seed case, replayed" in text
-    assert [row[0] for row in ctx.story] == ["watch"]
+    assert [row[0] for row in ctx.story] == ["watch", "incident"]
     assert "22 days" in text
+
+
+def test_incident_counts_the_customers_in_the_exposed_copy(finished: tuple[demo.DemoContext, str]) -> None:
+    ctx, text = finished
+    radius = ctx.state["blast_radius"]
+    users = ctx.ground_truth["row_counts"]["users"]
+    assert radius.affected_customers == users  # the copy held every customer's email
+    assert f"{users:,} customers in the exposed copy" in text and "2,400,000" in text
+    with open_tables(ctx.production_url) as prod:
+        metrics = prod.read_table("body_metrics", ["user_id"]).to_pylist()
+        people = prod.read_table("users", ["id", "country"]).to_pylist()
+    cohort = {r["user_id"] for r in metrics}
+    assert radius.by_field()["health_metric"] == len(cohort)
+    assert sum(radius.by_region().values()) == users
+    obligations = {o.id: o for o in radius.obligations}
+    us = {p["id"] for p in people if p["country"] == "US"}
+    assert obligations["ftc_hbnr"].customers == len(cohort & us)
+    gdpr = obligations["gdpr_art33"]
+    incident_end = parse_time(window_from_history(ctx.state["watch_history"], "analytics-copy").closed or "")
+    assert gdpr.deadline is not None
+    assert (parse_time(gdpr.deadline) - incident_end).total_seconds() == 72 * 3600
