@@ -48,7 +48,7 @@ def test_watch_alerts_on_the_switch_and_records_the_window(finished: tuple[demo.
 def test_the_closing_table_names_each_step(finished: tuple[demo.DemoContext, str]) -> None:
     ctx, text = finished
     assert "the seed case, replayed" in text
-    assert [row[0] for row in ctx.story] == ["watch", "incident"]
+    assert [row[0] for row in ctx.story] == ["watch", "incident", "respond"]
     assert "22 days" in text
 
 
@@ -71,3 +71,16 @@ def test_incident_counts_the_customers_in_the_exposed_copy(finished: tuple[demo.
     incident_end = parse_time(window_from_history(ctx.state["watch_history"], "analytics-copy").closed or "")
     assert gdpr.deadline is not None
     assert (parse_time(gdpr.deadline) - incident_end).total_seconds() == 72 * 3600
+
+
+def test_respond_revokes_what_the_dry_run_announced(finished: tuple[demo.DemoContext, str]) -> None:
+    ctx, text = finished
+    preview = [r.outcome.counts for r in ctx.state["respond_preview"]]
+    done = [r.outcome.counts for r in ctx.state["respond_done"]]
+    assert preview == done and done[0]["tokens"] > 0
+    with open_tables(ctx.production_url) as prod:
+        tokens = prod.read_table("api_tokens", ["revoked_at"]).to_pylist()
+        links = prod.read_table("integrations", ["provider", "unlinked_at"]).to_pylist()
+    assert all(t["revoked_at"] is not None for t in tokens)  # every customer was in the exposed copy
+    assert all(r["unlinked_at"] is not None for r in links if r["provider"] in done[1])
+    assert "dry run (nothing written)" in text and "about 6 hours" in text

@@ -18,6 +18,7 @@ from rich.table import Table
 from dataward.demo.context import DEFAULT_OUT, DEFAULT_USERS, DEMO_SEED, DemoContext, Step
 from dataward.demo.incident import open_the_incident
 from dataward.demo.leak import scan_leaky_copy
+from dataward.demo.respond import respond
 from dataward.demo.safe import safe_copy_and_analytics
 from dataward.demo.watch import watch_the_switch
 
@@ -83,6 +84,7 @@ STEPS: list[Step] = [
     safe_copy_and_analytics,
     watch_the_switch,
     open_the_incident,
+    respond,
 ]
 FINAL_STEPS: list[Step] = [print_story, print_files]
 
