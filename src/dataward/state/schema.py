@@ -101,3 +101,18 @@ sends = Table(
     Column("state", Text, nullable=False), Column("message_id", Text, nullable=False),
     Column("updated_at", Text, nullable=False),
 )
+
+# ---- control plane (dataward serve): accounts and API tokens; only hashes, never a password or a token ----------
+cp_users = Table(
+    "cp_users", metadata,
+    Column("name", Text, primary_key=True),
+    Column("role", Text, nullable=False), Column("password_hash", Text, nullable=False),
+    Column("disabled", Integer, nullable=False), Column("created_at", Text, nullable=False),
+)
+
+cp_tokens = Table(
+    "cp_tokens", metadata,
+    Column("token_hash", Text, primary_key=True),  # SHA-256 (hex) of the token shown once
+    Column("user_name", Text, nullable=False), Column("created_at", Text, nullable=False),
+    Index("cp_tokens_user", "user_name"),
+)
