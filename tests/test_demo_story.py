@@ -48,7 +48,7 @@ def test_watch_alerts_on_the_switch_and_records_the_window(finished: tuple[demo.
 def test_the_closing_table_names_each_step(finished: tuple[demo.DemoContext, str]) -> None:
     ctx, text = finished
     assert "the seed case, replayed" in text
-    assert [row[0] for row in ctx.story] == ["watch", "incident", "respond"]
+    assert [row[0] for row in ctx.story] == ["watch", "incident", "respond", "notify + lookup"]
     assert "22 days" in text
 
 
@@ -84,3 +84,15 @@ def test_respond_revokes_what_the_dry_run_announced(finished: tuple[demo.DemoCon
     assert all(t["revoked_at"] is not None for t in tokens)  # every customer was in the exposed copy
     assert all(r["unlinked_at"] is not None for r in links if r["provider"] in done[1])
     assert "dry run (nothing written)" in text and "about 6 hours" in text
+
+
+def test_one_notice_per_affected_customer_and_the_lookup_answers(finished: tuple[demo.DemoContext, str]) -> None:
+    ctx, text = finished
+    affected = ctx.state["blast_radius"].affected_customers
+    assert ctx.state["notices"] == ctx.state["notify_report"].sent == affected
+    assert ctx.state["lookup_answers"] == (True, False)
+    with open_tables(ctx.production_url) as prod:
+        emails = [e for e in prod.read_table("users", ["email"]).column("email").to_pylist() if e]
+    site_text = "".join(p.read_bytes().decode("utf-8", "replace") for p in ctx.state["lookup_site"].rglob("*")
+                        if p.is_file())  # fmt: skip
+    assert not any(e in site_text or e in text for e in emails[:200])

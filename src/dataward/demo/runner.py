@@ -18,6 +18,7 @@ from rich.table import Table
 from dataward.demo.context import DEFAULT_OUT, DEFAULT_USERS, DEMO_SEED, DemoContext, Step
 from dataward.demo.incident import open_the_incident
 from dataward.demo.leak import scan_leaky_copy
+from dataward.demo.notify import notify_and_lookup
 from dataward.demo.respond import respond
 from dataward.demo.safe import safe_copy_and_analytics
 from dataward.demo.watch import watch_the_switch
@@ -85,6 +86,7 @@ STEPS: list[Step] = [
     watch_the_switch,
     open_the_incident,
     respond,
+    notify_and_lookup,
 ]
 FINAL_STEPS: list[Step] = [print_story, print_files]
 
