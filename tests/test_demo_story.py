@@ -48,7 +48,7 @@ def test_watch_alerts_on_the_switch_and_records_the_window(finished: tuple[demo.
 def test_the_closing_table_names_each_step(finished: tuple[demo.DemoContext, str]) -> None:
     ctx, text = finished
     assert "the seed case, replayed" in text
-    assert [row[0] for row in ctx.story] == ["watch", "incident", "respond", "notify + lookup"]
+    assert [row[0] for row in ctx.story] == ["watch", "incident", "respond", "notify + lookup", "audit"]
     assert "22 days" in text
 
 
@@ -96,3 +96,11 @@ def test_one_notice_per_affected_customer_and_the_lookup_answers(finished: tuple
     site_text = "".join(p.read_bytes().decode("utf-8", "replace") for p in ctx.state["lookup_site"].rglob("*")
                         if p.is_file())  # fmt: skip
     assert not any(e in site_text or e in text for e in emails[:200])
+
+
+def test_the_audit_log_verifies_against_the_pinned_key(finished: tuple[demo.DemoContext, str]) -> None:
+    ctx, text = finished
+    result = ctx.state["audit_verification"]
+    assert result.ok and result.unsigned_tail == 0
+    assert result.entries >= ctx.state["notices"]  # one entry per notice at least
+    assert "intact" in text

@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from dataward.demo.audit import verify_audit
 from dataward.demo.context import DEFAULT_OUT, DEFAULT_USERS, DEMO_SEED, DemoContext, Step
 from dataward.demo.incident import open_the_incident
 from dataward.demo.leak import scan_leaky_copy
@@ -87,6 +88,7 @@ STEPS: list[Step] = [
     open_the_incident,
     respond,
     notify_and_lookup,
+    verify_audit,
 ]
 FINAL_STEPS: list[Step] = [print_story, print_files]
 
