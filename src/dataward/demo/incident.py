@@ -51,6 +51,10 @@ def open_the_incident(ctx: DemoContext) -> None:
         deadline = f"by {o.deadline}" if o.deadline else "without undue delay"
         ctx.console.print(f"   obligation {o.id}: {o.customers:,} customers, notify {', '.join(o.notify)} {deadline}",
                           highlight=False, soft_wrap=True)  # fmt: skip
+    cohort = radius.by_field().get("health_metric", 0)
+    if cohort and not any(o.id == "ftc_hbnr" for o in radius.obligations):
+        ctx.console.print(f"   body-metrics cohort: {cohort:,} customer(s), none in the US, so the FTC Health Breach "
+                          "Notification Rule does not apply", highlight=False, soft_wrap=True)  # fmt: skip
     ctx.story.append(("incident", f"notified all {SEED_NOTIFIED:,} customers",
                       f"{affected:,} affected, {len(radius.obligations)} obligations with deadlines",
                       time.perf_counter() - started))  # fmt: skip
