@@ -3,10 +3,8 @@ security headers, the listen refusal, and a canary (no password or token in clea
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -20,6 +18,8 @@ from dataward.cli import cli
 from dataward.serve import accounts
 from dataward.serve.app import create_app
 from dataward.state import open_state_db, schema
+from dataward.testing.ports import free_port
+from dataward.testing.waiting import wait_until
 from dataward.watch.state import StateDB
 
 PASSWORD = "canary-Passw0rd-7f3e9a1c"
@@ -183,12 +183,6 @@ def test_canary_no_password_or_token_in_clear(db: str, client: TestClient, tmp_p
         assert PASSWORD.encode() not in data and token.encode() not in data
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_answers_over_real_http(db: str) -> None:
     token = add_user(db, "val", "viewer")
     port = free_port()
@@ -196,14 +190,17 @@ def test_serve_answers_over_real_http(db: str) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
+
+        def answers() -> bool:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
             try:
-                health = httpx.get(f"{base}/healthz")
-                break
+                httpx.get(f"{base}/healthz")
             except httpx.TransportError:
-                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
-                time.sleep(0.1)
+                return False
+            return True
+
+        wait_until(answers, timeout=30, what="dataward serve to answer")
+        health = httpx.get(f"{base}/healthz")
         assert health.json() == {"status": "ok"} and "server" not in health.headers
         assert httpx.get(f"{base}/api/v1/stores").status_code == 401
         answer = httpx.get(f"{base}/api/v1/stores", headers={"Authorization": f"Bearer {token}"})

@@ -25,7 +25,7 @@ PASSWORD = "CanaryPw4"
         ("http://es:9200/?auth=CanaryPw4&kind=elasticsearch", "http://es:9200/?auth=***&kind=elasticsearch"),
         ("mysql://db/app?pwd=CanaryPw4&passwd=CanaryPw4&sas=CanaryPw4&sig=CanaryPw4&credentials=CanaryPw4",
          "mysql://db/app?pwd=***&passwd=***&sas=***&sig=***&credentials=***"),
-        ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+        ("redis://127.0.0.1:16379/0", "redis://127.0.0.1:16379/0"),
     ],
 )
 def test_redact_url_hides_passwords_and_every_query_value_but_harmless_ones(url: str, shown: str) -> None:
