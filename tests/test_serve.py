@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from dataward.cli import cli
+from dataward.localservers.ports import free_port
 from dataward.serve import accounts
 from dataward.serve.app import create_app
 from dataward.state import open_state_db, schema
-from dataward.testing.ports import free_port
 from dataward.testing.waiting import wait_until
 from dataward.watch.state import StateDB
 
