@@ -164,6 +164,34 @@ def test_cli_json_and_exit_code(scenario: Scenario, tmp_path: Path) -> None:
     assert json.loads(out.read_text())["version"] == "2.1.0"
 
 
+def test_sarif_describes_each_cloud_rule_from_its_class(found: Inventory) -> None:
+    """Each aws.* rule in the SARIF log carries the facts of its rule class: short and full description, help
+    with the remediation, and a helpUri whose anchor exists in docs/inventory.md; the log fits SARIF 2.1.0."""
+    import jsonschema
+    from _sarif_check import sarif_problems
+
+    from dataward.inventory.rules import CLOUD_RULES
+
+    log = json.loads(render(found, "sarif"))
+    assert sarif_problems(log) == []
+    descriptors = {r["id"]: r for r in log["runs"][0]["tool"]["driver"]["rules"] if r["id"].startswith("aws.")}
+    assert set(descriptors) == {f.rule for f in found.findings if f.rule.startswith("aws.")}
+    assert {rid.rsplit(".", 1)[1] for rid in descriptors} == set(CLOUD_RULES.names())  # the scenario fires each
+    text = {"type": "object", "required": ["text"], "properties": {"text": {"type": "string", "minLength": 20}}}
+    schema = {"type": "object", "required": ["id", "shortDescription", "fullDescription", "help", "helpUri"],
+              "properties": {"shortDescription": text, "fullDescription": text, "help": text,
+                             "helpUri": {"type": "string", "format": "uri", "pattern": "^https://.*#rule-"}}}
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "inventory.md").read_text()
+    for rule_id, descriptor in descriptors.items():
+        jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(descriptor)
+        rule = CLOUD_RULES.get(rule_id.rsplit(".", 1)[1])
+        assert descriptor["shortDescription"]["text"] == rule.summary
+        assert descriptor["fullDescription"]["text"].startswith(rule.description)
+        assert rule.remediation in descriptor["help"]["text"]
+        assert descriptor["helpUri"] == rule.help_uri()
+        assert f'<a id="{rule.anchor()}"></a>' in doc
+
+
 @pytest.mark.parametrize("fmt", ["sarif", "ocsf", "toml", "table", "json"])
 def test_every_format_renders_the_findings(found: Inventory, fmt: str) -> None:
     text = render(found, fmt)

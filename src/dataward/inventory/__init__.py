@@ -14,7 +14,7 @@ from typing import Any
 
 from dataward.findings import Finding, Severity, utc_now
 from dataward.inventory.base import PROVIDERS, SCHEMA, CloudStore, Collection, InventoryOptions
-from dataward.inventory.rules import evaluate_store, target_of
+from dataward.inventory.rules import evaluate_store, rule_docs, target_of
 from dataward.policy.model import Policy
 from dataward.report.model import Report, ScannedTarget
 
@@ -69,7 +69,8 @@ class Inventory:
             )
             for s in self.stores
         ]
-        return Report(targets=targets, findings=list(self.findings), generated_at=self.generated_at)
+        return Report(targets=targets, findings=list(self.findings), generated_at=self.generated_at,
+                      rule_docs=rule_docs(f.rule for f in self.findings))
 
 
 def _sensitive(categories: list[str]) -> frozenset[str]:

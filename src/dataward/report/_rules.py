@@ -6,31 +6,23 @@ module resolves either, and adds the scan's own content rules and the policy rul
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from dataward.exposure.base import RULES
 from dataward.exposure.content import CONTENT_RULES
 from dataward.policy.rules import POLICY_RULES
+from dataward.report.model import RuleDoc
 
 
-@dataclass(frozen=True)
-class RuleInfo:
-    id: str
-    summary: str
-    remediation: str
-
-
-def all_rules() -> dict[str, RuleInfo]:
+def all_rules() -> dict[str, RuleDoc]:
     """Every registered rule: exposure, content, scan and policy rules, by registered id."""
-    out = {r.id: RuleInfo(r.id, r.summary, r.remediation) for r in RULES}
+    out = {r.id: RuleDoc(r.id, r.summary, r.remediation) for r in RULES}
     for rid, (summary, rem) in CONTENT_RULES.items():
-        out[rid] = RuleInfo(rid, summary, rem)
+        out[rid] = RuleDoc(rid, summary, rem)
     for pid, rule in POLICY_RULES.items():
-        out[pid] = RuleInfo(pid, rule.summary, rule.remediation)
+        out[pid] = RuleDoc(pid, rule.summary, rule.remediation)
     return out
 
 
-def rule_info(rule_id: str, rules: dict[str, RuleInfo] | None = None) -> RuleInfo:
+def rule_info(rule_id: str, rules: dict[str, RuleDoc] | None = None) -> RuleDoc:
     """The metadata for a finding's rule id: exact, else its generic ``*.<rule>`` form, else a stub."""
     rules = rules if rules is not None else all_rules()
     if rule_id in rules:
@@ -38,5 +30,5 @@ def rule_info(rule_id: str, rules: dict[str, RuleInfo] | None = None) -> RuleInf
     generic = "*." + rule_id.split(".", 1)[-1]
     if generic in rules:
         r = rules[generic]
-        return RuleInfo(rule_id, r.summary, r.remediation)
-    return RuleInfo(rule_id, rule_id, "")
+        return RuleDoc(rule_id, r.summary, r.remediation)
+    return RuleDoc(rule_id, rule_id, "")

@@ -7,6 +7,7 @@ and the rules. Renderers (one module per format in this package) only read it.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -57,12 +58,26 @@ class ScannedTarget(BaseModel):
         return sorted({c for o in self.objects for c in o.categories})
 
 
+@dataclass(frozen=True)
+class RuleDoc:
+    """What a report format says about a rule id (SARIF reportingDescriptor): one line, the full description,
+    the fix, and where its docs are (empty: the formats' defaults)."""
+
+    id: str
+    summary: str
+    remediation: str
+    description: str = ""
+    help_uri: str = ""
+
+
 class Report(BaseModel):
     targets: list[ScannedTarget] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
     generated_at: str = Field(default_factory=utc_now)
     policy: str | None = None  # the policy file, when one was used
     baseline: str | None = None
+    # Metadata for rule ids the report's own registries do not know (the cloud inventory's aws.* rules).
+    rule_docs: dict[str, RuleDoc] = Field(default_factory=dict)
 
     @property
     def active(self) -> list[Finding]:

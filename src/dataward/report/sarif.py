@@ -15,7 +15,7 @@ from dataward import __version__
 from dataward.findings import Finding, Severity
 from dataward.report._rules import all_rules, rule_info
 from dataward.report.base import register_format
-from dataward.report.model import Report
+from dataward.report.model import Report, RuleDoc
 
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 INFO_URI = "https://github.com/dataward/dataward/blob/main/docs/scan.md"
@@ -48,7 +48,7 @@ def sarif_log(report: Report) -> dict[str, Any]:
     worst: dict[str, Severity] = {}
     for f in report.findings:
         worst[f.rule] = max(worst.get(f.rule, Severity.INFO), f.severity)
-    registry = all_rules()
+    registry = {**all_rules(), **report.rule_docs}
     rules = [_descriptor(rule_info(rid, registry), worst.get(rid)) for rid in rule_ids]
     return {
         "$schema": SARIF_SCHEMA_URI,
@@ -79,7 +79,7 @@ def _rule_ids(report: Report) -> list[str]:
     return used + others
 
 
-def _descriptor(info: Any, worst: Severity | None) -> dict[str, Any]:
+def _descriptor(info: RuleDoc, worst: Severity | None) -> dict[str, Any]:
     props: dict[str, Any] = {"tags": ["security", "privacy", "data-exposure"]}
     if worst is not None:
         props["security-severity"] = SECURITY_SEVERITY[worst]
@@ -87,9 +87,9 @@ def _descriptor(info: Any, worst: Severity | None) -> dict[str, Any]:
         "id": info.id,
         "name": "".join(p.capitalize() for p in info.id.replace("*", "any").replace("-", ".").split(".")),
         "shortDescription": {"text": info.summary},
-        "fullDescription": {"text": info.summary},
+        "fullDescription": {"text": info.description or info.summary},
         "help": {"text": info.remediation or info.summary},
-        "helpUri": INFO_URI,
+        "helpUri": info.help_uri or INFO_URI,
         "defaultConfiguration": {"level": LEVELS[worst] if worst is not None else "warning"},
         "properties": props,
     }
