@@ -102,3 +102,59 @@ def test_struct_columns_are_flattened_like_json() -> None:
     obj = SampledObject("duckdb:///x", "duckdb", "t", (SampledColumn("info", values, str(values.type)),))
     cols = {c.name: set(c.category_ids) for c in classify_object(obj).columns}
     assert cols["info"] == {"email"} and cols["info.contact.email"] == {"email"}
+
+
+# ---------------------------------------------------------------- issue 13 item 7: free text, single values
+
+NOTES = [
+    "Call Emma Johnson on +1 415 555 0001",
+    "left the parcel at the door",
+    "customer asked about a refund for the camera",
+    "ticket closed",
+    "see the thread from last week",
+    None,
+]
+
+
+def test_free_text_with_embedded_names_phones_and_emails_is_found() -> None:
+    result = classify_values(pa.array(NOTES, pa.string()), "notes")
+    assert result.free_text == ("person_name", "phone")
+    assert result.categories == ()  # no category explains the column: it is free text, not a phone column
+    mails = classify_values(pa.array([*NOTES[1:5], "write to maria.garcia@example.com about the warranty"]), "notes")
+    assert "email" in mails.free_text
+    assert classify_values(pa.array(NOTES[1:5], pa.string()), "notes").free_text == ()  # prose without PII
+
+
+def test_free_text_inside_json_blobs_is_found() -> None:
+    blobs = ['{"note": "ring Emma Johnson before delivery", "n": 1}', '{"note": "fragile", "n": 2}']
+    result = classify_values(pa.array(blobs), "payload")
+    assert "person_name" in result.free_text
+    assert json.loads(json.dumps(classification_json([classify_object(SampledObject(
+        "t", "sqlite", "tickets", (SampledColumn("payload", pa.array(blobs)),)))])))["objects"][0]["columns"][0][
+        "free_text"] == ["person_name"]
+
+
+def test_short_texts_are_not_free_text() -> None:
+    """Two capitalised words alone are a name column's business (and a city is not prose)."""
+    assert classify_values(pa.array(["San Jose", "New York", "Emma Johnson"]), "place").free_text == ()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "alice.cnry@example.com",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwiaWF0IjoxNTE2MjM5MDIyfQ."
+        "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+        "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",
+        "+1 415 555 0001",
+    ],
+)
+def test_a_single_strong_value_counts_alone(value: str) -> None:
+    """A one-row table or a single Redis key: one valid email, token or phone is enough."""
+    result = classify_values(pa.array([value]), "value")
+    assert result.categories, result
+
+
+def test_a_single_weak_value_does_not() -> None:
+    assert classify_values(pa.array(["hello world"]), "value").categories == ()
+    assert classify_values(pa.array(["Emma Johnson"]), "value").categories == ()

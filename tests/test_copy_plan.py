@@ -151,3 +151,29 @@ def test_row_ids_nothing_references_are_dropped_referenced_ones_pseudonymized() 
     assert plan.tables["devices"].columns["id"].action == "pseudonymize"
     assert plan.tables["connection_events"].columns["id"].action == "drop"
     assert plan.tables["connection_events"].columns["device_id"].domain == "devices"
+
+
+def test_free_text_with_embedded_identity_is_dropped_by_default(tmp_path: Path) -> None:
+    """Issue 13 item 7: a notes column with a name and a phone inside free text is not copied raw; the
+    reviewer may still keep it by editing the plan."""
+    from dataward.copy.plan import make_plan
+    from dataward.tables import open_tables
+    from dataward.targets import parse_target
+
+    notes = ["Call Emma Johnson on +1 415 555 0001", "left the parcel at the door", "ticket closed", None]
+    blobs = ['{"note": "ring Emma Johnson before delivery"}', '{"note": "fragile"}', '{"note": "ok"}', None]
+    table = pa.table({"id": pa.array([1, 2, 3, 4], I64), "notes": notes, "payload": blobs,
+                      "status": ["open", "closed", "open", "closed"]})
+    target = parse_target(f"sqlite:///{tmp_path}/prod.db")
+    with open_tables(target, create=True) as store:
+        store.write_table("tickets", table.schema, table.to_batches())
+    plan = make_plan(target, rows=100)
+    cols = plan.tables["tickets"].columns
+    assert cols["notes"].action == "drop" and "free text" in cols["notes"].why
+    assert "person_name" in cols["notes"].why and "phone" in cols["notes"].why
+    assert cols["payload"].action == "drop" and "free text" in cols["payload"].why
+    assert cols["status"].action == "keep"
+    kept = default_action("tickets", "notes", S, Classified(free_text=("phone",)))
+    assert kept.action == "drop" and kept.category is None
+    edited = parse_plan({"tables": {"tickets": {"columns": {"notes": {"action": "keep", "why": "reviewed"}}}}})
+    assert edited.tables["tickets"].columns["notes"].action == "keep"  # the user can override

@@ -7,6 +7,9 @@ patterns into one multi-pattern matcher and runs validators only on candidates.
 
 from __future__ import annotations
 
+import functools
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -15,6 +18,12 @@ import numpy as np
 from dataward.registry import Registry
 
 CLASSIFICATION_SCHEMA = "dataward.classification/v1"
+_TRAILING = " \t,;:\"')]}>"
+
+
+@functools.lru_cache(maxsize=64)
+def _python_pattern(source: str) -> re.Pattern[str]:
+    return re.compile(source)
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,7 @@ class ColumnResult:
     name: str
     categories: tuple[CategoryMatch, ...] = ()
     evidence: str = ""  # redacted, e.g. 'e***@***.com'
+    free_text: tuple[str, ...] = ()  # categories found inside free text (prose, JSON blobs) of the column
 
     @property
     def category_ids(self) -> tuple[str, ...]:
@@ -61,6 +71,7 @@ class ObjectResult:
                         for m in col.categories
                     ],
                     "evidence": col.evidence,
+                    **({"free_text": list(col.free_text)} if col.free_text else {}),
                 }
                 for col in self.columns
             ],
@@ -107,6 +118,8 @@ class Detector:
     min_rate: ClassVar[float] = 0.6  # share of sampled values that must match when the name gives no hint
     hinted_rate: ClassVar[float] = 0.3  # ... when it does
     min_count: ClassVar[int] = 2
+    strong: ClassVar[bool] = False  # one validated value counts alone (a one-row table, a single Redis key)
+    text_only: ClassVar[bool] = False  # counts only inside free text (the free_text finding), never as a category
     priority: ClassVar[int] = 50  # a value several categories match counts for the highest priority only
     name_only: ClassVar[bool] = False  # the name alone decides (plain passwords have no content signature)
     not_names: ClassVar[tuple[str, ...]] = ()  # name words that cancel a hint ('password_changed_at')
@@ -116,6 +129,11 @@ class Detector:
     def validate(self, value: str) -> bool:
         """Check a pattern candidate (Luhn, checksum, structure); default: every candidate is valid."""
         return True
+
+    def candidates(self, source: str, text: str) -> Iterable[str]:
+        """The parts of a value an embedded pattern matched, for ``validate`` (Python's re on one candidate
+        value only; the Hyperscan pass already said it matches)."""
+        return (m.group(0).rstrip(_TRAILING) for m in _python_pattern(source).finditer(text))
 
     def content_mask(self, column: ColumnFacts, hinted: bool) -> np.ndarray | None:
         """Which sampled values belong to the category by statistics, not patterns; None: patterns only.

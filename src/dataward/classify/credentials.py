@@ -34,6 +34,7 @@ class PasswordHash(Detector):
     hinted_patterns = (r"[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128}",)
     min_rate = 0.05
     hinted_rate = 0.2
+    strong = True
     priority = 95
 
 
@@ -109,6 +110,7 @@ class JwtToken(Detector):
     embedded = True
     min_rate = 0.05
     hinted_rate = 0.05
+    strong = True
     priority = 85
 
     def validate(self, value: str) -> bool:
@@ -132,6 +134,7 @@ class PrefixedToken(Detector):
     embedded = True
     min_rate = 0.05
     hinted_rate = 0.05
+    strong = True
     priority = 84
 
 
@@ -163,6 +166,7 @@ class GoogleRefreshToken(Detector):
     embedded = True
     min_rate = 0.05
     hinted_rate = 0.05
+    strong = True
     priority = 86
 
 
@@ -203,6 +207,7 @@ class AlexaToken(Detector):
     embedded = True
     min_rate = 0.05
     hinted_rate = 0.05
+    strong = True
     priority = 92
 
 
@@ -223,6 +228,7 @@ class SecretKey(Detector):
     embedded = True
     min_rate = 0.05
     hinted_rate = 0.05
+    strong = True
     priority = 88
 
 

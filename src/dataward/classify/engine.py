@@ -142,14 +142,6 @@ def _map_to_rows(pats: np.ndarray, ends: np.ndarray, offsets: np.ndarray) -> Mat
     return Matches((key % width).astype(np.int32), key // width)
 
 
-@functools.lru_cache(maxsize=64)
-def _python_pattern(source: str) -> re.Pattern[str]:
-    return re.compile(source)
-
-
-_TRAILING = " \t,;:\"')]}>"
-
-
 @functools.lru_cache(maxsize=1)
 def default_matcher() -> Matcher:
     """The matcher over every registered detector, compiled once per process."""
@@ -302,15 +294,38 @@ def _classify_column(
 ) -> list[ColumnResult]:
     """The column's own result first, then one result per nested JSON field ('column.path')."""
     facts, strings = _facts(name, _bounded(values, opts), dtype, table)
-    nested = _json_fields(facts, opts) if depth < opts.json_depth else None
-    if nested is not None:
-        return _classify_json(name, nested, opts, depth)
     matcher = default_matcher()
     hinting = any(hinted(matcher.detectors[i], facts.tokens) for i in matcher.hinting)
     matches = matcher.scan(strings, hinting) if strings is not None and len(strings) else None
+    free_text = _free_text(matcher, facts, strings, matches)
+    nested = _json_fields(facts, opts) if depth < opts.json_depth else None
+    if nested is not None:
+        return _classify_json(name, nested, opts, depth, free_text)
     decided = _decide(matcher, facts, matches)
     return [ColumnResult(name, tuple(m for m, _ in decided if m.confidence >= opts.min_confidence),
-                         _evidence(decided, facts))]
+                         _evidence(decided, facts), free_text)]
+
+
+_PROSE_WORDS = 3  # a value of this many words or more is free text (a note, a message, a JSON blob)
+
+
+def _free_text(matcher: Matcher, facts: ColumnFacts, strings: pa.Array | None, matches: Matches | None) -> tuple[str, ...]:
+    """Categories found inside the column's free text: validated embedded matches (an email, a phone, a
+    person's name, a token) in values of three or more words. Word counts are one Arrow kernel; validators
+    run only on the Hyperscan candidates of such values, at most one per category found."""
+    if strings is None or matches is None or len(matches.row) == 0:
+        return ()
+    prose = np.asarray(pc.count_substring_regex(strings, pattern=r"\S+").to_numpy(zero_copy_only=False)) >= _PROSE_WORDS
+    hints = [hinted(d, facts.tokens) for d in matcher.detectors]
+    found: set[str] = set()
+    for pid, row in zip(matches.pattern.tolist(), matches.row.tolist(), strict=True):
+        spec = matcher.patterns[pid]
+        det = matcher.detectors[spec.detector]
+        if not prose[row] or not spec.embedded or det.category in found or (spec.hinted and not hints[spec.detector]):
+            continue
+        if any(det.validate(t) for t in det.candidates(spec.source, facts.texts[row])):
+            found.add(det.category)
+    return tuple(sorted(found))
 
 
 def _decide(
@@ -375,8 +390,10 @@ def _validated_hits(
         if (spec.hinted and not hints[det_index]) or hit[row, det_index]:
             continue
         detector = matcher.detectors[det_index]
+        if detector.text_only:
+            continue
         if spec.embedded:  # validate each occurrence inside the text (Python's re, on this candidate only)
-            found = (m.group(0).rstrip(_TRAILING) for m in _python_pattern(spec.source).finditer(facts.texts[row]))
+            found = detector.candidates(spec.source, facts.texts[row])
             text = next((t for t in found if detector.validate(t)), None)
         else:
             text = facts.texts[row] if detector.validate(facts.texts[row]) else None
@@ -423,7 +440,7 @@ def _passes(det: Detector, facts: ColumnFacts, rate: float, count: int, hint: bo
     if count == 0:
         return False
     threshold = det.hinted_rate if hint else det.min_rate
-    if rate < threshold or (not hint and count < det.min_count):
+    if rate < threshold or (not hint and not det.strong and count < det.min_count):
         return False
     return det.accept(facts, rate, hint)
 
@@ -499,7 +516,7 @@ def _flatten(doc: object, path: str, out: dict[str, list[object]], width: int) -
 
 
 def _classify_json(
-    name: str, fields: dict[str, list[object]], opts: ClassifyOptions, depth: int
+    name: str, fields: dict[str, list[object]], opts: ClassifyOptions, depth: int, free_text: tuple[str, ...] = ()
 ) -> list[ColumnResult]:
     """Each nested field as its own column 'name.path'; the column itself gets their union."""
     nested: list[ColumnResult] = []
@@ -514,7 +531,8 @@ def _classify_json(
                 best[m.id] = m
     union = tuple(sorted(best.values(), key=lambda m: (-m.confidence, m.id)))
     evidence = next((c.evidence for c in nested if c.categories and union and c.categories[0].id == union[0].id), "")
-    return [ColumnResult(name, union, evidence), *nested]
+    in_text = tuple(sorted({*free_text, *(c for col in nested for c in col.free_text)}))
+    return [ColumnResult(name, union, evidence, in_text), *nested]
 
 
 def _leaf_array(values: list[object]) -> pa.Array:

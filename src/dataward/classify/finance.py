@@ -39,6 +39,7 @@ class PaymentCard(Detector):
     embedded = True
     min_rate = 0.05
     hinted_rate = 0.05
+    strong = True
     priority = 83
     # ref: ISO/IEC 7812 issuer identification numbers
 
@@ -76,6 +77,7 @@ class Iban(Detector):
     embedded = True
     min_rate = 0.05
     hinted_rate = 0.05
+    strong = True
     priority = 82
 
     def validate(self, value: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 import numpy as np
 import phonenumbers
@@ -20,6 +21,7 @@ class Email(Detector):
     names = ("email", "e_mail", "mail", "email_address", "contact_email")
     patterns = (rf"[A-Za-z0-9._%+\-]+@{_LABEL}(?:\.{_LABEL})*\.[A-Za-z]{{2,24}}\b",)
     embedded = True
+    strong = True
     min_rate = 0.05
     hinted_rate = 0.05
     priority = 90
@@ -258,6 +260,7 @@ class Phone(Detector):
         r"0[0-9]{2,4}[ \-][0-9]{3,4}[ \-]?[0-9]{3,4}",  # European national with a trunk prefix
     )
     hinted_patterns = (r"[0-9]{9,15}",)  # bare digits only when the name says phone
+    strong = True
     min_rate = 0.3
     hinted_rate = 0.3
     priority = 60
@@ -265,6 +268,55 @@ class Phone(Detector):
 
     def validate(self, value: str) -> bool:
         return _valid_phone(value)
+
+
+@register_detector
+class PhoneInText(Detector):
+    """A phone number inside free text ('Call Emma on +1 415 555 0001 after six'): the free_text finding only."""
+
+    category = "phone"
+    patterns = (
+        r"(\+[1-9][0-9 \-().]{6,18}[0-9])(?:[^0-9]|$)",  # international, with '+'
+        r"(?:^|[^0-9+])((?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[ .\-])[0-9]{3}[ .\-][0-9]{4})(?:[^0-9]|$)",  # NANP
+    )
+    embedded = True
+    text_only = True
+    exclusive = False
+
+    def candidates(self, source: str, text: str) -> Iterable[str]:
+        return (m.group(1) for m in re.finditer(source, text))
+
+    def validate(self, value: str) -> bool:
+        return _valid_phone(value)
+
+
+_TEXT_WORD = re.compile(r"[^\W\d_]+(?:[-'\u2019][^\W\d_]+)*")
+
+
+@register_detector
+class NameInText(Detector):
+    """A person's name inside free text ('ring Emma Johnson before delivery', '"contact": "Emma Johnson"'):
+    two or three adjacent capitalised words that the name lists know. The free_text finding only."""
+
+    category = "person_name"
+    patterns = (r"[A-Z][a-z]+[ ]+[A-Z][a-z]+",)
+    embedded = True
+    text_only = True
+    exclusive = False
+
+    def candidates(self, source: str, text: str) -> Iterable[str]:
+        words = [(m.start(), m.end(), m.group(0)) for m in _TEXT_WORD.finditer(text)]
+        for i in range(len(words) - 1):
+            run = [words[i][2]]
+            for j in (i + 1, i + 2):
+                if j >= len(words) or text[words[j - 1][1] : words[j][0]].strip(" ") or not words[j][0] - words[j - 1][1]:
+                    break
+                run.append(words[j][2])
+                if all(w[:1].isupper() for w in run):
+                    yield " ".join(run)
+
+    def validate(self, value: str) -> bool:
+        return _person_name(value, single=False)
 
 
 # USPS Publication 28 street suffixes (common ones) plus British/European forms

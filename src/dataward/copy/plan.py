@@ -105,6 +105,8 @@ def default_action(
 
     ``referenced`` are the tables some ``*_id`` column points at (None: treat every table as referenced).
     """
+    if found.free_text:
+        return _free_text(found)
     if found.category is not None:
         return _by_category(column, dtype, found)
     return _by_shape(table, column, dtype, tuple(tables), referenced)
@@ -116,6 +118,15 @@ _DROP_CATEGORIES = frozenset(
         "wifi_ssid", "device_nickname", "mac_address",
     }
 )  # fmt: skip
+
+
+def _free_text(found: Classified) -> ColumnPlan:
+    """Free text with identity, credential or other sensitive values inside it (a note naming a customer and
+    a phone): no transform of a whole note keeps it useful and safe, so it is dropped unless a person who
+    read it decides otherwise (action = "keep" or "suppress" in the plan)."""
+    inside = ", ".join(found.free_text)
+    why = f"free text with {inside} inside it: dropped (review the column; keep or suppress it by editing this plan)"
+    return ColumnPlan(action="drop", why=why, category=found.category, confidence=found.confidence)
 
 
 def _by_category(column: str, dtype: pa.DataType, found: Classified) -> ColumnPlan:

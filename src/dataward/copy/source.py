@@ -2,7 +2,8 @@
 
 Classification is ``dataward.classify.engine.classify_target`` on a bounded sample; a column's verdict is its
 most confident category, and a JSON column takes the strongest category found in any of its nested fields
-(``payload.email`` makes ``payload`` an email column), so nothing nested slips through as ``keep``.
+(``payload.email`` makes ``payload`` an email column), so nothing nested slips through as ``keep``. What the
+classifier found inside free text (``free_text``: a name and a phone in a note) travels along for the planner.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Classified:
 
     category: str | None = None
     confidence: float | None = None
+    free_text: tuple[str, ...] = ()  # categories found inside the column's free text (notes, JSON blobs)
 
 
 def source_schemas(target: Target) -> dict[str, pa.Schema]:
@@ -67,11 +69,13 @@ def verdicts(results: Iterable[ObjectResult]) -> dict[str, dict[str, Classified]
     for obj in results:
         table = out.setdefault(obj.object, {})
         for col in obj.columns:
-            if not col.categories:
-                continue
-            best = max(col.categories, key=lambda m: m.confidence)
             name = col.name.split(".", 1)[0]
-            current = table.get(name)
-            if current is None or (current.confidence or 0.0) < best.confidence:
-                table[name] = Classified(best.id, best.confidence)
+            current = table.get(name, Classified())
+            in_text = tuple(sorted({*current.free_text, *col.free_text}))
+            if col.categories:
+                best = max(col.categories, key=lambda m: m.confidence)
+                if current.category is None or (current.confidence or 0.0) < best.confidence:
+                    current = Classified(best.id, best.confidence)
+            if current.category is not None or in_text:
+                table[name] = Classified(current.category, current.confidence, in_text)
     return out
