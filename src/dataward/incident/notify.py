@@ -12,6 +12,10 @@ Exactly once: before a message is handed to SMTP its ledger row becomes ``sendin
 reconciled against a source of truth about what the mail system accepted (its log, an archive mailbox, or a
 callable in the library API): found -> ``sent``; not found -> sent again with the same Message-ID. Without
 a reconciliation source they stay ``uncertain`` and are reported, unless ``resend_uncertain`` is set.
+
+With ``connections`` > 1, messages go out in batches over that many SMTP connections at once: the whole batch
+becomes ``sending`` (one commit) before any of it is handed over, and each message becomes ``sent`` or ``failed``
+once the batch is done; the rules above hold per message, so a crash leaves at most one batch to reconcile.
 """
 
 from __future__ import annotations
@@ -22,8 +26,10 @@ import hmac
 import re
 import smtplib
 import ssl
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -292,12 +298,17 @@ def send_notices(
     smtp: SmtpSender | None = None,
     limit: int | None = None,
     schema: SchemaMap | None = None,
+    connections: int = 1,
 ) -> NotifyReport:
     """Send every affected customer their notice once; safe to re-run after any crash.
 
     ``limit`` stops after that many messages this run (staged sending; the next run continues). Addresses
     come from the ``customer`` role's ``email`` column of ``schema`` (default: the reference device cloud's).
+    ``connections`` > 1 delivers batches over that many SMTP connections at once (ignored when ``smtp`` is
+    given: one sender is one connection).
     """
+    if connections < 1:
+        raise ValueError("connections must be at least 1")
     env = load_templates(template_dir)
     incident = incidents.get(name)
     affected = affected_table(incidents, name)
@@ -321,13 +332,15 @@ def send_notices(
     report = NotifyReport()
     states = incidents.send_states(name)
     mailer = smtp or SmtpSender(smtp_url)
+    parallel = _Parallel(smtp_url, connections) if smtp is None and connections > 1 else None
+    batch: list[tuple[int, str, EmailMessage]] = []
     pacer = Pacer(rate, warmup_s)
     started = time.monotonic()
     flags = {f: joined.column(f).to_pylist() for f in fields}
     emails = joined.column("_email").to_pylist()
     try:
         for i, user_id in enumerate(users):
-            if limit is not None and report.sent >= limit:
+            if limit is not None and report.sent + len(batch) >= limit:
                 break
             state = states.get(user_id)
             if state and state[0] == SENT:
@@ -355,6 +368,12 @@ def send_notices(
             )
             msg = _message(sender, str(email), subject, text, html, mid)
             pacer.wait()
+            if parallel is not None:
+                batch.append((user_id, mid, msg))
+                if len(batch) >= parallel.batch_size:
+                    _send_batch(incidents, name, parallel, batch, report, audit, fault)
+                    batch = []
+                continue
             _crash(fault, "before_write_ahead")
             incidents.set_send(name, user_id, SENDING, mid)
             _crash(fault, "after_write_ahead")
@@ -367,9 +386,13 @@ def send_notices(
             incidents.set_send(name, user_id, SENT, mid)
             _log(audit, "notify.sent", name, user_id, mid)
             report.sent += 1
+        if parallel is not None and batch:
+            _send_batch(incidents, name, parallel, batch, report, audit, fault)
     finally:
         if smtp is None:
             mailer.close()
+        if parallel is not None:
+            parallel.close()
         if audit is not None:
             audit.checkpoint()
     elapsed = time.monotonic() - started
@@ -380,6 +403,65 @@ def send_notices(
             "(the mail system's log of Message-IDs) or --resend-uncertain"
         )
     return report
+
+
+class _Parallel:
+    """Several SMTP connections, one per worker thread, each opened on first use and closed at the end."""
+
+    def __init__(self, url: str, connections: int) -> None:
+        self.url = url
+        self.batch_size = connections * 20
+        self.pool = ThreadPoolExecutor(max_workers=connections, thread_name_prefix="notify-smtp")
+        self.local = threading.local()
+        self.senders: list[SmtpSender] = []
+        self.lock = threading.Lock()
+
+    def deliver(self, msg: EmailMessage) -> Exception | None:
+        sender = getattr(self.local, "sender", None)
+        if sender is None:
+            sender = self.local.sender = SmtpSender(self.url)
+            with self.lock:
+                self.senders.append(sender)
+        try:
+            sender.send(msg)
+        except Exception as exc:  # handed back to the caller, which records the batch before raising it
+            return exc
+        return None
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        for sender in self.senders:
+            sender.close()
+
+
+def _send_batch(
+    incidents: IncidentDB,
+    name: str,
+    parallel: _Parallel,
+    batch: list[tuple[int, str, EmailMessage]],
+    report: NotifyReport,
+    audit: AuditLog | None,
+    fault: Fault | None,
+) -> None:
+    """Write-ahead for the whole batch, deliver it over the connections, then record each message's outcome.
+
+    A message the server certainly refused (``NotSent``) becomes ``failed``; one whose fate is unknown (the
+    connection dropped twice, an unexpected error) stays ``sending`` for reconciliation, as in a crash."""
+    _crash(fault, "before_write_ahead")
+    incidents.set_sends(name, [(user_id, SENDING, mid) for user_id, mid, _ in batch])
+    _crash(fault, "after_write_ahead")
+    outcomes = list(parallel.pool.map(parallel.deliver, [msg for _, _, msg in batch]))
+    accepted = [(user_id, mid) for (user_id, mid, _), error in zip(batch, outcomes, strict=True) if error is None]
+    refused = [(user_id, FAILED, mid) for (user_id, mid, _), error in zip(batch, outcomes, strict=True)
+               if isinstance(error, NotSent)]  # fmt: skip
+    _crash(fault, "after_send")
+    incidents.set_sends(name, [(user_id, SENT, mid) for user_id, mid in accepted] + refused)
+    for user_id, mid in accepted:
+        _log(audit, "notify.sent", name, user_id, mid)
+    report.sent += len(accepted)
+    error = next((e for e in outcomes if e is not None), None)
+    if error is not None:
+        raise error
 
 
 def _crash(fault: Fault | None, point: str) -> None:
