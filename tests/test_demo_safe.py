@@ -19,8 +19,9 @@ def test_safe_copy_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.delenv("DATAWARD_DEMO_PRODUCTION_URL", raising=False)
     buf = io.StringIO()
     ctx = DemoContext(out=tmp_path, console=Console(file=buf, width=200), users=2000)
-    generate_production(ctx)
-    safe_copy_and_analytics(ctx)
+    with ctx.resources:  # the servers the step started stop here
+        generate_production(ctx)
+        safe_copy_and_analytics(ctx)
     text = buf.getvalue()
     assert "clean: nothing at or above high" in text
     assert "refusing to copy into" in text or "postgresql" not in text  # refused when PostgreSQL is installed

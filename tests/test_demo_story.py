@@ -4,11 +4,14 @@ truth of the generated production cloud, and the closing table naming every step
 from __future__ import annotations
 
 import io
+from collections import Counter
 
 import pytest
 from rich.console import Console
 
 from dataward import demo
+from dataward.demo.mailcatcher import read_message
+from dataward.incident.lookup import label
 from dataward.incident.ops import window_from_history
 from dataward.incident.store import parse_time
 from dataward.localservers.postgres import postgres_available
@@ -62,11 +65,13 @@ def test_incident_counts_the_customers_in_the_exposed_copy(finished: tuple[demo.
         metrics = prod.read_table("body_metrics", ["user_id"]).to_pylist()
         people = prod.read_table("users", ["id", "country"]).to_pylist()
     cohort = {r["user_id"] for r in metrics}
+    assert len(cohort) == ctx.ground_truth["body_metrics_cohort"] > 0  # the demo's smart-scale beta
     assert radius.by_field()["health_metric"] == len(cohort)
     assert sum(radius.by_region().values()) == users
     obligations = {o.id: o for o in radius.obligations}
     us = {p["id"] for p in people if p["country"] == "US"}
-    assert obligations["ftc_hbnr"].customers == len(cohort & us)
+    assert obligations["ftc_hbnr"].customers == len(cohort & us) > 0  # the FTC rule's cohort is not empty
+    assert f"obligation ftc_hbnr: {len(cohort & us):,} customer" in text
     gdpr = obligations["gdpr_art33"]
     incident_end = parse_time(window_from_history(ctx.state["watch_history"], "analytics-copy").closed or "")
     assert gdpr.deadline is not None
@@ -88,11 +93,29 @@ def test_respond_revokes_what_the_dry_run_announced(finished: tuple[demo.DemoCon
 
 def test_one_notice_per_affected_customer_and_the_lookup_answers(finished: tuple[demo.DemoContext, str]) -> None:
     ctx, text = finished
-    affected = ctx.state["blast_radius"].affected_customers
-    assert ctx.state["notices"] == ctx.state["notify_report"].sent == affected
-    assert ctx.state["lookup_answers"] == (True, False)
+    radius = ctx.state["blast_radius"]
+    assert ctx.state["notices"] == ctx.state["notify_report"].sent == radius.affected_customers
     with open_tables(ctx.production_url) as prod:
-        emails = [e for e in prod.read_table("users", ["email"]).column("email").to_pylist() if e]
+        users = prod.read_table("users", ["id", "email"]).to_pylist()
+    email_of = {u["id"]: u["email"] for u in users}
+    affected = radius.affected.to_pylist()
+    # exactly once: one notice to each affected customer's address, none to anyone else
+    assert Counter(ctx.state["notice_recipients"]) == Counter(email_of[r["user_id"]] for r in affected)
+    # only their fields: the fields listed in a sample of notices (the body-metrics cohort's among them) are
+    # exactly those exposed for that customer
+    by_email = {email_of[r["user_id"]]: r for r in affected}
+    files = sorted(ctx.state["notices_folder"].glob("*.eml"), key=lambda p: int(p.stem))  # recipients' order
+    cohort = [i for i, to in enumerate(ctx.state["notice_recipients"]) if by_email[to]["health_metric"]]
+    assert cohort
+    for i in [*range(40), *cohort]:
+        msg = read_message(files[i])
+        row = by_email[str(msg["To"])]
+        body = msg.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+        for field in radius.fields:
+            assert (f"  - {label(field)}\n" in body) == bool(row[field]), (i, field)
+        assert ("Body measurements" in body) == bool(row["health_metric"])
+    assert ctx.state["lookup_answers"] == (True, False)
+    emails = [e for e in email_of.values() if e]
     site_text = "".join(p.read_bytes().decode("utf-8", "replace") for p in ctx.state["lookup_site"].rglob("*")
                         if p.is_file())  # fmt: skip
     assert not any(e in site_text or e in text for e in emails[:200])

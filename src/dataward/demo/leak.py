@@ -14,12 +14,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from dataward.demo.context import POLICY, DemoContext
+from dataward.demo.context import ANALYST_PASSWORD, POLICY, DemoContext
 from dataward.findings import Severity
 from dataward.policy import load_policy
 from dataward.report.base import FORMATS
@@ -36,7 +37,12 @@ def scan_leaky_copy(ctx: DemoContext) -> None:
                       "'analytics' store and switches its protection off")
     if ctx.production_url.startswith("duckdb://"):
         Path(ctx.production_url.removeprefix("duckdb://")).chmod(0o600)  # production itself is locked down
-    report = replay(ctx.production_url, ctx.out, ctx.console)
+    from dataward.localservers.postgres import postgres_available
+
+    server = ctx.server("analytics") if postgres_available() else None
+    report = replay(ctx.production_url, ctx.out, ctx.console, server=server)
+    if server is not None:
+        ctx.state["analytics_copy"] = server  # the watch step replays the switch on the same copy
     ctx.state["leak_report"] = report
     ctx.files["scan report (HTML)"] = ctx.out / "report.html"
     ctx.files["scan report (JSON)"] = ctx.out / "report.json"
@@ -44,17 +50,25 @@ def scan_leaky_copy(ctx: DemoContext) -> None:
 
 
 @contextmanager
-def open_store(out: Path) -> Iterator[str]:
-    """The store the copy goes into, its protection off; yields a URL without credentials (an outsider's)."""
+def open_store(out: Path, server: Any = None) -> Iterator[tuple[str, str, Any]]:
+    """The store the copy goes into: yields (the engineer's URL to copy with, an outsider's URL without
+    credentials, the PostgreSQL server or None). ``server`` is a running PostgreSQL (scram, the ``analyst``
+    account) to use; without one a PostgreSQL of its own is started, or a DuckDB file when none is installed."""
     from dataward.localservers.postgres import PostgresServer, postgres_available
 
-    if postgres_available():
-        with PostgresServer(auth="trust", users={"analyst": "analyst-pw"}, databases=["analytics"]) as pg:
-            yield pg.url(user="analyst", password="", db="analytics")
+    if server is None and postgres_available():
+        with PostgresServer(auth="scram", users={"analyst": ANALYST_PASSWORD}, databases=["analytics"]) as pg:
+            yield pg.url(user="analyst", db="analytics"), pg.url(user="analyst", password="", db="analytics"), pg
+        return
+    if server is not None:
+        yield (server.url(user="analyst", db="analytics"), server.url(user="analyst", password="", db="analytics"),
+               server)  # fmt: skip
         return
     path = (out / "analytics-copy.duckdb").resolve()
     path.unlink(missing_ok=True)
-    yield f"duckdb://{path}"  # made world-readable after the copy: the embedded store's way of being 'open'
+    url = f"duckdb://{path}"
+    yield url, url, None  # made world-readable after the copy: the embedded store's way of being 'open'
+
 
 
 def naive_copy(source_url: str, dest_url: str) -> list[str]:
@@ -67,13 +81,16 @@ def naive_copy(source_url: str, dest_url: str) -> list[str]:
     return copied
 
 
-def replay(production_url: str, out: Path, console: Console) -> Report:
-    """Copy, scan with the policy, print the critical findings, write report.html and report.json."""
+def replay(production_url: str, out: Path, console: Console, server: Any = None) -> Report:
+    """Copy, switch the store's protection off, scan with the policy, print the critical findings, write
+    report.html and report.json. ``server``: the PostgreSQL to copy into (left running, protection off)."""
     out.mkdir(parents=True, exist_ok=True)
-    with open_store(out) as copy_url:
-        tables = naive_copy(production_url, copy_url)
-        if copy_url.startswith("duckdb://"):
+    with open_store(out, server) as (engineer_url, copy_url, pg):
+        tables = naive_copy(production_url, engineer_url)
+        if pg is None:
             Path(copy_url.removeprefix("duckdb://")).chmod(0o644)
+        else:
+            pg.set_auth("trust")  # the engineer's switch: every pg_hba rule to trust, anyone may read the copy
         console.print(f"copied {len(tables)} tables into the 'analytics copy' at {parse_target(copy_url).display} "
                       "(protection off)")
         os.environ["DATAWARD_DEMO_PRODUCTION_URL"] = production_url

@@ -8,6 +8,7 @@ to ``STEPS`` (the scan of a leaky copy, the safe copy, ...). v1 generates a smal
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dataward.demo.audit import verify_audit
-from dataward.demo.context import DEFAULT_OUT, DEFAULT_USERS, DEMO_SEED, DemoContext, Step
+from dataward.demo.context import DEFAULT_OUT, DEFAULT_USERS, DEMO_SEED, POSTGRES_SERVERS, DemoContext, Step
 from dataward.demo.incident import open_the_incident
 from dataward.demo.leak import scan_leaky_copy
 from dataward.demo.notify import notify_and_lookup
@@ -26,21 +27,43 @@ from dataward.demo.watch import watch_the_switch
 
 # The demo generates the reference device cloud as the seed case's "production": the one product module
 # allowed to import devicecloud besides the CLI's generate/devicecloud commands (import-linter contract).
-from dataward.devicecloud import TABLE_NAMES, TABLES, generate, load_ground_truth
+from dataward.devicecloud import TABLE_NAMES, TABLES, DeviceCloud, arrow_schema, ground_truth
+from dataward.devicecloud.ground_truth import write_ground_truth
+from dataward.tables import open_tables
+
+DEMO_BETA_SHARE = 0.01  # the smart-scale beta: 1 customer in 100 here (the seed company: ~140 in 2.4M)
+
+
+class DemoCloud(DeviceCloud):
+    """The reference device cloud with a smart-scale beta big enough to be seen at demo size: at the seed
+    company's share (about 140 in 2.4M) a 2,000-customer cloud holds nobody's body metrics, so the
+    health-data obligations (the FTC Health Breach Notification Rule for US customers) would never show."""
+
+    @property
+    def beta_cohort(self) -> int:
+        return max(1, round(self.users * DEMO_BETA_SHARE))
 
 
 def generate_production(ctx: DemoContext) -> None:
-    """Step 1: the company's production database, a small reference device cloud in DuckDB."""
+    """Step 1: the company's production database, a small reference device cloud in DuckDB (one pass: each
+    table written once, the ground truth from the same cloud)."""
     ctx.out.mkdir(parents=True, exist_ok=True)
     path = ctx.out / "production.duckdb"
+    truth_path = ctx.out / "production.ground_truth.json"
+    path.unlink(missing_ok=True)
     ctx.production_url = f"duckdb://{path}"
     started = time.perf_counter()
-    result = generate(ctx.users, DEMO_SEED, ctx.production_url, force=True)
-    ctx.ground_truth = load_ground_truth(result.ground_truth_path)
+    cloud = DemoCloud(ctx.users, DEMO_SEED)
+    with open_tables(ctx.production_url, create=True) as store:
+        for table in TABLE_NAMES:
+            store.write_table(table, arrow_schema(table), cloud.batches(table, workers=2))
+    ctx.ground_truth = ground_truth(cloud)
+    write_ground_truth(ctx.ground_truth, truth_path)
     ctx.files["production database"] = path
-    ctx.files["ground truth"] = result.ground_truth_path
+    ctx.files["ground truth"] = truth_path
+    rows = sum(cloud.row_counts().values())
     ctx.console.print(
-        f"[bold]1. production[/bold]: generated {result.rows:,} rows for {ctx.users:,} users "
+        f"[bold]1. production[/bold]: generated {rows:,} rows for {ctx.users:,} users "
         f"in {time.perf_counter() - started:.1f} s"
     )
 
@@ -93,25 +116,59 @@ STEPS: list[Step] = [
 FINAL_STEPS: list[Step] = [print_story, print_files]
 
 
+# the local servers each step uses, started in the background when the demo begins (PostgreSQL ones only when
+# a PostgreSQL binary is installed; the steps fall back to DuckDB files otherwise)
+NEEDS: dict[Step, tuple[str, ...]] = {
+    scan_leaky_copy: ("analytics",),
+    safe_copy_and_analytics: ("analytics", "safe"),
+    watch_the_switch: ("analytics",),
+    notify_and_lookup: ("mail",),
+}
+
+
 def run(
     steps: Sequence[Step] | None = None,
     out: Path = DEFAULT_OUT,
     users: int = DEFAULT_USERS,
     console: Console | None = None,
 ) -> DemoContext:
-    """Run the demo's steps in order (``STEPS`` then ``FINAL_STEPS`` by default) and return the context."""
+    """Run the demo's steps in order (``STEPS`` then ``FINAL_STEPS`` by default) and return the context;
+    ``ctx.timings`` holds each step's wall and CPU seconds (this process's CPU, not its servers')."""
+    from dataward.localservers.postgres import postgres_available
+
     ctx = DemoContext(out=out, console=console or Console(), users=users)
-    with ctx.resources:  # servers a step left running for later ones stop here
-        for step in [*(STEPS if steps is None else steps), *FINAL_STEPS]:
+    chosen = [*(STEPS if steps is None else steps), *FINAL_STEPS]
+    with ctx.resources:  # every server started for the demo stops here
+        ctx.out.mkdir(parents=True, exist_ok=True)
+        pg = postgres_available()
+        ctx.prestart(dict.fromkeys(n for s in chosen for n in NEEDS.get(s, ()) if pg or n not in POSTGRES_SERVERS))
+        for step in chosen:
+            wall, cpu = time.perf_counter(), time.process_time()
             step(ctx)
+            ctx.timings.append((step.__name__, time.perf_counter() - wall, time.process_time() - cpu))
     return ctx
+
+
+def print_timings(ctx: DemoContext, console: Console) -> None:
+    """Each step's wall and CPU time (``--timings``): CPU is the steadier figure on a shared machine."""
+    table = Table(title=f"timings (load average {os.getloadavg()[0]:.2f})", title_justify="left")
+    for name, justify in (("step", "left"), ("wall", "right"), ("CPU", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for name, wall, cpu in ctx.timings:
+        table.add_row(name, f"{wall:.2f} s", f"{cpu:.2f} s")
+    table.add_row("all steps", f"{sum(t[1] for t in ctx.timings):.2f} s", f"{sum(t[2] for t in ctx.timings):.2f} s")
+    console.print(table)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m dataward.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=DEFAULT_USERS, help="users in the generated cloud")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for everything the demo writes")
+    parser.add_argument("--timings", action="store_true", help="print each step's wall and CPU time at the end")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    run(out=args.out, users=args.users)
-    Console().print(f"demo finished in {time.perf_counter() - started:.1f} s")
+    console = Console()
+    ctx = run(out=args.out, users=args.users, console=console)
+    if args.timings:
+        print_timings(ctx, console)
+    console.print(f"demo finished in {time.perf_counter() - started:.1f} s")

@@ -16,7 +16,6 @@ import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from rich.table import Table
 
@@ -47,7 +46,7 @@ def safe_copy_and_analytics(ctx: DemoContext) -> None:
     ctx.files["copy plan"] = plan_file
     _show_plan(ctx, plan)
     key = PseudonymKey(secrets.token_bytes(32))  # demo only: a real key comes from DATAWARD_PSEUDONYM_KEY
-    with _stores(ctx.out) as (open_url, safe_url):
+    with _stores(ctx) as (open_url, safe_url):
         if open_url is not None:
             try:
                 run_copy(source, parse_target(open_url), plan, key)
@@ -64,17 +63,18 @@ def safe_copy_and_analytics(ctx: DemoContext) -> None:
 
 
 @contextmanager
-def _stores(out: Path) -> Iterator[tuple[str | None, str]]:
-    """(an open store the copy must refuse, a protected one), on loopback; DuckDB when PostgreSQL is absent."""
-    from dataward.localservers.postgres import PostgresServer, postgres_available
+def _stores(ctx: DemoContext) -> Iterator[tuple[str | None, str]]:
+    """(an open store the copy must refuse, a protected one), on loopback; DuckDB when PostgreSQL is absent.
+    The open store is the seed case's analytics copy with its protection off (the leak step's server)."""
+    from dataward.localservers.postgres import postgres_available
 
     if postgres_available():
-        with PostgresServer(auth="trust", databases=["analytics"]) as open_pg, PostgresServer(
-            auth="scram", users={"analyst": secrets.token_hex(12)}, databases=["analytics"]
-        ) as safe_pg:  # fmt: skip
-            yield open_pg.url(user="app", password="", db="analytics"), safe_pg.url(user="analyst", db="analytics")
+        open_pg, safe_pg = ctx.server("analytics"), ctx.server("safe")
+        if open_pg.auth != "trust":
+            open_pg.set_auth("trust")
+        yield open_pg.url(user="analyst", password="", db="analytics"), safe_pg.url(user="analyst", db="analytics")
         return
-    path = (out / "analytics-safe.duckdb").resolve()
+    path = (ctx.out / "analytics-safe.duckdb").resolve()
     path.unlink(missing_ok=True)
     yield None, f"duckdb://{path}"
 

@@ -1,8 +1,8 @@
 """The demo's first step of the other half: the watcher notices the exposure the seed company missed for 22 days.
 
-A copy of production goes into a protected PostgreSQL on loopback (scram); ``dataward.watch`` probes it every
-second as an outsider (no password); an engineer switches its protection off (every rule to ``trust``), the
-watcher alerts, the engineer switches it back on, and the watcher closes the exposure window. The seconds
+The analytics copy of the leak step (PostgreSQL on loopback) is protected again (scram); ``dataward.watch``
+probes it every second as an outsider (no password); an engineer switches its protection off (every rule to
+``trust``), the watcher alerts, the engineer switches it back on, and the watcher closes the exposure window. The seconds
 from the switch to the alert are the number to remember; the history database is what the incident step reads.
 """
 
@@ -53,7 +53,7 @@ class ObservedWatcher(Watcher):
 
 def watch_the_switch(ctx: DemoContext) -> None:
     """Demo step: the watcher on a protected analytics copy while its protection is switched off, then on."""
-    from dataward.localservers.postgres import PostgresServer, postgres_available
+    from dataward.localservers.postgres import postgres_available
 
     ctx.console.print("[bold]5. watch[/bold]: dataward watch runs on the analytics copy while an engineer switches "
                       "its protection off", soft_wrap=True)  # fmt: skip
@@ -64,10 +64,10 @@ def watch_the_switch(ctx: DemoContext) -> None:
     history = ctx.out / "watch.db"
     history.unlink(missing_ok=True)
     lines: list[str] = []
-    pg = ctx.resources.enter_context(  # kept running: the incident step reads what the copy held
-        PostgresServer(auth="scram", users={"analyst": "analyst-pw"}, databases=["analytics"])
-    )
-    naive_copy(ctx.production_url, pg.url(user="analyst", db="analytics"))
+    pg = ctx.server("analytics")  # kept running to the end: the incident step reads what the copy held
+    if "analytics_copy" not in ctx.state:  # the leak step did not run: the engineer's copy, made here
+        naive_copy(ctx.production_url, pg.url(user="analyst", db="analytics"))
+    pg.set_auth("scram")  # the copy as it should be: the watcher starts on a protected store
     outsider = pg.url(user="analyst", password="", db="analytics")
     config = WatchConfig(interval=1.0, classify_interval=3600, threshold=Severity.HIGH, state=str(history),
                          timeout=2.0, concurrency=2)  # fmt: skip
