@@ -41,7 +41,8 @@ def calls() -> list[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def found(scenario: Scenario, calls: list[tuple[str, str]]) -> Inventory:
-    options = InventoryOptions(regions=scenario.regions, on_call=lambda service, op: calls.append((service, op)))
+    """The account read as ``--regions all`` does (regions=None: every region DescribeRegions enables)."""
+    options = InventoryOptions(regions=None, on_call=lambda service, op: calls.append((service, op)))
     return inventory("aws", options)
 
 
@@ -200,10 +201,35 @@ def test_every_format_renders_the_findings(found: Inventory, fmt: str) -> None:
         assert tomllib.loads(text)["schema"] == "dataward.inventory/v1"
 
 
-def test_cli_bad_region_is_a_usage_error(scenario: Scenario) -> None:
-    result = run_cli("--regions", "eu-west-1,moon")
+@pytest.mark.parametrize("regions, sentence", [
+    ("eu-west-1,moon", "error: --regions item 'moon' is not an AWS region name.\n"),
+    ("eu-wset-1", "error: --regions item 'eu-wset-1' is not an AWS region name. Did you mean 'eu-west-1'?\n"),
+    ("us-east-1,eu-centrl-1", "error: --regions item 'eu-centrl-1' is not an AWS region name. Did you mean 'eu-central-1'?"),
+])
+def test_cli_bad_region_is_one_sentence_with_a_suggestion(regions: str, sentence: str) -> None:
+    result = run_cli("--regions", regions)  # refused before any AWS call: no moto needed
     assert result.exit_code == 2
-    assert "error: --regions item 'moon' is not an AWS region name" in result.output
+    assert result.stderr.startswith(sentence) and "Traceback" not in result.output
+
+
+def test_regions_all_reads_every_enabled_region(found: Inventory, scenario: Scenario) -> None:
+    """--regions all (``found``): every region moto's DescribeRegions enables is read, without an error line
+    (MemoryDB is not asked where AWS does not offer it); the stores are found in exactly the scenario's regions."""
+    import boto3
+
+    from dataward.cli.inventory import parse_regions
+
+    assert parse_regions("all") is None and parse_regions(" ALL ") is None
+    enabled = sorted(r["RegionName"] for r in boto3.client("ec2").describe_regions()["Regions"])
+    assert list(found.regions) == enabled and len(enabled) > len(scenario.regions)
+    assert found.errors == ()
+    by_region: dict[str, set[str]] = {}
+    for s in found.stores:
+        by_region.setdefault(s.region, set()).add(s.name)
+    assert set(by_region) == set(scenario.regions)
+    assert {"orders-public", "orders-private", "exports-public"} <= by_region["eu-west-1"]
+    assert {"logs-open", "logs-locked"} <= by_region["us-east-1"]
+    assert scenario.other_account_store not in {n for names in by_region.values() for n in names}
 
 
 def test_cli_help_has_an_example() -> None:

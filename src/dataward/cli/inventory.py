@@ -9,6 +9,7 @@ import click
 from dataward.cli._common import COMMANDS, write_output
 from dataward.errors import DatawardError
 from dataward.findings import Severity
+from dataward.suggest import did_you_mean
 
 FORMATS = ("table", "json", "toml", "sarif", "ocsf")
 
@@ -88,20 +89,21 @@ def aws_command(
 
 
 def parse_regions(text: str) -> tuple[str, ...] | None:
-    """'all' -> None (every enabled region); 'eu-west-1, us-east-1' -> the list; a bad name is a usage error."""
+    """'all' -> None (every enabled region); 'eu-west-1, us-east-1' -> the list; a name AWS does not have is a
+    usage error that suggests the closest one ("Did you mean 'eu-west-1'?")."""
+    from dataward.inventory.providers.aws import known_regions
+
     if text.strip().lower() == "all":
         return None
     regions = tuple(dict.fromkeys(r.strip() for r in text.split(",") if r.strip()))
-    bad = [r for r in regions if not _region_like(r)]
+    known = known_regions()
+    bad = [r for r in regions if r not in known]
     if bad or not regions:
-        raise DatawardError(f"--regions item '{bad[0] if bad else text}' is not an AWS region name",
-                            tip="write e.g. --regions eu-west-1,us-east-1 or --regions all")
+        name = bad[0] if bad else text
+        raise DatawardError(f"--regions item '{name}' is not an AWS region name.{did_you_mean(name, known)}",
+                            tip="write e.g. --regions eu-west-1,us-east-1 or --regions all (the regions this "
+                                "boto3 knows; a newer region needs a newer boto3)")
     return regions
-
-
-def _region_like(name: str) -> bool:
-    parts = name.split("-")
-    return len(parts) >= 3 and parts[-1].isdigit() and all(p.isalpha() for p in parts[:-1])
 
 
 COMMANDS.register(inventory_group)

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any, ClassVar
 
 import boto3
@@ -141,6 +142,25 @@ def _enabled_regions(session: _Session) -> list[str]:
     return sorted(r["RegionName"] for r in regions)
 
 
+def known_regions() -> frozenset[str]:
+    """Every region name of every AWS partition that this botocore knows (read from its own data, offline)."""
+    return service_regions("ec2")
+
+
+@cache
+def service_regions(service: str) -> frozenset[str]:
+    """The regions where AWS offers ``service``, from botocore's own data (offline; empty if it does not say)."""
+    session = boto3.session.Session()
+    return frozenset(r for p in session.get_available_partitions() for r in session.get_available_regions(service, p))
+
+
+def _offered(service: str, region: str) -> bool:
+    """Whether to read ``service`` in ``region``: not where AWS does not offer it (MemoryDB is in about half the
+    regions), so an account-wide read makes no call that can only fail."""
+    regions = service_regions(service)
+    return not regions or region in regions
+
+
 def _one_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
 
@@ -154,14 +174,15 @@ def _collect_region(account: str, session: _Session, region: str, options: Inven
             clients[service] = session.client(service, region)
         return clients[service]
 
-    for service in ("ec2", *(c.service for c in SERVICES)):
+    collectors = [c for c in SERVICES if _offered(c.service, region)]
+    for service in ("ec2", *(c.service for c in collectors)):
         client(service)  # made up front, in this thread: the pool below only uses them
     try:
         ctx = Region(account, region, _network(client("ec2")), client)
     except (BotoCoreError, ClientError) as exc:
         return Collection(errors=(f"{account} {region} ec2: {_one_line(exc)}",))
     with ThreadPoolExecutor(max(1, options.calls_per_region), f"dataward-aws-{region}") as pool:
-        parts = list(pool.map(lambda c: _run_collector(c(), ctx), SERVICES))
+        parts = list(pool.map(lambda c: _run_collector(c(), ctx), collectors))
     return Collection(stores=tuple(s for p in parts for s in p.stores), errors=tuple(e for p in parts for e in p.errors))
 
 
