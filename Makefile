@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(BIN)/python -m dataward.demo
+	$(BIN)/python -m dataward.demo $(if $(filter 1 yes true,$(SERVE)),--serve)
 
 test: install
 	scripts/ensure-system.sh test

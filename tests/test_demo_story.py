@@ -4,17 +4,25 @@ truth of the generated production cloud, and the closing table naming every step
 from __future__ import annotations
 
 import io
+import json
+import re
+import urllib.request
 from collections import Counter
+from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 from dataward import demo
 from dataward.demo.mailcatcher import read_message
+from dataward.demo.serve import ControlPlane, serve_the_state
 from dataward.incident.lookup import label
 from dataward.incident.ops import window_from_history
 from dataward.incident.store import parse_time
 from dataward.localservers.postgres import postgres_available
+from dataward.serve import accounts
+from dataward.state import open_state_db
 from dataward.tables import open_tables
 
 pytestmark = [
@@ -110,7 +118,9 @@ def test_one_notice_per_affected_customer_and_the_lookup_answers(finished: tuple
     for i in [*range(40), *cohort]:
         msg = read_message(files[i])
         row = by_email[str(msg["To"])]
-        body = msg.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+        plain = msg.get_body(preferencelist=("plain",))
+        assert plain is not None
+        body = plain.get_content().replace("\r\n", "\n")
         for field in radius.fields:
             assert (f"  - {label(field)}\n" in body) == bool(row[field]), (i, field)
         assert ("Body measurements" in body) == bool(row["health_metric"])
@@ -127,3 +137,43 @@ def test_the_audit_log_verifies_against_the_pinned_key(finished: tuple[demo.Demo
     assert result.ok and result.unsigned_tail == 0
     assert result.entries >= ctx.state["notices"]  # one entry per notice at least
     assert "intact" in text
+
+
+def test_serve_mode_serves_the_demo_state_until_ctrl_c(finished: tuple[demo.DemoContext, str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """``make demo SERVE=1``: dataward serve on the demo's state answers /healthz, the printed admin password
+    is the account's (stored only as a hash), a token reads the watched store; Ctrl-C stops the server."""
+    ctx, _ = finished
+    db = Path(ctx.state["state_db"])
+    seen: dict[str, object] = {}
+
+    def browse_then_ctrl_c(server: ControlPlane) -> None:
+        seen["server"] = server
+        with urllib.request.urlopen(f"{server.url}healthz", timeout=5) as answer:
+            seen["healthz"] = json.load(answer)
+        engine = open_state_db(str(db))
+        try:
+            password = re.search(r"one-time password (\S+)", buffer.getvalue())
+            assert password is not None
+            user = accounts.verify_password(engine, "admin", password.group(1))
+            seen["role"] = user.role if user else None
+            seen["stored_raw"] = password.group(1).encode() in db.read_bytes()
+            token = accounts.create_token(engine, "admin")
+        finally:
+            engine.dispose()
+        request = urllib.request.Request(f"{server.url}api/v1/stores", headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            seen["stores"] = json.load(answer)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ControlPlane, "wait", browse_then_ctrl_c)
+    buffer = io.StringIO()
+    ctx.console = Console(file=buffer, width=200)
+    with ExitStack() as ctx.resources:
+        serve_the_state(ctx)
+    text = buffer.getvalue()
+    server = seen["server"]
+    assert isinstance(server, ControlPlane) and not server.running  # stopped with the demo's resources
+    assert f"dataward serve is running at {server.url}" in text and "stopped" in text
+    assert seen["healthz"] == {"status": "ok"} and seen["role"] == "admin" and seen["stored_raw"] is False
+    assert "analytics-copy" in json.dumps(seen["stores"])

@@ -26,15 +26,13 @@ def open_the_incident(ctx: DemoContext) -> None:
         ctx.console.print("   skipped: the watch step did not run")
         return
     started = time.perf_counter()
-    db_path = ctx.out / "incidents.db"
-    db_path.unlink(missing_ok=True)
+    db_path = ctx.state["state_db"]  # the watcher's state database holds the incident too (dataward serve reads both)
     with open_incident_db(str(db_path)) as db:
         incident = open_incident(db, INCIDENT, ctx.state["watch_store"], history=ctx.state["watch_history"])
         radius = run_blast_radius(db, INCIDENT, ctx.production_url, exposed=ctx.state["exposed_url"])
     ctx.state["incident_db"] = str(db_path)
     ctx.state["incident"] = INCIDENT
     ctx.state["blast_radius"] = radius
-    ctx.files["incident database"] = db_path
     affected = radius.affected_customers
     share = affected / SEED_NOTIFIED
     ctx.console.print(f"   window {incident.window_from} → {incident.window_to} (from {incident.window_source})",

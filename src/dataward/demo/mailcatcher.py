@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import socket
 import sys
-from email.message import Message
+from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 from email.policy import default
 from pathlib import Path
@@ -58,10 +58,12 @@ class MailCatcher(LocalServer):
         return out
 
 
-def read_message(path: Path) -> Message:
+def read_message(path: Path) -> EmailMessage:
     """One caught message, parsed (for a reader or a test)."""
     with path.open("rb") as fh:
-        return BytesParser(policy=default).parse(fh)
+        msg = BytesParser(policy=default).parse(fh)
+    assert isinstance(msg, EmailMessage)  # the default policy's message class
+    return msg
 
 
 def serve(port: int, folder: Path) -> None:

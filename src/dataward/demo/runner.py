@@ -23,6 +23,7 @@ from dataward.demo.leak import scan_leaky_copy
 from dataward.demo.notify import notify_and_lookup
 from dataward.demo.respond import respond
 from dataward.demo.safe import safe_copy_and_analytics
+from dataward.demo.serve import serve_the_state
 from dataward.demo.watch import watch_the_switch
 
 # The demo generates the reference device cloud as the seed case's "production": the one product module
@@ -131,13 +132,15 @@ def run(
     out: Path = DEFAULT_OUT,
     users: int = DEFAULT_USERS,
     console: Console | None = None,
+    serve: bool = False,
 ) -> DemoContext:
     """Run the demo's steps in order (``STEPS`` then ``FINAL_STEPS`` by default) and return the context;
-    ``ctx.timings`` holds each step's wall and CPU seconds (this process's CPU, not its servers')."""
+    ``ctx.timings`` holds each step's wall and CPU seconds (this process's CPU, not its servers').
+    ``serve``: end with ``dataward serve`` on the demo's state, in the foreground until Ctrl-C."""
     from dataward.localservers.postgres import postgres_available
 
     ctx = DemoContext(out=out, console=console or Console(), users=users)
-    chosen = [*(STEPS if steps is None else steps), *FINAL_STEPS]
+    chosen = [*(STEPS if steps is None else steps), *FINAL_STEPS, *([serve_the_state] if serve else [])]
     with ctx.resources:  # every server started for the demo stops here
         ctx.out.mkdir(parents=True, exist_ok=True)
         pg = postgres_available()
@@ -165,10 +168,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--users", type=int, default=DEFAULT_USERS, help="users in the generated cloud")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for everything the demo writes")
     parser.add_argument("--timings", action="store_true", help="print each step's wall and CPU time at the end")
+    parser.add_argument("--serve", action="store_true",
+                        help="then run `dataward serve` on the demo's state until Ctrl-C (make demo SERVE=1)")  # fmt: skip
     args = parser.parse_args(argv)
     started = time.perf_counter()
     console = Console()
-    ctx = run(out=args.out, users=args.users, console=console)
+    ctx = run(out=args.out, users=args.users, console=console, serve=args.serve)
     if args.timings:
         print_timings(ctx, console)
-    console.print(f"demo finished in {time.perf_counter() - started:.1f} s")
+    if not args.serve:
+        console.print(f"demo finished in {time.perf_counter() - started:.1f} s; to see it in the browser: "
+                      "make demo SERVE=1", highlight=False)  # fmt: skip

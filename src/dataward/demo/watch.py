@@ -90,9 +90,10 @@ def watch_the_switch(ctx: DemoContext) -> None:
         watcher.close()
     ctx.state["exposed_url"] = pg.url(user="analyst", db="analytics")
     ctx.state["watch_history"] = str(history)
+    ctx.state["state_db"] = str(history)  # the demo's state database: the watch history, then the incident
     ctx.state["watch_store"] = STORE
     ctx.state["alert_s"] = alert_s
-    ctx.files["watch history"] = history
+    ctx.files["state database (watch history, incident)"] = history
     opened = [line for line in lines if "finding opened" in line]
     ctx.console.print(f"   protected at the first probe: {'yes' if protected else 'no'}; the switch to 'trust' "
                       f"raised {len(opened)} alerting finding(s) on '{STORE}'", highlight=False, soft_wrap=True)  # fmt: skip

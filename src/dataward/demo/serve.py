@@ -1,0 +1,91 @@
+"""The demo in the browser (``make demo SERVE=1``): ``dataward serve`` on the demo's state database.
+
+The watcher's history and the incident (window, blast radius, response ledger, notices) are in one state
+database, ``watch.db``; the demo adds an ``admin`` account with a random password, printed once and stored only
+as its Argon2id hash (``dataward.serve.accounts``), starts ``dataward serve`` on a free loopback port and keeps
+it running in the foreground until Ctrl-C. Without ``--serve`` nothing is started and nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import urllib.request
+from pathlib import Path
+
+from dataward.demo.context import DemoContext
+from dataward.localservers.base import LocalServer
+from dataward.serve import accounts
+from dataward.state import open_state_db
+
+ADMIN = "admin"
+
+
+class ControlPlane(LocalServer):
+    """``dataward serve --db <state> --listen 127.0.0.1:<free port>`` as a process of its own."""
+
+    kind = "dataward-serve"
+
+    def __init__(self, db: Path) -> None:
+        super().__init__(start_timeout=60.0)
+        self.db = db
+
+    def _command(self) -> list[str]:
+        return [sys.executable, "-m", "dataward", "serve", "--db", str(self.db), "--listen", f"127.0.0.1:{self.port}"]
+
+    def _ping(self) -> bool:
+        with urllib.request.urlopen(f"{self.url}healthz", timeout=2) as answer:
+            return bool(answer.status == 200)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def wait(self) -> None:
+        """Until the server ends; Ctrl-C interrupts this process (the server has a session of its own), and the
+        demo's resources then stop the server."""
+        if self._proc is not None:
+            self._proc.wait()
+
+
+def add_admin(db: Path) -> str:
+    """An admin account on the state database with a new random password, returned once (only its Argon2id hash
+    is stored)."""
+    password = secrets.token_urlsafe(18)
+    engine = open_state_db(str(db))
+    try:
+        accounts.add_user(engine, ADMIN, "admin", password)
+    finally:
+        engine.dispose()
+    return password
+
+
+def start_control_plane(db: Path) -> tuple[ControlPlane, str]:
+    """An admin account and ``dataward serve`` on the state database ``db``; the caller stops the server."""
+    password = add_admin(db)
+    server = ControlPlane(db)
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        raise
+    return server, password
+
+
+def serve_the_state(ctx: DemoContext) -> None:
+    """Last step with ``--serve``: the URL and the admin password, then the server in the foreground."""
+    ctx.console.print("[bold]serve[/bold]: the same story in the browser, from the demo's state database")
+    if "state_db" not in ctx.state:
+        ctx.console.print("   skipped: the watch step did not run, so there is no state to serve")
+        return
+    server, password = start_control_plane(Path(ctx.state["state_db"]))
+    ctx.resources.callback(server.stop)
+    ctx.console.print(f"   dataward serve is running at [bold]{server.url}[/bold] on {ctx.state['state_db']}",
+                      highlight=False, soft_wrap=True)  # fmt: skip
+    ctx.console.print(f"   user [bold]{ADMIN}[/bold], one-time password [bold]{password}[/bold] (shown only now; "
+                      "stored as an Argon2id hash)", highlight=False, soft_wrap=True)  # fmt: skip
+    ctx.console.print("   press Ctrl-C to stop it", highlight=False)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        ctx.console.print("   stopped")
