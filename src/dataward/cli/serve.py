@@ -1,14 +1,29 @@
-"""``dataward serve``: the control plane's JSON API over the state database (the web UI comes next)."""
+"""``dataward serve``: the control plane: the watch engine of --config and the JSON API over one state database."""
 
 from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from dataward.cli._common import COMMANDS
-from dataward.cli.users import db_options, state_location
+from dataward.cli.users import db_options
 from dataward.errors import DatawardError
-from dataward.serve.listen import check_listen, parse_listen
-from dataward.watch.state import open_state
+from dataward.policy import load_policy
+from dataward.serve.listen import Listen, check_listen, parse_listen
+from dataward.watch import config_from_policy
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    import uvicorn
+    from fastapi import FastAPI
 
 
 @click.command("serve")
@@ -17,31 +32,112 @@ from dataward.watch.state import open_state
               help="Address to serve on; a non-loopback one needs --tls-cert and --tls-key.")
 @click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True), default=None, help="TLS certificate (PEM).")
 @click.option("--tls-key", type=click.Path(dir_okay=False, exists=True), default=None, help="TLS private key (PEM).")
-def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str | None, tls_key: str | None) -> None:
-    """Serve the API (bearer tokens from `dataward users token create`) over the watcher's state database.
+@click.option("--baseline", "baseline", type=click.Path(dir_okay=False), default=None,
+              help="Baseline file that suppressions are written to. Default: [scan] baseline of --config, "
+                   "else baseline.json beside the state database.")
+def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str | None, tls_key: str | None,
+                  baseline: str | None) -> None:
+    """Watch the stores of --config (as `dataward watch` does) and serve the API over the same state database.
+
+    Bearer tokens come from `dataward users token create`. SIGTERM or Ctrl-C stops the watch between probes
+    and the server; a restart repeats no alert.
 
     \b
     Examples:
       dataward serve --config dataward.toml
       dataward serve --db watch.db --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem
     """
-    import uvicorn
-
     from dataward.serve.app import create_app
+    from dataward.serve.events import EventBus
+    from dataward.serve.runner import WatchRunner
+    from dataward.serve.views import default_baseline
+    from dataward.watch.state import open_state
 
     if (tls_cert is None) != (tls_key is None):
         raise DatawardError("--tls-cert and --tls-key go together")
     address = parse_listen(listen)
     check_listen(address, tls=tls_cert is not None)
-    db_state = open_state(state_location(config, db))
+    policy = load_policy(config) if config else None
+    watch_config = config_from_policy(policy)
+    location = db or watch_config.state
+    watch_config = watch_config.with_overrides(state=location)
+    if baseline is None and policy is not None and policy.scan.baseline and config:
+        baseline = str(Path(config).parent / policy.scan.baseline)  # relative to the policy file, as in scan
+    targets = policy.targets() if policy else []
+    sock = _bind(address)
+    try:
+        db_state = open_state(location)  # created and migrated to the current schema
+    except BaseException:
+        sock.close()
+        raise
+    bus = EventBus()
+    runner = WatchRunner(targets, policy, watch_config, bus) if targets else None
+    app = create_app(db_state, baseline=baseline or default_baseline(location), bus=bus)
     try:
         scheme = "https" if tls_cert else "http"
         host = f"[{address.host}]" if ":" in address.host else address.host
         click.echo(f"serving on {scheme}://{host}:{address.port}/ (API under /api/v1/)", err=True)
-        uvicorn.run(create_app(db_state), host=address.host, port=address.port, ssl_certfile=tls_cert,
-                    ssl_keyfile=tls_key, log_level="warning", server_header=False)
+        stops: list[Callable[[], None]] = [bus.close]
+        if runner is not None:
+            stops.insert(0, runner.request_stop)
+            click.echo(f"watching {runner.stores} stores every {watch_config.interval:g} s", err=True)
+            runner.start()
+        server = _server(app, address, tls_cert, tls_key, stops)
+        server.run(sockets=[sock])
     finally:
+        if runner is not None:
+            runner.stop()
+        bus.close()
+        sock.close()
+        app.state.plane.close()
         db_state.close()
+
+
+def _bind(address: Listen) -> socket.socket:
+    """The listening socket, bound before anything is written, so a busy port is one sentence."""
+    family = socket.AF_INET6 if ":" in address.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((address.host, address.port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or type(exc).__name__
+        raise DatawardError(f"cannot listen on {address.host}:{address.port} ({reason.lower()})",
+                            tip="choose another port with --listen HOST:PORT") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _server(app: FastAPI, address: Listen, tls_cert: str | None, tls_key: str | None,
+            stops: list[Callable[[], None]]) -> uvicorn.Server:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server; SIGTERM/SIGINT stop the watch, end the event streams, then the server, and the
+        command returns (exit 0, as `dataward watch` does) instead of re-raising the signal."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            for stop in stops:
+                stop()
+            super().handle_exit(sig, frame)
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    config = uvicorn.Config(app, host=address.host, port=address.port, ssl_certfile=tls_cert, ssl_keyfile=tls_key,
+                            log_level="warning", server_header=False, timeout_graceful_shutdown=5)
+    return Server(config)
 
 
 COMMANDS.register(serve_command)

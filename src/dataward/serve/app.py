@@ -1,20 +1,29 @@
 """The FastAPI application of ``dataward serve``: ``/healthz`` and the JSON API under ``/api/v1/``.
 
-Routes are thin: :func:`require` authenticates the bearer token and checks the role, the handler calls the
-library. Every answer carries the security headers (a CSP without inline script, no framing, no referrer, no
-sniffing). Only ``/healthz`` answers without credentials, the OpenAPI document included.
+Routes are thin: :func:`require` authenticates the bearer token and checks the role, the handler calls
+:mod:`dataward.serve.views` (the same functions the pages call). A user-caused problem is a 400 (404 for
+something that does not exist, 409 for a name already taken) with one sentence. Every answer carries the
+security headers (a CSP without inline script, no framing, no referrer, no sniffing). Only ``/healthz``
+answers without credentials, the OpenAPI document included.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable
+from datetime import date
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi import Body, Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dataward.errors import DatawardError
 from dataward.serve import accounts, views
 from dataward.serve.accounts import User
+from dataward.serve.events import Closed, EventBus
+from dataward.serve.views import Conflict, FindingFilter, NotFound, Plane
 from dataward.watch.state import StateDB
 
 API = "/api/v1"
@@ -26,7 +35,10 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
+KEEPALIVE_S = 15.0
 _bearer = HTTPBearer(auto_error=False)
+_FINDING_ID = Path(pattern=r"^[A-Za-z0-9._:-]{1,128}$", description="A finding id (see GET /api/v1/findings).")
+_INCIDENT = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="An incident name.")
 
 
 def require(role: str) -> Callable[..., User]:
@@ -46,23 +58,70 @@ def require(role: str) -> Callable[..., User]:
     return dependency
 
 
-def create_app(db: StateDB) -> FastAPI:
-    """The application over an open state database (the caller closes it)."""
+Responder = Annotated[User, Depends(require("responder"))]
+
+
+class SuppressRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=views.MAX_REASON, description="Why it is accepted.")
+    expires: date | None = Field(default=None, description="YYYY-MM-DD; default in 90 days.")
+
+
+class IncidentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    name: str = Field(min_length=1, max_length=64)
+    store: str | None = Field(default=None, max_length=256)
+    window_from: str | None = Field(default=None, alias="from", max_length=64)
+    window_to: str | None = Field(default=None, alias="to", max_length=64)
+    window: int | None = Field(default=None, ge=1, le=2**53, description="An exposure window id (history).")
+
+
+def create_app(db: StateDB, *, baseline: str | None = None, bus: EventBus | None = None) -> FastAPI:
+    """The application over an open state database (the caller closes it); suppressions go to ``baseline``
+    (default: ``baseline.json`` beside a SQLite state file); the watcher's events come through ``bus``."""
     app = FastAPI(title="dataward", version="1", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.db = db
-    app.middleware("http")(_security_headers)
+    app.state.plane = Plane(db, baseline or views.default_baseline(db.location), bus or EventBus())
+    app.add_middleware(SecurityHeaders)
+    app.add_exception_handler(DatawardError, _dataward_error)
     _routes(app)
     return app
 
 
-async def _security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    response = await call_next(request)
-    response.headers.update(SECURITY_HEADERS)
-    return response
+class SecurityHeaders:
+    """Pure ASGI middleware (streams, such as the events, pass through unbuffered)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", [])
+                           if k.decode().lower() not in _LOWER_HEADERS]
+                headers += [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+_LOWER_HEADERS = {k.lower() for k in SECURITY_HEADERS}
+
+
+async def _dataward_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DatawardError)
+    status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 400
+    return JSONResponse({"detail": exc.message, "tip": exc.tip}, status_code=status)
 
 
 def _routes(app: FastAPI) -> None:
     viewer = [Depends(require("viewer"))]
+    plane: Plane = app.state.plane
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -76,10 +135,86 @@ def _routes(app: FastAPI) -> None:
     def history(store: str | None = None) -> dict[str, Any]:
         return views.history_of(app.state.db, store)
 
+    @app.get(f"{API}/overview", dependencies=viewer)
+    def overview() -> dict[str, Any]:
+        return views.overview_document(plane)
+
+    @app.get(f"{API}/findings", dependencies=viewer, response_model=None)
+    def findings(
+        severity: Annotated[str | None, Query(max_length=64, description="critical,high,...")] = None,
+        store: Annotated[str | None, Query(max_length=256)] = None,
+        rule: Annotated[str | None, Query(max_length=256)] = None,
+        category: Annotated[str | None, Query(max_length=64)] = None,
+        state: Literal["open", "fixed", "suppressed", "all"] = "open",
+        format: Literal["json", "sarif", "ocsf"] | None = None,
+    ) -> dict[str, Any] | Response:
+        filters = FindingFilter(severity, store, rule, category, state)
+        if format is None:
+            return views.findings_document(plane, filters)
+        text, media = views.export_findings(plane, filters, format)
+        suffix = {"json": "json", "sarif": "sarif", "ocsf": "ocsf.jsonl"}[format]
+        return Response(text, media_type=media,
+                        headers={"Content-Disposition": f'attachment; filename="dataward-findings.{suffix}"'})
+
+    @app.post(f"{API}/findings/{{finding_id}}/suppress")
+    def suppress(finding_id: Annotated[str, _FINDING_ID], body: SuppressRequest, user: Responder) -> dict[str, Any]:
+        return views.suppress_finding(plane, finding_id, body.reason, body.expires, user)
+
+    @app.delete(f"{API}/findings/{{finding_id}}/suppress")
+    def unsuppress_delete(finding_id: Annotated[str, _FINDING_ID], user: Responder) -> dict[str, Any]:
+        return views.unsuppress_finding(plane, finding_id, user)
+
+    @app.post(f"{API}/findings/{{finding_id}}/unsuppress")
+    def unsuppress(finding_id: Annotated[str, _FINDING_ID], user: Responder) -> dict[str, Any]:
+        return views.unsuppress_finding(plane, finding_id, user)
+
+    @app.get(f"{API}/incidents", dependencies=viewer)
+    def incidents() -> dict[str, Any]:
+        return views.incidents_document(plane)
+
+    @app.post(f"{API}/incidents", status_code=201)
+    def open_incident(body: Annotated[IncidentRequest, Body()], user: Responder) -> dict[str, Any]:
+        return views.open_incident(plane, body.name, user, store=body.store, window_from=body.window_from,
+                                   window_to=body.window_to, window_id=body.window)
+
+    @app.get(f"{API}/incidents/{{name}}/blast-radius", dependencies=viewer)
+    def blast_radius(name: Annotated[str, _INCIDENT]) -> dict[str, Any]:
+        return views.blast_radius_document(plane, name)
+
+    @app.get(f"{API}/audit", dependencies=[Depends(require("admin"))])
+    def audit(limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
+        return views.audit_document(plane, limit)
+
     @app.get(f"{API}/users", dependencies=[Depends(require("admin"))])
     def users() -> dict[str, Any]:
         return {"users": [{"name": u.name, "role": u.role, "disabled": u.disabled, "created_at": u.created_at,
                            "tokens": u.tokens} for u in accounts.list_users(app.state.db.engine)]}
+
+    @app.get(f"{API}/events", dependencies=viewer, response_class=StreamingResponse,
+             responses={200: {"content": {"text/event-stream": {}},
+                              "description": "Server-Sent Events: exposed, fixed, unreachable, new_finding"}})
+    async def event_stream(request: Request,
+                           last_event_id: Annotated[str | None, Header(max_length=20)] = None) -> StreamingResponse:
+        last = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+        sub = plane.bus.subscribe(last)
+
+        async def frames() -> AsyncIterator[str]:
+            try:
+                yield "retry: 2000\n: connected\n\n"
+                while True:
+                    message = await sub.get(KEEPALIVE_S)
+                    if message is not None:
+                        yield message.frame()
+                    elif await request.is_disconnected():
+                        return
+                    else:
+                        yield ": keep-alive\n\n"
+            except Closed:
+                return
+            finally:
+                sub.close()
+
+        return StreamingResponse(frames(), media_type="text/event-stream", headers={"X-Accel-Buffering": "no"})
 
     @app.get(f"{API}/openapi.json", dependencies=viewer, include_in_schema=False)
     def openapi() -> dict[str, Any]:

@@ -116,3 +116,14 @@ cp_tokens = Table(
     Column("user_name", Text, nullable=False), Column("created_at", Text, nullable=False),
     Index("cp_tokens_user", "user_name"),
 )
+
+# ---- control plane: the audit log of every change made through the API or the pages (append-only) -------------
+cp_audit = Table(
+    "cp_audit", metadata,
+    serial_id(),
+    Column("at", Text, nullable=False), Column("user_name", Text, nullable=False),
+    Column("action", Text, nullable=False),  # "finding.suppress", "incident.open", ...
+    Column("subject", Text, nullable=False),  # what it was done to: a finding id, an incident name
+    Column("detail", Text, nullable=False),  # JSON: the request's fields (a reason, a window), never a raw value
+    sqlite_autoincrement=True,
+)

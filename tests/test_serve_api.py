@@ -1,0 +1,489 @@
+"""dataward serve, the API (issue 14): findings with filters, exports and suppression (baseline), incidents and
+their blast radius (equal to the CLI's), the overview, the audit log, every route's authentication and roles,
+schemathesis against the OpenAPI document; then a real `dataward serve --config` watching a real Redis: the
+`exposed` event over Server-Sent Events, no planted value in any answer or the server's log, SIGTERM, and a
+restart that repeats no alert.
+
+One application (FastAPI's TestClient) over one seeded state database serves the in-process tests of this module;
+one server process serves the live ones.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from dataward.cli import cli
+from dataward.findings import Finding, Severity
+from dataward.localservers.ports import free_port
+from dataward.serve import accounts
+from dataward.serve.app import create_app
+from dataward.state import open_state_db, schema
+from dataward.testing.fixtures import ServerFactory
+from dataward.testing.servers import RedisServer
+from dataward.testing.waiting import wait_until
+from dataward.watch.state import StateDB
+
+PASSWORD = "canary-Passw0rd-7f3e9a1c"
+CANARY_EMAIL = "canary.serve.5d2e8@example.org"
+CANARY_TOKEN = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJjYW5hcnk1ZDJlOCJ9.Q2FuYXJ5U2VydmU1ZDJlOFNpZ25hdHVyZQ"
+CANARIES = (CANARY_EMAIL, CANARY_TOKEN, "5d2e8", "cache-pw-5d2e8")
+OPEN = {"/healthz"}
+STREAMS = {"/api/v1/events"}
+ADMIN_ONLY = {"/api/v1/users", "/api/v1/audit"}
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+# ---- the seeded state database and one application ----------------------------------------------------------
+def _finding(rule: str, severity: Severity, target: str, kind: str, title: str, obj: str | None = None,
+             categories: tuple[str, ...] = ()) -> Finding:
+    return Finding(rule=rule, severity=severity, target=target, store=kind, object=obj, title=title,
+                   categories=list(categories), evidence="3 of 3 sampled values look like email (redacted: a***@e***)")
+
+
+NOAUTH = _finding("redis.no-auth", Severity.CRITICAL, "redis://10.0.0.5:6379/0", "redis", "Redis answers without auth")
+CONTENT = _finding("content.email", Severity.HIGH, "redis://10.0.0.5:6379/0", "redis", "Emails readable",
+                   "user:*", ("email",))
+PG_OLD = _finding("postgres.trust", Severity.HIGH, "postgresql://db:5432/orders", "postgres", "Trust auth")
+MQ = _finding("mqtt.anonymous", Severity.HIGH, "mqtt://broker:1883", "mqtt", "Anonymous MQTT")
+
+
+def seed(location: str) -> None:
+    engine = open_state_db(location)
+    store = {"failures": 0, "unreachable_alerted": 0, "last_probe": "2026-12-07T08:00:00Z", "last_ok": None,
+             "last_full": None, "last_secure": None, "contents": None, "fast_ids": "[]", "extra": "[]"}
+    with engine.begin() as conn:
+        conn.execute(schema.stores.insert(), [
+            {**store, "store": "analytics-copy", "kind": "redis", "target": NOAUTH.target, "reachable": 1,
+             "extra": json.dumps([CONTENT.to_json()])},
+            {**store, "store": "orders", "kind": "postgres", "target": PG_OLD.target, "reachable": 1,
+             "last_secure": "2026-12-07T08:00:00Z"},
+            {**store, "store": "telemetry", "kind": "mqtt", "target": MQ.target, "reachable": 1},
+            {**store, "store": "cache", "kind": "memcached", "target": "memcached://c:11211", "reachable": 0,
+             "failures": 3},
+        ])
+        window = {"last_secure": None, "closed": None}
+        conn.execute(schema.windows.insert(), [
+            {**window, "store": "analytics-copy", "finding": NOAUTH.id, "rule": NOAUTH.rule, "severity": 4,
+             "title": NOAUTH.title, "target": NOAUTH.target, "categories": '["email"]',
+             "opened": "2026-12-07T07:33:00Z", "last_seen": "2026-12-07T08:00:00Z"},
+            {**window, "store": "analytics-copy", "finding": CONTENT.id, "rule": CONTENT.rule, "severity": 3,
+             "title": CONTENT.title, "target": CONTENT.target, "categories": '["email"]',
+             "opened": "2026-12-07T07:34:00Z", "last_seen": "2026-12-07T08:00:00Z"},
+            {**window, "store": "orders", "finding": PG_OLD.id, "rule": PG_OLD.rule, "severity": 3,
+             "title": PG_OLD.title, "target": PG_OLD.target, "categories": "[]",
+             "opened": "2026-12-01T00:00:00Z", "last_seen": "2026-12-03T00:00:00Z", "closed": "2026-12-03T00:00:00Z"},
+            {**window, "store": "telemetry", "finding": MQ.id, "rule": MQ.rule, "severity": 3, "title": MQ.title,
+             "target": MQ.target, "categories": '["location"]', "opened": "2026-12-06T00:00:00Z",
+             "last_seen": "2026-12-07T08:00:00Z"},
+        ])
+    engine.dispose()
+
+
+@dataclass
+class Api:
+    client: TestClient
+    location: str
+    baseline: Path
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    def get(self, path: str, role: str = "viewer", **params: Any) -> Any:
+        answer = self.client.get(path, headers=self.headers(role), params=params)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    root = tmp_path_factory.mktemp("serve-api")
+    location = str(root / "state.db")
+    seed(location)
+    state = StateDB(location)
+    tokens = {}
+    for role in accounts.ROLES:
+        accounts.add_user(state.engine, f"{role}-user", role, PASSWORD)
+        tokens[role] = accounts.create_token(state.engine, f"{role}-user")
+    with TestClient(create_app(state, baseline=str(root / "baseline.json"))) as client:
+        yield Api(client, location, root / "baseline.json", tokens)
+    state.close()
+
+
+def routes(client: TestClient) -> list[tuple[str, str]]:
+    return sorted((method, route.path) for route in client.app.routes  # type: ignore[attr-defined]
+                  if isinstance(route, APIRoute) for method in route.methods)
+
+
+# ---- authentication and roles ----------------------------------------------------------------------------------
+def test_every_route_without_credentials_is_401_but_healthz(api: Api) -> None:
+    walked = routes(api.client)
+    assert {p for _, p in walked} >= {"/api/v1/findings", "/api/v1/findings/{finding_id}/suppress",
+                                      "/api/v1/incidents", "/api/v1/incidents/{name}/blast-radius",
+                                      "/api/v1/events", "/api/v1/overview", "/api/v1/audit"}
+    for method, path in walked:
+        for headers in ({}, {"Authorization": "Bearer dw_not-a-token"}, {"Authorization": "Basic YTpi"}):
+            answer = api.client.request(method, path, headers=headers, json={})
+            assert answer.status_code == (200 if path in OPEN else 401), (method, path, headers)
+    assert api.client.get("/api/v1/nowhere").status_code == 404
+
+
+def test_viewer_and_responder_are_refused_what_their_role_does_not_allow(api: Api) -> None:
+    mutating = [(m, p) for m, p in routes(api.client) if m in MUTATING]
+    assert len(mutating) >= 4
+    for method, path in mutating:
+        answer = api.client.request(method, path.replace("{finding_id}", NOAUTH.id), headers=api.headers("viewer"),
+                                    json={"reason": "x", "name": "x", "store": "x", "from": "2026-01-01",
+                                          "to": "2026-01-02"})
+        assert answer.status_code == 403, (method, path, answer.text)
+    for path in ADMIN_ONLY:
+        for role in ("viewer", "responder"):
+            assert api.client.get(path, headers=api.headers(role)).status_code == 403
+        assert api.client.get(path, headers=api.headers("admin")).status_code == 200
+    for method, path in routes(api.client):  # every read a viewer may do answers
+        if method == "GET" and path not in STREAMS | ADMIN_ONLY and "{" not in path:
+            assert api.client.get(path, headers=api.headers("viewer")).status_code == 200, path
+
+
+# ---- findings ----------------------------------------------------------------------------------------------------
+def test_findings_from_the_watchers_state_with_filters(api: Api) -> None:
+    doc = api.get("/api/v1/findings")
+    assert doc["schema"] == "dataward.report/v1"
+    assert [(f["id"], f["state"]) for f in doc["findings"]] == [(NOAUTH.id, "open"), (CONTENT.id, "open"),
+                                                                 (MQ.id, "open")]  # worst first
+    content = doc["findings"][1]
+    assert content["evidence"] == CONTENT.evidence and content["object"] == "user:*"  # the last full scan's
+    assert content["store_name"] == "analytics-copy" and content["window"]["opened"] == "2026-12-07T07:34:00Z"
+    assert doc["summary"]["total"] == 3 and doc["summary"]["by_severity"]["critical"] == 1
+    assert [f["id"] for f in api.get("/api/v1/findings", severity="critical")["findings"]] == [NOAUTH.id]
+    assert [f["id"] for f in api.get("/api/v1/findings", severity="critical,high", store="telemetry")
+            ["findings"]] == [MQ.id]
+    assert [f["id"] for f in api.get("/api/v1/findings", rule="content.email")["findings"]] == [CONTENT.id]
+    assert [f["id"] for f in api.get("/api/v1/findings", category="location")["findings"]] == [MQ.id]
+    fixed = api.get("/api/v1/findings", state="fixed")["findings"]
+    assert [(f["id"], f["window"]["closed"]) for f in fixed] == [(PG_OLD.id, "2026-12-03T00:00:00Z")]
+    assert len(api.get("/api/v1/findings", state="all")["findings"]) == 4
+    bad = api.client.get("/api/v1/findings", params={"severity": "urgent"}, headers=api.headers("viewer"))
+    assert bad.status_code == 400 and "urgent" in bad.json()["detail"]
+
+
+def test_findings_export_json_sarif_ocsf_of_the_current_filter(api: Api) -> None:
+    from _sarif_check import sarif_problems
+
+    for fmt in ("json", "sarif", "ocsf"):
+        answer = api.client.get("/api/v1/findings", params={"store": "analytics-copy", "format": fmt},
+                                headers=api.headers("viewer"))
+        assert answer.status_code == 200 and "attachment" in answer.headers["content-disposition"]
+        text = answer.text
+        if fmt == "json":
+            assert {f["id"] for f in json.loads(text)["findings"]} == {NOAUTH.id, CONTENT.id}
+        elif fmt == "sarif":
+            log = json.loads(text)
+            assert sarif_problems(log) == []
+            assert len(log["runs"][0]["results"]) == 2
+        else:
+            lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+            assert len(lines) == 2 and all("class_uid" in line for line in lines)
+
+
+def test_suppress_hides_writes_the_baseline_audits_and_is_reversible(api: Api) -> None:
+    expires = (date.today() + timedelta(days=30)).isoformat()
+    path = f"/api/v1/findings/{MQ.id}/suppress"
+    answer = api.client.post(path, headers=api.headers("responder"),
+                             json={"reason": "test broker, no customer data", "expires": expires})
+    assert answer.status_code == 200, answer.text
+    baseline = json.loads(api.baseline.read_text())
+    assert baseline["schema"] == "dataward.baseline/v1"
+    assert baseline["suppressions"] == [{"id": MQ.id, "reason": "test broker, no customer data",
+                                         "expires": expires, "rule": MQ.rule, "target": MQ.target,
+                                         "object": None, "added": date.today().isoformat()}]
+    assert MQ.id not in {f["id"] for f in api.get("/api/v1/findings")["findings"]}
+    shown = api.get("/api/v1/findings", state="suppressed")["findings"]
+    assert [(f["id"], f["suppressed"], f["suppression"]["reason"]) for f in shown] == [
+        (MQ.id, True, "test broker, no customer data")]
+    entry = api.get("/api/v1/audit", role="admin")["entries"][0]
+    assert (entry["user"], entry["action"], entry["subject"]) == ("responder-user", "finding.suppress", MQ.id)
+    assert entry["detail"]["reason"] == "test broker, no customer data"
+    assert api.client.delete(path, headers=api.headers("responder")).status_code == 200
+    assert json.loads(api.baseline.read_text())["suppressions"] == []
+    assert MQ.id in {f["id"] for f in api.get("/api/v1/findings")["findings"]}
+    assert api.client.post(path, headers=api.headers("admin"), json={"reason": "again"}).status_code == 200
+    assert api.client.post(f"/api/v1/findings/{MQ.id}/unsuppress", headers=api.headers("admin")).status_code == 200
+    actions = [(e["user"], e["action"]) for e in api.get("/api/v1/audit", role="admin")["entries"][:4]]
+    assert actions == [("admin-user", "finding.unsuppress"), ("admin-user", "finding.suppress"),
+                       ("responder-user", "finding.unsuppress"), ("responder-user", "finding.suppress")]
+
+
+@pytest.mark.parametrize(("body", "status", "words"), [
+    ({"reason": "", "expires": "2099-01-01"}, 422, "reason"),
+    ({"reason": "ok", "expires": "2001-01-01"}, 400, "in the past"),
+    ({"reason": "ok", "expires": "3001-01-01"}, 400, "within 10 years"),
+    ({"reason": "ok", "expires": "soon"}, 422, "expires"),
+    ({"reason": "   "}, 400, "needs a reason"),
+])
+def test_suppress_refuses_bad_input(api: Api, body: dict[str, str], status: int, words: str) -> None:
+    answer = api.client.post(f"/api/v1/findings/{NOAUTH.id}/suppress", headers=api.headers("responder"), json=body)
+    assert answer.status_code == status and words in answer.text
+    unknown = api.client.post("/api/v1/findings/0000000000000000/suppress", headers=api.headers("responder"),
+                              json={"reason": "ok"})
+    assert unknown.status_code == 404 and "no finding" in unknown.json()["detail"]
+    assert api.client.delete("/api/v1/findings/0000000000000000/suppress",
+                             headers=api.headers("responder")).status_code == 404
+
+
+# ---- overview ------------------------------------------------------------------------------------------------------
+def test_overview_stores_by_state_open_windows_worst_findings(api: Api) -> None:
+    doc = api.get("/api/v1/overview")
+    assert doc["schema"] == "dataward.overview/v1"
+    assert doc["stores_by_state"] == {"exposed": ["analytics-copy", "telemetry"], "unreachable": ["cache"],
+                                      "protected": ["orders"], "unknown": []}
+    assert doc["counts"]["exposed"] == 2 and doc["last_probe"] == "2026-12-07T08:00:00Z"
+    first = doc["open_windows"][0]
+    assert (first["store"], first["finding"]) == ("telemetry", MQ.id)
+    assert first["open_seconds"] > 3600 and first["open_for"]
+    assert [f["id"] for f in doc["worst_findings"]][:1] == [NOAUTH.id]
+
+
+# ---- incidents -----------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def production(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    from incident_helpers import cloud_tables, exposed_copy, write_store
+
+    root = tmp_path_factory.mktemp("serve-prod")
+    prod = cloud_tables(users=120)
+    copy = exposed_copy(prod, {"users": ["id", "email", "country", "created_at"],
+                               "devices": ["id", "user_id", "wifi_ssid"]})
+    return {"prod": write_store(f"sqlite:///{root}/prod.db", prod),
+            "copy": write_store(f"sqlite:///{root}/copy.db", copy)}
+
+
+def test_incidents_open_list_and_blast_radius_equal_to_the_cli(api: Api, production: dict[str, str]) -> None:
+    body = {"name": "dec-leak", "store": production["copy"], "from": "2019-12-04", "to": "2019-12-26"}
+    assert api.client.post("/api/v1/incidents", headers=api.headers("viewer"), json=body).status_code == 403
+    answer = api.client.post("/api/v1/incidents", headers=api.headers("responder"), json=body)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["window"] == ["2019-12-04T00:00:00Z", "2019-12-26T00:00:00Z"]
+    again = api.client.post("/api/v1/incidents", headers=api.headers("responder"), json=body)
+    assert again.status_code == 409 and "already exists" in again.json()["detail"]
+    missing = api.client.get("/api/v1/incidents/dec-leak/blast-radius", headers=api.headers("viewer"))
+    assert missing.status_code == 404 and "no blast radius yet" in missing.json()["detail"]
+
+    result = CliRunner().invoke(cli, ["incident", "blast-radius", "dec-leak", "--source", production["prod"],
+                                      "--format", "json", "--db", api.location])
+    assert result.exit_code == 0, result.output
+    assert api.get("/api/v1/incidents/dec-leak/blast-radius") == json.loads(result.stdout)
+
+    window_id = next(w["id"] for w in api.get("/api/v1/overview")["open_windows"] if w["store"] == "telemetry")
+    answer = api.client.post("/api/v1/incidents", headers=api.headers("responder"),
+                             json={"name": "mqtt-open", "window": window_id})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["store"] == "telemetry" and answer.json()["window"][0] == "2026-12-06T00:00:00Z"
+    listed = {i["name"]: i for i in api.get("/api/v1/incidents")["incidents"]}
+    assert listed["dec-leak"]["blast_radius"] is True and listed["dec-leak"]["affected_customers"] > 0
+    assert listed["mqtt-open"]["blast_radius"] is False
+    assert api.client.post("/api/v1/incidents", headers=api.headers("responder"),
+                           json={"name": "x", "window": 999999}).status_code == 404
+    assert api.client.get("/api/v1/incidents/nope/blast-radius", headers=api.headers("viewer")).status_code == 404
+    audit = [(e["user"], e["action"], e["subject"]) for e in api.get("/api/v1/audit", role="admin")["entries"]]
+    assert ("responder-user", "incident.open", "dec-leak") in audit
+    assert ("responder-user", "incident.open", "mqtt-open") in audit
+
+
+# ---- schemathesis ----------------------------------------------------------------------------------------------------
+def test_schemathesis_finds_no_server_error(api: Api) -> None:
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    spec = api.client.get("/api/v1/openapi.json", headers=api.headers("viewer")).json()
+    operations = [op.ok() for op in schemathesis.openapi.from_dict(spec).get_all_operations()]
+    checked = []
+    for op in operations:
+        if op.path in STREAMS:
+            continue
+        strategy = st.one_of(op.as_strategy(), op.as_strategy(schemathesis.GenerationMode.NEGATIVE))
+
+        @settings(max_examples=5, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @given(case=strategy)
+        def call(case: Any) -> None:
+            kwargs = case.as_transport_kwargs(base_url="http://testserver")
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), **api.headers("admin")}
+            kwargs.pop("cookies", None)
+            if isinstance(kwargs.get("data"), str | bytes):
+                kwargs["content"] = kwargs.pop("data")
+            answer = api.client.request(**kwargs)
+            assert answer.status_code < 500, (case.method, case.path, answer.text[:300])
+
+        call()
+        checked.append(op.path)
+    assert len(checked) >= 10
+
+
+# ---- a real server watching a real Redis -------------------------------------------------------------------------------
+class Listener:
+    """Reads ``GET /api/v1/events`` in a thread; ``events`` are (event, data) pairs as they arrive."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self.raw: list[str] = []
+        self.status: int | None = None
+        self.ended = threading.Event()
+        self._thread = threading.Thread(target=self._read, args=(url, token), daemon=True)
+        self._thread.start()
+
+    def _read(self, url: str, token: str) -> None:
+        try:
+            with httpx.stream("GET", url, headers={"Authorization": f"Bearer {token}"},
+                              timeout=httpx.Timeout(10, read=None)) as answer:
+                self.status = answer.status_code
+                event = ""
+                for line in answer.iter_lines():
+                    self.raw.append(line)
+                    if line.startswith("event: "):
+                        event = line[7:]
+                    elif line.startswith("data: "):
+                        self.events.append((event, json.loads(line[6:])))
+        except httpx.HTTPError:
+            pass
+        finally:
+            self.ended.set()
+
+
+@dataclass
+class Live:
+    root: Path
+    config: Path
+    state: str
+    redis: RedisServer
+    token: str
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+    logs: list[Path] = field(default_factory=list)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.port = free_port()
+        out = self.root / f"serve-{len(self.logs)}.log"
+        self.logs.append(out)
+        with out.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "dataward", "serve", "--config", str(self.config), "--listen",
+                 f"127.0.0.1:{self.port}"], stdout=log, stderr=subprocess.STDOUT, cwd=self.root,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+        def answers() -> bool:
+            assert self.proc is not None and self.proc.poll() is None, out.read_text()
+            try:
+                return httpx.get(f"{self.base}/healthz").status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(answers, 30, "dataward serve to answer")
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=20)
+
+    def get(self, path: str) -> Any:
+        answer = httpx.get(f"{self.base}{path}", headers={"Authorization": f"Bearer {self.token}"}, timeout=10)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def state_of(self, store: str) -> dict[str, Any]:
+        return next((s for s in self.get("/api/v1/stores")["stores"] if s["name"] == store), {})
+
+
+@pytest.fixture(scope="module")
+def live(redis_factory: ServerFactory[RedisServer], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    root = tmp_path_factory.mktemp("serve-live")
+    rd = redis_factory.new(requirepass="cache-pw-5d2e8")
+    with rd.admin_client() as client:
+        for i in range(30):
+            client.set(f"user:{i}", f"user{i}.{CANARY_EMAIL}" if i else CANARY_EMAIL)
+            client.set(f"session:{i}", CANARY_TOKEN)
+    config = root / "dataward.toml"
+    config.write_text(f'[[store]]\nname = "cache"\nurl = "{rd.url()}"\n\n[watch]\ninterval = "1s"\n'
+                      f'state = "state.db"\n\n[[alert]]\nurl = "stdout"\n')
+    state = str(root / "state.db")
+    engine = open_state_db(state)
+    accounts.add_user(engine, "admin", "admin", PASSWORD)
+    token = accounts.create_token(engine, "admin")
+    engine.dispose()
+    server = Live(root, config, state, rd, token)
+    server.start()
+    yield server
+    if server.proc is not None and server.proc.poll() is None:
+        server.proc.kill()
+        server.proc.wait()
+    rd.stop()
+
+
+def test_live_exposed_event_within_seconds_and_no_planted_value_anywhere(live: Live) -> None:
+    wait_until(lambda: live.state_of("cache").get("state") == "protected", 30, "the first probe of the store")
+    listener = Listener(f"{live.base}/api/v1/events", live.token)
+    wait_until(lambda: listener.raw, 10, "the event stream to open")
+    assert listener.status == 200
+    live.redis.config_set("requirepass", "")  # protection switched off
+    wait_until(lambda: [e for e, _ in listener.events] == ["exposed"], 10, "the exposed event")
+    event, data = listener.events[0]
+    assert data["schema"] == "dataward.event/v1" and data["store"] == "cache" and data["kind"] == "redis"
+    assert data["finding"]["severity"] in ("critical", "high") and data["window"]["opened"]
+    assert "evidence" not in json.dumps(data)
+    wait_until(lambda: live.get("/api/v1/findings?store=cache")["findings"], 10, "the store's findings")
+
+    answers = [json.dumps(live.get(path)) for path in (
+        "/api/v1/stores", "/api/v1/history", "/api/v1/overview", "/api/v1/findings?state=all", "/api/v1/incidents",
+        "/api/v1/audit", "/api/v1/users", "/api/v1/openapi.json")]
+    for fmt in ("json", "sarif", "ocsf"):
+        answers.append(httpx.get(f"{live.base}/api/v1/findings?format={fmt}",
+                                 headers={"Authorization": f"Bearer {live.token}"}).text)
+    answers += listener.raw
+    assert live.proc is not None
+    assert live.stop() == 0  # SIGTERM with an event stream open
+    assert listener.ended.wait(10), "the event stream did not end with the server"
+    answers.append(live.logs[-1].read_text())
+    for text in answers:
+        for canary in CANARIES:
+            assert canary not in text
+    assert '"event": "exposed"' in live.logs[-1].read_text()  # the stdout alert sink, once
+
+
+def test_live_restart_repeats_no_alert(live: Live) -> None:
+    live.redis.config_set("requirepass", "")  # exposed, and still exposed across the restart
+    if not any('"event": "exposed"' in log.read_text() for log in live.logs):  # run alone: alert first
+        wait_until(lambda: '"event": "exposed"' in live.logs[-1].read_text(), 30, "the exposed alert")
+    if live.proc is not None and live.proc.poll() is None:
+        assert live.stop() == 0
+    live.start()
+    started = live.state_of("cache")["last_probe"]
+    wait_until(lambda: live.state_of("cache")["last_probe"] > started, 30, "a probe after the restart")
+    assert live.state_of("cache")["state"] == "exposed"
+    assert live.stop() == 0
+    engine = open_state_db(live.state)
+    with engine.begin() as conn:
+        sent = conn.execute(select(schema.alerts.c.event, schema.alerts.c.status)
+                            .where(schema.alerts.c.store == "cache")).all()
+    engine.dispose()
+    assert sent == [("exposed", "sent")]
+    assert '"event"' not in live.logs[-1].read_text()
