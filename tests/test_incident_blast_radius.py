@@ -397,3 +397,36 @@ def test_store_url_password_is_not_persisted(tmp_path):
         inc = ops.open_incident(db, "p", "postgresql://app:hunter2@10.0.0.5/copy", "2019-12-04", "2019-12-26")
     assert inc.store == "postgresql://app:***@10.0.0.5/copy"
     assert b"hunter2" not in (tmp_path / "inc.db").read_bytes()
+
+
+def test_categories_limit_the_blast_radius(prod, stores, tmp_path, monkeypatch):
+    """Issue 13 item 6: --categories counts only those categories (ids or tiers); an unknown id is an
+    error with a suggestion, never 0 affected without a word."""
+    classification = {
+        "schema": "dataward.classification/v1",
+        "objects": [
+            {"object": "devices", "columns": [{"name": "wifi_ssid", "categories": [{"id": "wifi_ssid"}]}]},
+            {"object": "users", "columns": [{"name": "email", "categories": [{"id": "email"}]}]},
+        ],
+    }
+    path = tmp_path / "cls.json"
+    path.write_text(json.dumps(classification))
+    with open_incident_db(str(tmp_path / "inc.db")) as db:
+        ops.open_incident(db, "leak", "analytics-copy", "2019-12-04", "2019-12-26")
+        result = ops.run_blast_radius(
+            db, "leak", stores["parquet"], classification=str(path), categories=frozenset({"email"})
+        )
+    expected = brute_force(prod, {"users": {"email": ("email",)}}, {}, datetime(2019, 12, 26))
+    assert computed_flags(result.affected, result.fields) == expected
+    assert set(result.fields) == {"email"}
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    args = ["incident", "blast-radius", "leak", "--db", "inc.db", "--source", stores["parquet"]]
+    r = runner.invoke(cli, [*args, "--classification", str(path), "--categories", "identity", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert set(json.loads(r.output)["by_field"]) == {"email"}  # wifi_ssid is device tier
+    r = runner.invoke(cli, [*args, "--categories", "email,emial"])
+    assert r.exit_code == 2
+    assert r.output.strip().splitlines()[0] == (
+        "error: --categories names 'emial', which is neither a category id nor a tier. Did you mean 'email'?"
+    )

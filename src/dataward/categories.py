@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from typing import Final
+
+from dataward.errors import ConfigError
+from dataward.suggest import did_you_mean
 
 
 class Tier(StrEnum):
@@ -66,3 +70,17 @@ def worst_tier(categories: list[str] | tuple[str, ...] | frozenset[str]) -> Tier
     """The most sensitive tier among the categories, or None for none."""
     tiers = {CATEGORY_TIERS[c] for c in categories if c in CATEGORY_TIERS}
     return next((t for t in TIER_ORDER if t in tiers), None)
+
+
+def parse_categories(words: Iterable[str], option: str = "--categories") -> frozenset[str]:
+    """Category ids and tiers given by a user (repeated or comma-separated) as category ids; an unknown word
+    is one sentence with a suggestion, never a silent empty selection."""
+    names = [*CATEGORIES, *(t.value for t in Tier)]
+    given = [w.strip() for word in words for w in word.split(",") if w.strip()]
+    for word in given:
+        if word not in names:
+            raise ConfigError(
+                f"{option} names '{word}', which is neither a category id nor a tier.{did_you_mean(word, names)}",
+                tip=f"tiers are {', '.join(t.value for t in Tier)}; category ids are listed in docs/policy.md",
+            )
+    return expand(given)

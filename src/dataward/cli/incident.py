@@ -158,6 +158,12 @@ def list_cmd(db_url: str, fmt: str) -> None:
 @click.option(
     "--report", "report_out", help="Write the table/json/html report to this file instead of stdout."
 )
+@click.option(
+    "--categories",
+    "categories",
+    multiple=True,
+    help="Count only these category ids or tiers (comma-separated or repeated), e.g. email,credential.",
+)
 @schema_option
 @db_option
 @engine_options
@@ -170,6 +176,7 @@ def blast_radius_cmd(
     fmt: str,
     parquet_out: str | None,
     report_out: str | None,
+    categories: tuple[str, ...],
     schema: SchemaMap,
     db_url: str,
     engine: str,
@@ -187,10 +194,12 @@ def blast_radius_cmd(
       dataward incident blast-radius dec-leak --source postgresql://ro@db/app --config dataward.toml
       dataward incident blast-radius dec-leak --source s3a://lake/prod --engine spark --spark-master yarn
     """
+    from dataward.categories import parse_categories
     from dataward.incident.ops import run_blast_radius
     from dataward.incident.render import render
     from dataward.incident.store import open_incident_db
 
+    only = parse_categories(categories) if categories else None
     for path in (parquet_out, report_out):
         if path and path != "-":
             check_writable(path)
@@ -205,7 +214,7 @@ def blast_radius_cmd(
     with open_incident_db(db_url) as db:
         result = run_blast_radius(
             db, name, source, exposed=exposed, classification=classification, manifest=manifest, schema=schema,
-            compute=compute,
+            compute=compute, categories=only,
         )
     if parquet_out:
         write_output(result.affected_parquet(), parquet_out)

@@ -59,6 +59,15 @@ class Exposure:
             "notes": list(self.notes),
         }
 
+    def only(self, categories: frozenset[str]) -> Exposure:
+        """The same exposure counting only these categories (``blast-radius --categories``)."""
+        tables = tuple(
+            ExposedTable(t.name, {c: tuple(x for x in v if x in categories) for c, v in t.columns.items()}, t.keys)
+            for t in self.tables
+        )
+        note = f"only these categories were counted: {', '.join(sorted(categories))}"
+        return Exposure(tables, self.origin, (*self.notes, note))
+
     def with_categories(self, other: Exposure) -> Exposure:
         """Keep this exposure's rows, take column categories from another (e.g. a classification file)."""
         cats = {(t.name, c): v for t in other.tables for c, v in t.columns.items()}

@@ -165,14 +165,19 @@ def run_blast_radius(
     manifest: str | None = None,
     schema: SchemaMap | None = None,
     compute: Callable[..., blast_radius.BlastRadius] | None = None,
+    categories: frozenset[str] | None = None,
 ) -> blast_radius.BlastRadius:
     """Compute the blast radius and keep it (JSON and affected Parquet) with the incident.
+
+    ``categories`` (ids, e.g. from ``dataward.categories.parse_categories``) limits it to those categories.
 
     ``schema`` names the production tables and columns (default: the reference device cloud's map);
     ``compute`` is the engine (default: ``blast_radius.compute``; the Spark engine's has the same signature).
     """
     incident = db.get(name)
     found = load_exposure(incident, exposed, classification, manifest, schema)
+    if categories is not None:
+        found = found.only(categories)
     result = (compute or blast_radius.compute)(incident, found, source, schema)
     db.put_json(name, REPORT, result.to_json())
     db.put_artifact(name, AFFECTED, result.affected_parquet())
