@@ -308,3 +308,83 @@ def test_unknown_action_is_a_config_error(tmp_path: Path):
 
     with pytest.raises(ConfigError, match="Did you mean 'revoke_tokens'"):
         load_playbook(book)
+
+
+class UnreliableDevices(Devices):
+    """Devices that acknowledge slowly in one client; ``flaky`` ones ignore the first command, ``dead`` ones
+    never answer."""
+
+    def __init__(self, broker, prefix: str, flaky: set[int], dead: set[int]) -> None:
+        self.flaky, self.dead = flaky, dead
+        super().__init__(broker, prefix)
+
+    def _on_message(self, client, userdata, message) -> None:
+        device = int(message.topic.split("/")[-2])
+        data = json.loads(message.payload)
+        with self.lock:
+            self.received[message.topic].append(data["command_id"])
+            first = len(self.received[message.topic]) == 1
+        if device in self.dead or (device in self.flaky and first):
+            return
+        client.publish(f"{self.prefix}/devices/{device}/ack", json.dumps({"command_id": data["command_id"]}), qos=1)
+
+
+def test_device_commands_are_paced_resent_and_silent_devices_reported(template, tmp_path, mosquitto_factory):
+    """Issue 13 item 6: with a broker whose queues hold only 20 messages per client, publishing every
+    command at once drops some (Mosquitto: 'Outgoing messages are being dropped'); paced by a window, none
+    is dropped, devices that ignored the first command get it again, and those that never answer are named."""
+    broker = mosquitto_factory(allow_anonymous=True, settings={"max_queued_messages": 20})
+    shutil.copy(template["root"] / "prod.db", tmp_path / "prod.db")
+    prod_url = f"sqlite:///{tmp_path}/prod.db"
+    with open_incident_db(str(tmp_path / "inc.db")) as db:
+        ops.open_incident(db, "leak", template["copy"], "2019-12-04", "2019-12-26")
+        affected = set(ops.run_blast_radius(db, "leak", prod_url).affected["user_id"].to_pylist())
+    expected = sorted(_devices_of(prod_url, affected))
+    assert len(expected) > 200
+    flaky, dead = set(expected[10:13]), set(expected[50:52])
+    prefix = f"u{random.randrange(10**9)}"
+    devices = UnreliableDevices(broker, prefix, flaky, dead)
+    playbook = tmp_path / "playbook.toml"
+    playbook.write_text(f"""
+[response]
+scope = "affected"
+database = "{prod_url}"
+batch = 100000
+
+[[step]]
+action = "device_command"
+broker = "{broker.url()}"
+topic = "{prefix}/devices/{{device_id}}/cmd"
+ack_topic = "{prefix}/devices/+/ack"
+window = 10
+window_wait = "2s"
+ack_timeout = "1s"
+resends = 2
+""")
+    log_before = broker.log_path.read_text()
+    try:
+        with open_incident_db(str(tmp_path / "inc.db")) as db:
+            (report,) = run_playbook(db, "leak", load_playbook(playbook))
+    finally:
+        devices.close()
+    assert "are being dropped" not in broker.log_path.read_text()[len(log_before):]
+    counts = report.outcome.counts
+    assert counts["acked"] == len(expected) - len(dead) and counts["unacked"] == len(dead)
+    assert report.outcome.unconfirmed == [str(d) for d in sorted(dead)]
+    assert report.to_json()["unconfirmed"] == [str(d) for d in sorted(dead)]
+    received = {int(t.split("/")[-2]): v for t, v in devices.received.items()}
+    assert set(received) == set(expected)
+    assert all(len(received[d]) == 2 for d in flaky)  # re-sent once, with the same command id
+    assert all(len(set(received[d])) == 1 for d in received)
+    assert all(len(received[d]) == 3 for d in dead)  # first send and two re-sends
+    assert all(len(v) == 1 for d, v in received.items() if d not in flaky | dead)
+
+
+@pytest.mark.parametrize("setting", ['window = 0', 'window = "x"', 'resends = -1', 'window_wait = "soon"'])
+def test_device_command_settings_are_checked_when_the_playbook_loads(tmp_path: Path, setting: str):
+    from dataward.errors import ConfigError
+
+    book = tmp_path / "p.toml"
+    book.write_text(f'[[step]]\naction = "device_command"\nbroker = "mqtt://127.0.0.1:1"\ntopic = "d/{{device_id}}"\n{setting}\n')
+    with pytest.raises(ConfigError):
+        load_playbook(book)

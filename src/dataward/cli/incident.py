@@ -286,6 +286,13 @@ def respond_cmd(
         elif r.outcome.samples:
             line += f"; e.g. {', '.join(r.outcome.samples[:3])}"
         click.echo(line)
+        if r.outcome.unconfirmed:
+            silent = r.outcome.unconfirmed
+            more = f" and {len(silent) - 20:,} more (all with --format json)" if len(silent) > 20 else ""
+            click.echo(
+                f"{r.key}: {len(silent):,} never acknowledged: {', '.join(silent[:20])}{more}; "
+                "run respond again to re-send to them"
+            )
 
 
 @incident.command("notify")

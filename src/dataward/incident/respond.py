@@ -72,6 +72,7 @@ class StepReport:
             "done_now": self.done_now,
             "counts": self.outcome.counts,
             "samples": self.outcome.samples,
+            **({"unconfirmed": self.outcome.unconfirmed} if self.outcome.unconfirmed else {}),
         }
 
 

@@ -72,11 +72,13 @@ class StepContext:
 class BatchOutcome:
     counts: dict[str, int] = field(default_factory=dict)
     samples: list[str] = field(default_factory=list)
+    unconfirmed: list[str] = field(default_factory=list)  # ids the action could not confirm (silent devices)
 
     def add(self, other: BatchOutcome, max_samples: int = 5) -> None:
         for k, v in other.counts.items():
             self.counts[k] = self.counts.get(k, 0) + v
         self.samples.extend(other.samples[: max(0, max_samples - len(self.samples))])
+        self.unconfirmed.extend(other.unconfirmed)
 
 
 class Action:

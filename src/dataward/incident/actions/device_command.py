@@ -7,8 +7,16 @@ acknowledgements sent while it was down are queued by the broker and arrive when
 
 After a crash, devices left in ``sending`` may or may not have received the command: the job first waits
 for their queued acknowledgements and republishes only to those that stay silent, with the same command id
-(a device ignores a command id it has already executed). ``published`` devices are never sent again.
+(a device ignores a command id it has already executed).
 Payload: ``{"command": ..., "command_id": ..., "incident": ...}``; ack payload: ``{"command_id": ...}``.
+
+Pacing (issue 13: 34 of 4,350 acknowledgements were lost when everything was published at once and
+Mosquitto's per-client queues, ``max_queued_messages`` 1000 by default, overflowed): at most ``window``
+commands are outstanding (published, not yet acknowledged) at a time; one still silent after
+``window_wait`` stops counting against the window. At the end, devices that have not acknowledged within
+``ack_timeout`` get the same command again (same command id), up to ``resends`` times; those that never
+acknowledged are reported by id (``unconfirmed`` in the step's JSON) and stay ``published`` in the ledger,
+so a later run waits for them and re-sends again.
 """
 
 from __future__ import annotations
@@ -34,6 +42,14 @@ from dataward.targets import parse_target
 SENDING, PUBLISHED, ACKED = "sending", "published", "acked"
 
 
+def _positive_int(value: Any, key: str, allow_zero: bool = False, where: str = "device_command") -> int:
+    """A playbook count (``window = 200``): an integer of at least 1 (or 0 where allowed), else one sentence."""
+    low = 0 if allow_zero else 1
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(f"{where}: {key} must be a whole number of at least {low}, not {str(value)[:40]!r}")
+    return value
+
+
 @register_action
 class DeviceCommand(Action):
     name = "device_command"
@@ -46,7 +62,18 @@ class DeviceCommand(Action):
         "command": 'the command, e.g. "reboot"',
         "ack_timeout": "how long to wait for acknowledgements (default 30s)",
         "reconcile_wait": "after a crash, how long to wait for late acknowledgements of the batch in flight (default 2s)",
+        "window": "commands published and not yet acknowledged at most at a time (default 200)",
+        "window_wait": "how long a silent device counts against the window (default 5s)",
+        "resends": "how many times a device that did not acknowledge within ack_timeout gets the command again (default 2)",
     }
+
+    @classmethod
+    def check_config(cls, config: dict[str, Any], where: str) -> None:
+        super().check_config(config, where)
+        _positive_int(config.get("window", 200), "window", where=where)
+        _positive_int(config.get("resends", 2), "resends", allow_zero=True, where=where)
+        for key in ("window_wait", "ack_timeout"):
+            parse_duration(config.get(key), f"{where}: {key}", default=1.0)
 
     def __init__(self, ctx: Any) -> None:
         super().__init__(ctx)
@@ -54,6 +81,9 @@ class DeviceCommand(Action):
         if "topic" not in cfg or "broker" not in cfg:
             raise ConfigError('device_command needs broker = "mqtt://…" and topic = "devices/{device_id}/…"')
         self.command = str(cfg.get("command", "reboot"))
+        self.window = _positive_int(cfg.get("window", 200), "window")
+        self.resends = _positive_int(cfg.get("resends", 2), "resends", allow_zero=True)
+        self.window_wait = parse_duration(cfg.get("window_wait"), "window_wait", default=5.0)
         self.acks: set[str] = set()
         self.unconfirmed: list[tuple[int, int]] = []  # (mid, qos) of ack messages not yet PUBACKed
         self.lock = threading.Lock()
@@ -138,23 +168,39 @@ class DeviceCommand(Action):
             self.unconfirmed.append((message.mid, message.qos))
 
     def _publish(self, devices: Sequence[int]) -> None:
+        """Publish the command to each device, paced: at most ``window`` unacknowledged at a time."""
         client = self._connect()
         infos = []
         topic = str(self.ctx.config["topic"])
+        outstanding: dict[str, float] = {}  # command id -> when it was published
         for device in devices:
-            payload = json.dumps(
-                {
-                    "command": self.command,
-                    "command_id": self.command_id(device),
-                    "incident": self.ctx.incident.name,
-                }
-            )
+            self._pace(outstanding)
+            command_id = self.command_id(device)
+            payload = json.dumps({"command": self.command, "command_id": command_id, "incident": self.ctx.incident.name})
             infos.append(client.publish(topic.format(device_id=device), payload, qos=1))
+            outstanding[command_id] = time.monotonic()
             self.ctx.crash_point("mid_publish")
         for info in infos:
             info.wait_for_publish(timeout=30)
             if not info.is_published():
                 raise DatawardError("the device broker did not acknowledge a QoS 1 publish within 30 s")
+
+    def _pace(self, outstanding: dict[str, float]) -> None:
+        """Wait until fewer than ``window`` commands are outstanding (acknowledged ones and those silent for
+        longer than ``window_wait`` leave the window); acknowledgements are recorded and confirmed meanwhile."""
+        while len(outstanding) >= self.window:
+            with self.lock:
+                pending = bool(self.unconfirmed)
+                acks = self.acks
+                for command_id in [c for c in outstanding if c in acks]:
+                    del outstanding[command_id]
+            if pending:
+                self._mark_acked()
+            stale = time.monotonic() - self.window_wait
+            for command_id in [c for c, at in outstanding.items() if at < stale]:
+                del outstanding[command_id]
+            if len(outstanding) >= self.window:
+                time.sleep(0.005)
 
     def _mark_acked(self) -> int:
         """Record acknowledgements received so far, then confirm them to the broker; returns how many."""
@@ -199,19 +245,35 @@ class DeviceCommand(Action):
         self.ctx.crash_point("after_write_ahead")
         self._publish(fresh)
         self.ctx.crash_point("after_publish")
-        self.ctx.incidents.set_ledger(self.ctx.incident.name, self._devices_step, units, PUBLISHED)
-        self.states.update(dict.fromkeys(units, PUBLISHED))
+        published = [u for u in units if self.states.get(u) != ACKED]  # pacing may have recorded acks already
+        self.ctx.incidents.set_ledger(self.ctx.incident.name, self._devices_step, published, PUBLISHED)
+        self.states.update(dict.fromkeys(published, PUBLISHED))
         self._mark_acked()
         return BatchOutcome({"devices": len(fresh), "resent": len(set(uncertain) & set(units))})
 
     def finish(self) -> BatchOutcome:
-        waiting = [u for u, s in self.states.items() if s != ACKED]
-        if waiting:
+        """Wait for acknowledgements; re-send to the silent devices (same command id) up to ``resends``
+        times; report the devices that never acknowledged."""
+        timeout = parse_duration(self.ctx.config.get("ack_timeout"), "ack_timeout", default=30.0)
+        resent = 0
+        for round_ in range(self.resends + 1):
+            waiting = [u for u, s in self.states.items() if s != ACKED]
+            if not waiting:
+                break
             self._connect()
-            self._wait_acks(waiting, parse_duration(self.ctx.config.get("ack_timeout"), "ack_timeout", default=30.0))
+            if round_:
+                self._publish([int(u[1:]) for u in waiting])
+                resent += len(waiting)
+            self._wait_acks(waiting, timeout)
+            self._mark_acked()
         self._mark_acked()
-        acked = sum(1 for s in self.states.values() if s == ACKED)
-        return BatchOutcome({"acked": acked, "unacked": len(self.states) - acked})
+        silent = sorted(int(u[1:]) for u, s in self.states.items() if s != ACKED)
+        acked = len(self.states) - len(silent)
+        if silent:
+            self.ctx.log("respond.device_command.unacknowledged", devices=silent)
+        return BatchOutcome(
+            {"acked": acked, "unacked": len(silent), "resent_after_timeout": resent}, unconfirmed=[str(d) for d in silent]
+        )
 
     def close(self) -> None:
         if self.client is not None:

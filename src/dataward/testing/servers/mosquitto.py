@@ -35,9 +35,11 @@ class MosquittoServer(LocalServer):
         acl: Sequence[str] | None = None,
         tls: bool = False,
         bind: str = "127.0.0.1",
+        settings: Mapping[str, object] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.settings = dict(settings or {})  # extra mosquitto.conf lines, e.g. {"max_queued_messages": 20}
         self.allow_anonymous = allow_anonymous
         self.passwords = dict(passwords or {})
         self.acl = list(acl) if acl is not None else None
@@ -85,6 +87,7 @@ class MosquittoServer(LocalServer):
             "log_type notice",
             "log_type information",
         ]
+        lines += [f"{key} {value}" for key, value in self.settings.items()]
         if self.tls and self.cert_file:
             lines += [f"certfile {self.cert_file}", f"keyfile {self.tmpdir / 'server.key'}"]
         if self.passwords:
