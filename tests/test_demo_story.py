@@ -99,6 +99,26 @@ def test_respond_revokes_what_the_dry_run_announced(finished: tuple[demo.DemoCon
     assert "dry run (nothing written)" in text and "about 6 hours" in text
 
 
+def test_the_readme_shows_what_the_demo_prints(finished: tuple[demo.DemoContext, str]) -> None:
+    """Each line of the README's demo excerpt is a line the demo prints, up to its numbers (this run's cloud is
+    smaller; an obligation this cloud does not trigger is left out) and the closing table's borders."""
+    _, text = finished
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    excerpt = readme.split("`make demo` replays the seed case", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    printed = [line.rstrip() for line in text.splitlines()]
+    for line in excerpt.splitlines():
+        if not line or line[0] in "┏┃┡│└" or line.startswith("demo finished"):  # table rows; main() prints the last
+            continue
+        obligation = re.match(r"   obligation (\w+):", line)
+        if obligation and f"obligation {obligation.group(1)}:" not in text:
+            continue
+        pattern = re.escape(re.sub(r"\d[\d,.]*", "NUM", line)).replace("NUM", r"\d[\d,.]*")
+        pattern = re.sub("customers?", "customers?", pattern)
+        assert any(re.fullmatch(pattern, p) for p in printed), line
+    for row in ("watch", "incident", "respond", "notify + lookup", "audit"):
+        assert f"│ {row} " in excerpt
+
+
 def test_one_notice_per_affected_customer_and_the_lookup_answers(finished: tuple[demo.DemoContext, str]) -> None:
     ctx, text = finished
     radius = ctx.state["blast_radius"]

@@ -47,7 +47,8 @@ def open_the_incident(ctx: DemoContext) -> None:
     ctx.console.print(f"   by region: {top}", highlight=False, soft_wrap=True)
     for o in radius.obligations:
         deadline = f"by {o.deadline}" if o.deadline else "without undue delay"
-        ctx.console.print(f"   obligation {o.id}: {o.customers:,} customers, notify {', '.join(o.notify)} {deadline}",
+        who = f"{o.customers:,} customer{'' if o.customers == 1 else 's'}"
+        ctx.console.print(f"   obligation {o.id}: {who}, notify {', '.join(o.notify)} {deadline}",
                           highlight=False, soft_wrap=True)  # fmt: skip
     cohort = radius.by_field().get("health_metric", 0)
     if cohort and not any(o.id == "ftc_hbnr" for o in radius.obligations):

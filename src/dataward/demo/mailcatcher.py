@@ -9,6 +9,7 @@ a complete file.
 
 from __future__ import annotations
 
+import shutil
 import socket
 import sys
 from email.message import EmailMessage
@@ -30,9 +31,8 @@ class MailCatcher(LocalServer):
         self.folder = folder
 
     def _prepare(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        for old in self.folder.glob("*.eml"):
-            old.unlink()
+        shutil.rmtree(self.folder, ignore_errors=True)  # the notices of an earlier run
+        self.folder.mkdir(parents=True)
 
     def _command(self) -> list[str]:
         return [sys.executable, "-m", "dataward.demo.mailcatcher", str(self.port), str(self.folder)]
