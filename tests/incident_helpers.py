@@ -6,6 +6,7 @@ Not a test module: test_incident_*.py import from it. Everything is derived from
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
@@ -119,3 +120,31 @@ def all_text(paths: Iterable[Path]) -> str:
         if p.is_file():
             out.append(p.read_bytes().decode("utf-8", "replace"))
     return "\n".join(out)
+
+
+NOTES_CLASSIFICATION = {
+    "schema": "dataward.classification/v1",
+    "objects": [
+        {"object": "scratch", "columns": [{"name": "email", "categories": [{"id": "email"}]}]},
+        {"object": "users", "columns": [{"name": "email", "categories": [{"id": "email"}]},
+                                        {"name": "email_old", "categories": [{"id": "email"}]}]},
+        {"object": "body_metrics", "columns": [{"name": "weight_kg", "categories": [{"id": "health_metric"}]}]},
+        {"object": "devices", "columns": [{"name": "wifi_ssid", "categories": [{"id": "wifi_ssid"}]}]},
+    ],
+}
+EXPECTED_NOTES = [
+    "scratch: plays no role in the schema map, so its rows cannot be tied to customers",
+    "users: columns email_old are not in production; counted as not exposed",
+    "body_metrics: not in the production source, so its rows cannot be tied to customers",
+    "devices: production has no column user_id, rows cannot be tied to customers",
+]
+
+
+def notes_case(prod: dict[str, pa.Table], root: Path) -> tuple[str, Path]:
+    """A production source without body_metrics and with devices missing its customer column, and a
+    classification naming a table of no role, a column production lacks, and those two tables."""
+    tables = {n: t for n, t in prod.items() if n != "body_metrics"}
+    tables["devices"] = tables["devices"].drop_columns(["user_id"])
+    path = root / "notes.json"
+    path.write_text(json.dumps(NOTES_CLASSIFICATION))
+    return write_store(f"file://{root}/prod_notes", tables), path  # a Parquet folder: both engines read it

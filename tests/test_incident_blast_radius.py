@@ -14,11 +14,13 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 from incident_helpers import (
+    EXPECTED_NOTES,
     brute_force,
     cloud_tables,
     computed_flags,
     every_other_user,
     exposed_copy,
+    notes_case,
     write_store,
 )
 
@@ -430,3 +432,15 @@ def test_categories_limit_the_blast_radius(prod, stores, tmp_path, monkeypatch):
     assert r.output.strip().splitlines()[0] == (
         "error: --categories names 'emial', which is neither a category id nor a tier. Did you mean 'email'?"
     )
+
+
+def test_tables_that_cannot_be_tied_to_customers_are_notes(prod, tmp_path):
+    """What the engines share (dataward.incident.blast_radius.resolve_table): each way an exposed table or
+    column cannot be tied to customers is one note, and the rest is still counted."""
+    source, classification = notes_case(prod, tmp_path)
+    with open_incident_db(str(tmp_path / "inc.db")) as db:
+        ops.open_incident(db, "leak", "analytics-copy", "2019-12-04", "2019-12-26")
+        result = ops.run_blast_radius(db, "leak", source, classification=str(classification))
+    assert [n for n in result.notes if "assumed" not in n] == EXPECTED_NOTES
+    assert result.fields == ("email", "health_metric", "wifi_ssid")
+    assert result.by_field()["email"] > 100 and result.by_field()["health_metric"] == 0

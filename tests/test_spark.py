@@ -206,7 +206,14 @@ def test_jdbc_source_is_read_in_parallel_partitions(spark: SparkSession, postgre
 def test_spark_blast_radius_equals_the_local_one(spark: SparkSession, tmp_path: Path) -> None:
     from functools import partial
 
-    from incident_helpers import cloud_tables, every_other_user, exposed_copy, write_store
+    from incident_helpers import (
+        EXPECTED_NOTES,
+        cloud_tables,
+        every_other_user,
+        exposed_copy,
+        notes_case,
+        write_store,
+    )
 
     from dataward.incident import ops
     from dataward.incident.store import open_incident_db
@@ -228,3 +235,12 @@ def test_spark_blast_radius_equals_the_local_one(spark: SparkSession, tmp_path: 
     assert local.affected_customers > 100
     assert remote.to_json() == local.to_json()
     assert remote.affected.equals(local.affected)
+    # Tables and columns that cannot be tied to customers: the same notes from both engines.
+    notes_source, classification = notes_case(prod, tmp_path)
+    with open_incident_db(str(tmp_path / "notes.db")) as db:
+        ops.open_incident(db, "gaps", "analytics-copy", "2019-12-04", "2019-12-26")
+        local = ops.run_blast_radius(db, "gaps", notes_source, classification=str(classification))
+        remote = ops.run_blast_radius(db, "gaps", notes_source, classification=str(classification),
+                                      compute=partial(compute_spark, spark))
+    assert [n for n in remote.notes if "assumed" not in n] == EXPECTED_NOTES
+    assert remote.to_json() == local.to_json()

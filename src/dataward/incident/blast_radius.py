@@ -16,7 +16,7 @@ category are kept (pyarrow compute), then DuckDB joins and aggregates. No raw va
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
@@ -137,6 +137,55 @@ def with_obligations(
     )
 
 
+@dataclass(frozen=True)
+class ResolvedTable:
+    """How the rows of one exposed table tie to customers in production (what every engine computes from)."""
+
+    role_name: str
+    role: Role
+    exposed: dict[str, tuple[str, ...]]  # exposed columns that production has -> their categories
+    link: str  # the column tying a row to a customer (an event: to a device)
+    created: str | None  # when a row came to be, where production has that column
+    row_id: str | None  # the role's id column, where production has it
+
+    def key_match(self, key_column: str) -> str:
+        """What the exposed store's keys match: the production row ids, or the customer link."""
+        return "row_id" if key_column == self.role.column("id") else "user_link"
+
+
+def resolve_table(
+    schema: SchemaMap, table: ExposedTable, columns: Callable[[], Sequence[str] | None], notes: list[str]
+) -> ResolvedTable | None:
+    """The role, link, creation and id columns of an exposed table in production, or None when its rows
+    cannot be tied to customers (each reason one note). ``columns()`` gives production's columns of the
+    table, None when production has no such table (asked only for a table that plays a role)."""
+    if not table.categorised:
+        return None
+    found = schema.role_of_table(table.name)
+    if found is None:
+        notes.append(f"{table.name}: plays no role in the schema map, so its rows cannot be tied to customers")
+        return None
+    role_name, role = found
+    names = columns()
+    if names is None:
+        notes.append(f"{table.name}: not in the production source, so its rows cannot be tied to customers")
+        return None
+    exposed_cols = {c: cats for c, cats in table.categorised.items() if c in names}
+    missing = sorted(set(table.categorised) - set(exposed_cols))
+    if missing:
+        notes.append(f"{table.name}: columns {', '.join(missing)} are not in production; counted as not exposed")
+    link = link_column(schema, role_name)
+    if link not in names:
+        notes.append(f"{table.name}: production has no column {link}, rows cannot be tied to customers")
+        return None
+    if not exposed_cols:
+        return None
+    created = creation_column(role)
+    row_id = role.column("id")
+    return ResolvedTable(role_name, role, exposed_cols, link, created if created in names else None,
+                         row_id if row_id in names else None)
+
+
 def _table_part(
     con: duckdb.DuckDBPyConnection,
     prod: TableStore,
@@ -147,35 +196,13 @@ def _table_part(
     rel: str,
 ) -> str | None:
     """Register one exposed table's per-row flags in DuckDB; return the SELECT giving (user_id, flags...)."""
-    if not table.categorised:
+    resolved = resolve_table(
+        schema, table, lambda: prod.schema(table.name).names if prod.has_table(table.name) else None, notes
+    )
+    if resolved is None:
         return None
-    found = schema.role_of_table(table.name)
-    if found is None:
-        notes.append(
-            f"{table.name}: plays no role in the schema map, so its rows cannot be tied to customers"
-        )
-        return None
-    role_name, role = found
-    if not prod.has_table(table.name):
-        notes.append(f"{table.name}: not in the production source, so its rows cannot be tied to customers")
-        return None
-    names = prod.schema(table.name).names
-    exposed_cols = {c: cats for c, cats in table.categorised.items() if c in names}
-    missing = sorted(set(table.categorised) - set(exposed_cols))
-    if missing:
-        notes.append(
-            f"{table.name}: columns {', '.join(missing)} are not in production; counted as not exposed"
-        )
-    link = link_column(schema, role_name)
-    if link not in names:
-        notes.append(f"{table.name}: production has no column {link}, rows cannot be tied to customers")
-        return None
-    if not exposed_cols:
-        return None
-    created = creation_column(role)
-    created = created if created in names else None
-    row_id = role.column("id") if role.column("id") in names else None
-    reader = _flag_batches(prod, table.name, row_id, link, created, exposed_cols, fields)
+    exposed_cols, created = resolved.exposed, resolved.created
+    reader = _flag_batches(prod, table.name, resolved.row_id, resolved.link, created, exposed_cols, fields)
     con.register(rel + "_src", reader)
     con.execute(f"CREATE TEMP TABLE {quote_ident(rel)} AS SELECT * FROM {quote_ident(rel + '_src')}")  # noqa: S608
     con.unregister(rel + "_src")
@@ -184,13 +211,12 @@ def _table_part(
         key_col = table.keys.column_names[0]
         keys_rel = rel + "_keys"
         con.register(keys_rel, table.keys.select([key_col]).rename_columns(["k"]))
-        match = "row_id" if key_col == role.column("id") else "user_link"
-        where.append(f"{match} IN (SELECT k FROM {quote_ident(keys_rel)})")  # noqa: S608
+        where.append(f"{resolved.key_match(key_col)} IN (SELECT k FROM {quote_ident(keys_rel)})")  # noqa: S608
     if created:
         where.append("(created IS NULL OR created <= CAST($window_end AS TIMESTAMP))")
     user_expr = "user_link"
     join = ""
-    if role_name == "connection_event":
+    if resolved.role_name == "connection_event":
         join = f" JOIN {quote_ident(_devices(con, prod, schema))} d ON d.id = r.user_link"
         user_expr = "d.user_id"
     flag_cols = ", ".join(

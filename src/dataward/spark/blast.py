@@ -22,9 +22,8 @@ from dataward.incident.blast_radius import (
     ALEXA,
     BY,
     BlastRadius,
-    creation_column,
     empty_affected,
-    link_column,
+    resolve_table,
     with_obligations,
 )
 from dataward.incident.exposure import ExposedTable, Exposure
@@ -33,8 +32,6 @@ from dataward.schemamap import SchemaMap
 from dataward.spark.compile import col
 from dataward.spark.io import read_source
 from dataward.targets import parse_target
-
-_NOT_IN_PRODUCTION = "{t}: not in the production source, so its rows cannot be tied to customers"
 
 
 def compute_spark(
@@ -62,33 +59,14 @@ def _table_part(
     end: str,
 ) -> DataFrame | None:
     """(user_id, one boolean per field) for the exposed rows of one table; notes as the local engine writes."""
-    if not table.categorised:
-        return None
-    found = schema.role_of_table(table.name)
-    if found is None:
-        notes.append(f"{table.name}: plays no role in the schema map, so its rows cannot be tied to customers")
-        return None
-    role_name, role = found
-    if table.name not in frames:
-        notes.append(_NOT_IN_PRODUCTION.format(t=table.name))
+    resolved = resolve_table(schema, table, lambda: frames[table.name].columns if table.name in frames else None,
+                             notes)
+    if resolved is None:
         return None
     df = frames[table.name]
-    names = df.columns
-    exposed_cols = {c: cats for c, cats in table.categorised.items() if c in names}
-    missing = sorted(set(table.categorised) - set(exposed_cols))
-    if missing:
-        notes.append(f"{table.name}: columns {', '.join(missing)} are not in production; counted as not exposed")
-    link = link_column(schema, role_name)
-    if link not in names:
-        notes.append(f"{table.name}: production has no column {link}, rows cannot be tied to customers")
-        return None
-    if not exposed_cols:
-        return None
-    created = creation_column(role)
-    created = created if created in names else None
-    row_id = role.column("id") if role.column("id") in names else None
+    created, row_id, link = resolved.created, resolved.row_id, resolved.link
     types = {f.name: f.dataType for f in df.schema.fields}
-    masks = _masks(exposed_cols, types)
+    masks = _masks(resolved.exposed, types)
     rows = df.select(
         (col(row_id).cast("bigint") if row_id else F.lit(None).cast("bigint")).alias("row_id"),
         col(link).cast("bigint").alias("user_link"),
@@ -98,11 +76,10 @@ def _table_part(
     if table.keys is not None:
         key_col = table.keys.column_names[0]
         keys = spark.createDataFrame(table.keys.select([key_col]).rename_columns(["k"]).cast(pa.schema([("k", pa.int64())])))
-        match = "row_id" if key_col == role.column("id") else "user_link"
-        rows = rows.join(keys, rows[match] == keys["k"], "left_semi")
+        rows = rows.join(keys, rows[resolved.key_match(key_col)] == keys["k"], "left_semi")
     if created:
         rows = rows.filter(F.col("created").isNull() | (F.col("created") <= F.lit(end).cast("timestamp_ntz")))
-    if role_name == "connection_event":
+    if resolved.role_name == "connection_event":
         devices = _devices(frames, schema)
         rows = rows.join(devices, rows["user_link"] == devices["device_id"]).withColumn("user_link", F.col("owner"))
     return rows.select(F.col("user_link").alias("user_id"), *fields)
