@@ -123,6 +123,8 @@ def test_every_store_kind_states_its_facts(name: str) -> None:
     """What exposure rules, policy rules and copies ask about a kind is on its class, not in a table elsewhere."""
     cls = STORES.get(name)
     assert isinstance(cls.local, bool), name
+    assert isinstance(cls.listens, bool), name
+    assert not (cls.local and cls.listens), f"{name}: files on disk have no listen address"
     assert isinstance(cls.display_name, str) and cls.display_name, name
     assert set(cls.remediation) <= GENERIC_RULES, f"{name}: fixes for rules that do not exist"
     assert not (cls.local and cls.remediation), f"{name}: a local kind has no networked rule to fix"

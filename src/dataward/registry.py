@@ -24,9 +24,9 @@ import importlib
 import pkgutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
-from dataward.errors import DatawardError
+from dataward.errors import DatawardError, TargetError
 from dataward.suggest import did_you_mean
 
 T = TypeVar("T")
@@ -148,6 +148,13 @@ class Registry(Generic[T]):
 
     def __repr__(self) -> str:
         return f"Registry({self.family!r}, package={self.package!r})"
+
+
+def scheme_registry(family: str, package: str, *, key: Callable[[T], str], unknown: str, tip: str) -> Registry[T]:
+    """A family whose members answer to URL schemes (their ``schemes``: store kinds, table kinds): a URL whose
+    scheme no member speaks is a TargetError."""
+    return Registry(family, package=package, key=key, aliases=lambda member: cast(Any, member).schemes,
+                    error=TargetError, unknown=unknown, tip=tip)
 
 
 def _qualname(member: object) -> str:

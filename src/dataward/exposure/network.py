@@ -17,9 +17,7 @@ from dataward.exposure._generic import (
 )
 from dataward.exposure.base import Contents, Hit, exposure_rule
 from dataward.findings import Severity
-from dataward.stores.base import ExposureFacts, display_name
-
-_SHARED_ENDPOINT = ("s3",)  # a bucket is served by its provider's endpoint: no listen address of its own
+from dataward.stores.base import ExposureFacts, display_name, listens
 
 
 def _public_address(bind: str | None) -> str | None:
@@ -41,7 +39,7 @@ def _public_address(bind: str | None) -> str | None:
     remediation="Listen on a private interface only and firewall the port.",
 )
 def public_bind(facts: ExposureFacts, contents: Contents) -> Iterator[Hit]:
-    if facts.store in _SHARED_ENDPOINT or not facts.reachable:
+    if not listens(facts.store) or not facts.reachable:
         return
     public = _public_address(facts.bind) or (facts.target if facts.scope == "public" else None)
     if public:

@@ -8,8 +8,7 @@ from typing import Any, ClassVar, Protocol
 
 import pyarrow as pa
 
-from dataward.errors import TargetError
-from dataward.registry import Registry
+from dataward.registry import Registry, scheme_registry
 from dataward.targets import Target
 
 
@@ -95,6 +94,7 @@ class Store(Protocol):
     default_ports: ClassVar[tuple[int, ...]]
     # What the rest of dataward asks about a kind (docs/exposure.md "Store kinds"):
     local: ClassVar[bool]  # files on disk: no network transport or login, so TLS/bind/auth rules do not apply
+    listens: ClassVar[bool]  # a server with a listen address of its own (bind rules apply); not files, not buckets
     display_name: ClassVar[str]  # "PostgreSQL", in finding titles
     remediation: ClassVar[Mapping[str, str]]  # generic rule ("no-auth") -> this kind's fix; else the rule's own
 
@@ -103,14 +103,9 @@ class Store(Protocol):
     def sample(self, target: Target, budget: Budget) -> Iterator[SampledObject]: ...
 
 
-STORES: Registry[type[Any]] = Registry(
-    "store kind",
-    package="dataward.stores",
-    key=lambda cls: cls.scheme,
-    aliases=lambda cls: cls.schemes,
-    error=TargetError,
-    unknown="'{name}://' is not a {family} dataward knows.",
-    tip="known kinds: {known}",
+STORES: Registry[type[Any]] = scheme_registry(
+    "store kind", "dataward.stores", key=lambda cls: cls.scheme,
+    unknown="'{name}://' is not a {family} dataward knows.", tip="known kinds: {known}",
 )
 register_store = STORES.register  # the class decorator every store module uses
 
@@ -129,6 +124,13 @@ def is_local(kind: str) -> bool:
     """A kind whose stores are files on this machine (``sqlite``, ``duckdb``, ``file``); unknown kinds are not."""
     cls = STORES.find(kind)
     return bool(cls is not None and cls.local)
+
+
+def listens(kind: str) -> bool:
+    """Whether the kind's stores have a listen address of their own (a bucket is served by its provider's
+    endpoint, files by no server); unknown kinds are assumed to."""
+    cls = STORES.find(kind)
+    return cls is None or bool(cls.listens)
 
 
 def display_name(kind: str) -> str:

@@ -23,6 +23,7 @@ class DuckDBStore:
     schemes: ClassVar[tuple[str, ...]] = ()
     default_ports: ClassVar[tuple[int, ...]] = ()
     local: ClassVar[bool] = True
+    listens: ClassVar[bool] = False
     display_name: ClassVar[str] = "DuckDB file"
     remediation: ClassVar[Mapping[str, str]] = {}
 

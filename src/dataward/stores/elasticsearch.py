@@ -72,6 +72,7 @@ class ElasticsearchStore:
     schemes: ClassVar[tuple[str, ...]] = ("http", "https")
     default_ports: ClassVar[tuple[int, ...]] = (9200,)
     local: ClassVar[bool] = False
+    listens: ClassVar[bool] = True
     display_name: ClassVar[str] = "Elasticsearch"
     remediation: ClassVar[Mapping[str, str]] = {
         "no-auth": "Enable the security plugin (xpack.security.enabled: true) and require authentication.",

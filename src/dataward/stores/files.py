@@ -26,6 +26,7 @@ class FilesStore:
     schemes: ClassVar[tuple[str, ...]] = ()
     default_ports: ClassVar[tuple[int, ...]] = ()
     local: ClassVar[bool] = True
+    listens: ClassVar[bool] = False
     display_name: ClassVar[str] = "export file"
     remediation: ClassVar[Mapping[str, str]] = {}
 

@@ -102,6 +102,7 @@ class MemcachedStore:
     schemes: ClassVar[tuple[str, ...]] = ()
     default_ports: ClassVar[tuple[int, ...]] = (11211,)
     local: ClassVar[bool] = False
+    listens: ClassVar[bool] = True
     display_name: ClassVar[str] = "memcached"
     remediation: ClassVar[Mapping[str, str]] = {
         "no-auth": "Enable SASL (-S) or bind memcached to loopback (-l 127.0.0.1) behind a firewall.",

@@ -97,6 +97,7 @@ class MongoStore:
     schemes: ClassVar[tuple[str, ...]] = ()
     default_ports: ClassVar[tuple[int, ...]] = (27017,)
     local: ClassVar[bool] = False
+    listens: ClassVar[bool] = True
     display_name: ClassVar[str] = "MongoDB"
     remediation: ClassVar[Mapping[str, str]] = {
         "no-auth": "Start mongod with --auth (security.authorization: enabled) and create users.",

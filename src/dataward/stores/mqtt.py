@@ -207,6 +207,7 @@ class MqttStore:
     schemes: ClassVar[tuple[str, ...]] = ("mqtts",)
     default_ports: ClassVar[tuple[int, ...]] = (1883, 8883)
     local: ClassVar[bool] = False
+    listens: ClassVar[bool] = True
     display_name: ClassVar[str] = "MQTT broker"
     remediation: ClassVar[Mapping[str, str]] = {
         "no-auth": "Set allow_anonymous false, add a password_file or auth plugin, and "

@@ -80,6 +80,7 @@ class MySQLStore:
     schemes: ClassVar[tuple[str, ...]] = ("mariadb",)
     default_ports: ClassVar[tuple[int, ...]] = (3306,)
     local: ClassVar[bool] = False
+    listens: ClassVar[bool] = True
     display_name: ClassVar[str] = "MySQL/MariaDB"
     remediation: ClassVar[Mapping[str, str]] = {
         "no-auth": "Drop anonymous accounts, set passwords for every account, and remove "

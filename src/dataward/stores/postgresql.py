@@ -85,6 +85,7 @@ class PostgresStore:
     schemes: ClassVar[tuple[str, ...]] = ("postgres",)
     default_ports: ClassVar[tuple[int, ...]] = (5432,)
     local: ClassVar[bool] = False
+    listens: ClassVar[bool] = True
     display_name: ClassVar[str] = "PostgreSQL"
     remediation: ClassVar[Mapping[str, str]] = {
         "no-auth": "Replace 'trust' lines in pg_hba.conf with scram-sha-256 and set a "

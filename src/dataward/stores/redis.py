@@ -133,6 +133,7 @@ class RedisStore:
     schemes: ClassVar[tuple[str, ...]] = ("rediss",)
     default_ports: ClassVar[tuple[int, ...]] = (6379,)
     local: ClassVar[bool] = False
+    listens: ClassVar[bool] = True
     display_name: ClassVar[str] = "Redis"
     remediation: ClassVar[Mapping[str, str]] = {
         "no-auth": "Set requirepass / ACLs (disable the default user's nopass), bind to a "

@@ -100,6 +100,7 @@ class S3Store:
     schemes: ClassVar[tuple[str, ...]] = ()
     default_ports: ClassVar[tuple[int, ...]] = ()  # S3 endpoints are HTTP(S): discovery does not guess them
     local: ClassVar[bool] = False
+    listens: ClassVar[bool] = False  # served by the provider's shared endpoint: no listen address of its own
     display_name: ClassVar[str] = "S3 bucket"
     remediation: ClassVar[Mapping[str, str]] = {
         "no-auth": "Enable Block Public Access and remove public ACL grants and '*' "

@@ -22,6 +22,7 @@ class SQLiteStore:
     schemes: ClassVar[tuple[str, ...]] = ("sqlite3",)
     default_ports: ClassVar[tuple[int, ...]] = ()
     local: ClassVar[bool] = True
+    listens: ClassVar[bool] = False
     display_name: ClassVar[str] = "SQLite file"
     remediation: ClassVar[Mapping[str, str]] = {}
 

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 import pyarrow as pa
 
 from dataward.errors import TargetError
-from dataward.registry import Registry
+from dataward.registry import Registry, scheme_registry
 from dataward.suggest import did_you_mean
 from dataward.targets import Target, parse_target
 
@@ -139,14 +139,9 @@ class TableStoreBase:
 
 _T = TypeVar("_T", bound=TableStoreBase)
 Opener = Callable[[Target, bool], TableStore]
-TABLES: Registry[type[TableStoreBase]] = Registry(
-    "table kind",
-    package="dataward.tables",
-    key=lambda cls: cls.kind,
-    aliases=lambda cls: cls.schemes,
-    error=TargetError,
-    unknown="'{name}://' does not hold tables dataward can read.",
-    tip="table kinds: {known}",
+TABLES: Registry[type[TableStoreBase]] = scheme_registry(
+    "table kind", "dataward.tables", key=lambda cls: cls.kind,
+    unknown="'{name}://' does not hold tables dataward can read.", tip="table kinds: {known}",
 )
 # Class decorator: register a table kind under its URL schemes (constructed as ``cls(target, create=...)``).
 register_tables = TABLES.register
