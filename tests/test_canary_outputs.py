@@ -5,18 +5,21 @@ classify, copy plan and run, watch and history, incident open / blast radius in 
 site / audit log). Raw values of real rows (emails, names, phones, WiFi names, nicknames, tokens, password
 hashes) and a password planted in a target URL are then searched for in every file written and every line
 printed. The incident and watch databases are searched byte for byte.
+
+Each command is a real ``python -m dataward`` process, forked from a helper that imported the CLI once
+(``dataward.testing.cliproc``).
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import duckdb
 import pytest
+
+from dataward.testing.cliproc import PreloadedCli
 
 PASSWORD = "CanaryPw4zq81x"
 SENSITIVE = {
@@ -27,44 +30,44 @@ SENSITIVE = {
 }
 
 
-def _dataward(*args: str, cwd: Path, ok: tuple[int, ...] = (0, 1)) -> str:
+def _dataward(cli: PreloadedCli, *args: str, cwd: Path, ok: tuple[int, ...] = (0, 1)) -> str:
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "dataward", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, "COLUMNS": "200"}, timeout=300)
+    done = cli.run(args, cwd=cwd, env={**os.environ, "COLUMNS": "200"}, timeout=300)
     assert done.returncode in ok, f"{args}: {done.stderr}"
     print(f"{time.monotonic() - started:6.1f} s  dataward {' '.join(args[:3])}")
     return done.stdout + done.stderr
 
 
 @pytest.fixture(scope="module")
-def outputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+def outputs(tmp_path_factory: pytest.TempPathFactory, dataward_cli: PreloadedCli) -> tuple[Path, str]:
     """Run the product end to end; return the folder of everything written and everything printed."""
+    cli = dataward_cli
     out = tmp_path_factory.mktemp("canary")
     prod = f"duckdb://{out}/prod.duckdb"
-    printed = [_dataward("generate", "--users", "150", "--seed", "5", "--out", prod, cwd=out)]
+    printed = [_dataward(cli, "generate", "--users", "150", "--seed", "5", "--out", prod, cwd=out)]
     leaky = f"redis://:{PASSWORD}@127.0.0.1:1/0"
     for fmt in ("json", "sarif", "html", "ocsf", "table"):
-        printed.append(_dataward("scan", prod, leaky, "--format", fmt, "-o", f"{out}/scan.{fmt}", cwd=out))
-    printed.append(_dataward("classify", prod, "--format", "json", "-o", f"{out}/classify.json", cwd=out))
-    printed.append(_dataward("classify", prod, cwd=out))
-    printed.append(_dataward("copy", "plan", "--from", prod, "-o", f"{out}/plan.toml", cwd=out))
+        printed.append(_dataward(cli, "scan", prod, leaky, "--format", fmt, "-o", f"{out}/scan.{fmt}", cwd=out))
+    printed.append(_dataward(cli, "classify", prod, "--format", "json", "-o", f"{out}/classify.json", cwd=out))
+    printed.append(_dataward(cli, "classify", prod, cwd=out))
+    printed.append(_dataward(cli, "copy", "plan", "--from", prod, "-o", f"{out}/plan.toml", cwd=out))
     (out / "key.txt").write_text("k" * 32)
-    printed.append(_dataward("copy", "run", "--from", prod, "--to", f"duckdb://{out}/copy.duckdb", "--plan",
+    printed.append(_dataward(cli, "copy", "run", "--from", prod, "--to", f"duckdb://{out}/copy.duckdb", "--plan",
                              f"{out}/plan.toml", "--key-file", f"{out}/key.txt", cwd=out))
-    printed.append(_dataward("watch", leaky, prod, "--once", "--state", f"{out}/state.db", cwd=out))
-    printed.append(_dataward("history", "--state", f"{out}/state.db", "--format", "json", cwd=out))
+    printed.append(_dataward(cli, "watch", leaky, prod, "--once", "--state", f"{out}/state.db", cwd=out))
+    printed.append(_dataward(cli, "history", "--state", f"{out}/state.db", "--format", "json", cwd=out))
     db = ["--db", f"{out}/incidents.db"]
-    printed.append(_dataward("incident", "open", "--name", "leak", "--store", prod, "--from", "2019-12-04",
+    printed.append(_dataward(cli, "incident", "open", "--name", "leak", "--store", prod, "--from", "2019-12-04",
                              "--to", "2019-12-26", *db, cwd=out))
     for fmt in ("json", "html", "table"):
-        printed.append(_dataward("incident", "blast-radius", "leak", "--source", prod, "--format", fmt,
+        printed.append(_dataward(cli, "incident", "blast-radius", "leak", "--source", prod, "--format", fmt,
                                  "--report", f"{out}/blast.{fmt}", *db, cwd=out))
-    printed.append(_dataward("incident", "blast-radius", "leak", "--source", prod, "-o", f"{out}/affected.parquet",
+    printed.append(_dataward(cli, "incident", "blast-radius", "leak", "--source", prod, "-o", f"{out}/affected.parquet",
                              *db, cwd=out))
     (out / "playbook.toml").write_text(f'[response]\ndatabase = "{prod}"\n\n[[step]]\naction = "revoke_tokens"\n')
-    printed.append(_dataward("incident", "respond", "leak", "--playbook", f"{out}/playbook.toml", "--dry-run",
+    printed.append(_dataward(cli, "incident", "respond", "leak", "--playbook", f"{out}/playbook.toml", "--dry-run",
                              *db, cwd=out))
-    printed.append(_dataward("incident", "lookup", "build", "leak", "-o", f"{out}/site", *db, cwd=out))
+    printed.append(_dataward(cli, "incident", "lookup", "build", "leak", "-o", f"{out}/site", *db, cwd=out))
     return out, "\n".join(printed)
 
 

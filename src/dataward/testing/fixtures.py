@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 
 import pytest
 
+from dataward.testing.cliproc import PreloadedCli
 from dataward.testing.netns import NetNamespace, create_netns, netns_unavailable
 from dataward.testing.receivers import SmtpReceiver, WebhookReceiver
 from dataward.testing.servers import (
@@ -217,6 +218,15 @@ def netns_factory() -> Iterator[Callable[[], NetNamespace]]:
 def netns(netns_factory: Callable[[], NetNamespace]) -> NetNamespace:
     """One shared namespace; start servers in it with ``factory.new(netns=netns.name, connect_host=netns.ns_address)``."""
     return netns_factory()
+
+
+# ---- the CLI as real processes ---------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def dataward_cli() -> Iterator[PreloadedCli]:
+    """``dataward_cli.run(args, env=, cwd=)`` -> CompletedProcess of a real ``python -m dataward`` process,
+    forked from a helper that imported the CLI once (milliseconds instead of a second per run)."""
+    with PreloadedCli() as cli:
+        yield cli
 
 
 # ---- receivers for alerts and mail ---------------------------------------------------------------------
