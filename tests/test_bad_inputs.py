@@ -120,3 +120,15 @@ def test_bad_input_is_one_sentence_and_exit_2(
     for secret in case.get("secrets", []):
         assert secret not in output, f"{secret!r} echoed: {output}"
     assert _listing(tmp_path) == before, "the failed command left files behind"
+
+
+@pytest.mark.parametrize("args", [["--debug", "scan", "postgres1://127.0.0.1/db"], ["--version"]])
+def test_a_forked_run_is_a_cold_run(args: list[str], dataward_cli: PreloadedCli, tmp_path: Path) -> None:
+    """The preloaded helper's child gives what a fresh interpreter gives: exit code, stdout, the traceback."""
+    cold = _dataward(*args, cli=None, cwd=tmp_path)
+    forked = _dataward(*args, cli=dataward_cli, cwd=tmp_path)
+    assert forked.returncode == cold.returncode
+    assert forked.stdout == cold.stdout
+    if cold.returncode == 1:
+        assert cold.stderr.startswith("Traceback") and forked.stderr.startswith("Traceback")
+    assert forked.stderr.splitlines()[-1:] == cold.stderr.splitlines()[-1:]
