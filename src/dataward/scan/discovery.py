@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from dataward.errors import DatawardError
 from dataward.stores.base import STORES
@@ -44,22 +44,19 @@ class Service:
     url: str | None = None
 
 
-def discover(
-    spec: str,
-    ports: list[int] | None = None,
-    *,
-    i_own_this_network: bool = False,
-    concurrency: int = 64,
-    timeout: float = 1.0,
-    progress: Progress | None = None,
-) -> list[Target]:
+class SweepOptions(TypedDict, total=False):
+    """How a sweep runs (``discover_services``'s keyword arguments; the defaults are there)."""
+
+    i_own_this_network: bool
+    concurrency: int
+    timeout: float
+    progress: Progress | None
+
+
+def discover(spec: str, ports: list[int] | None = None, **options: Unpack[SweepOptions]) -> list[Target]:
     """Targets for every store found on ``spec`` (``HOST`` or ``HOST/CIDR``) on ``ports`` (None = every
     kind's default ports). Raises DatawardError for a malformed spec or a range over the limit."""
-    services = discover_services(
-        spec, ports, i_own_this_network=i_own_this_network, concurrency=concurrency, timeout=timeout,
-        progress=progress,
-    )
-    return [parse_target(s.url) for s in services if s.url]
+    return [parse_target(s.url) for s in discover_services(spec, ports, **options) if s.url]
 
 
 def discover_services(
