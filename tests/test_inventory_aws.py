@@ -406,3 +406,34 @@ def test_elasticache_in_an_open_group_against_moto(gap_region: Any) -> None:
     inv = gap_inventory()
     assert rules_of(inv, "sessions-world")["aws.elasticache.public"] == Severity.HIGH
     assert store(inv, "sessions-world").anonymous is True
+
+
+def test_aurora_cluster_and_redshift_against_moto(gap_region: Any) -> None:
+    """An Aurora cluster public through its member instance (open group, public subnets) next to a Redshift
+    cluster whose group is open to the world but which is not publicly accessible (one change away)."""
+    rds = gap_region.client("rds")
+    pg_world = gap_region.group("aurora-world", 5432, "0.0.0.0/0")
+    rds.create_db_cluster(DBClusterIdentifier="ledger", Engine="aurora-postgresql", MasterUsername="app",
+                          MasterUserPassword="not-a-real-pw-1", VpcSecurityGroupIds=[pg_world],
+                          DBSubnetGroupName=gap_region.subnet_group("ledger-subnets", public=True),
+                          StorageEncrypted=True, Tags=[{"Key": "owner", "Value": "finance@example.com"}])
+    rds.create_db_instance(DBInstanceIdentifier="ledger-1", DBInstanceClass="db.r6g.large", Engine="aurora-postgresql",
+                           DBClusterIdentifier="ledger", PubliclyAccessible=True)
+    redshift = gap_region.client("redshift")
+    redshift.create_cluster_subnet_group(ClusterSubnetGroupName="warehouse-subnets", Description="public",
+                                         SubnetIds=gap_region.vpc.public_subnets)
+    redshift.create_cluster(ClusterIdentifier="warehouse", NodeType="ra3.xlplus", MasterUsername="app",
+                            MasterUserPassword="Not-a-real-pw-1", ClusterType="single-node", PubliclyAccessible=False,
+                            VpcSecurityGroupIds=[gap_region.group("rs-world", 5439, "0.0.0.0/0")],
+                            ClusterSubnetGroupName="warehouse-subnets", Encrypted=True,
+                            Tags=[{"Key": "owner", "Value": "bi@example.com"}])
+    inv = gap_inventory()
+    ledger, warehouse = store(inv, "ledger"), store(inv, "warehouse")
+    assert (ledger.kind, ledger.engine, ledger.port) == ("aurora", "aurora-postgresql", 5432)
+    assert ledger.details["members"] == ["ledger-1"]
+    assert rules_of(inv, "ledger")["aws.aurora.public"] == Severity.MEDIUM
+    assert "ledger-1: aws rds modify-db-instance --no-publicly-accessible" in \
+        next(f for f in inv.findings if f.rule == "aws.aurora.public").remediation
+    assert (warehouse.kind, warehouse.port, warehouse.reachable_from_internet) == ("redshift", 5439, False)
+    assert rules_of(inv, "warehouse")["aws.redshift.open-ingress"] == Severity.LOW
+    assert {r: s for r, s in rules_of(inv, "warehouse").items() if s >= Severity.MEDIUM} == {}
