@@ -177,6 +177,9 @@ def test_findings_from_the_watchers_state_with_filters(api: Api) -> None:
             ["findings"]] == [MQ.id]
     assert [f["id"] for f in api.get("/api/v1/findings", rule="content.email")["findings"]] == [CONTENT.id]
     assert [f["id"] for f in api.get("/api/v1/findings", category="location")["findings"]] == [MQ.id]
+    page = api.get("/api/v1/findings", limit=1, offset=1)
+    assert [f["id"] for f in page["findings"]] == [CONTENT.id] and page["total"] == 3
+    assert page["summary"]["total"] == 3 and page["summary"]["by_severity"]["high"] == 2
     fixed = api.get("/api/v1/findings", state="fixed")["findings"]
     assert [(f["id"], f["window"]["closed"]) for f in fixed] == [(PG_OLD.id, "2026-12-03T00:00:00Z")]
     assert len(api.get("/api/v1/findings", state="all")["findings"]) == 4
@@ -256,8 +259,12 @@ def test_overview_stores_by_state_open_windows_worst_findings(api: Api) -> None:
                                       "protected": ["orders"], "unknown": []}
     assert doc["counts"]["exposed"] == 2 and doc["last_probe"] == "2026-12-07T08:00:00Z"
     first = doc["open_windows"][0]
-    assert (first["store"], first["finding"]) == ("telemetry", MQ.id)
+    assert (first["store"], first["finding"]) == ("telemetry", MQ.id) and doc["open_windows_total"] == 3
     assert first["open_seconds"] > 3600 and first["open_for"]
+    assert [(w["store"], w["opened"], w["findings"], w["severity"]) for w in doc["store_windows"]] == [
+        ("telemetry", "2026-12-06T00:00:00Z", 1, "high"), ("analytics-copy", "2026-12-07T07:33:00Z", 2, "critical")]
+    noauth_window = next(w["id"] for w in doc["open_windows"] if w["finding"] == NOAUTH.id)
+    assert doc["store_windows"][1]["window_id"] == noauth_window
     assert [f["id"] for f in doc["worst_findings"]][:1] == [NOAUTH.id]
 
 

@@ -147,8 +147,10 @@ def _routes(app: FastAPI) -> None:
         category: Annotated[str | None, Query(max_length=64)] = None,
         state: Literal["open", "fixed", "suppressed", "all"] = "open",
         format: Literal["json", "sarif", "ocsf"] | None = None,
+        limit: Annotated[int | None, Query(ge=1, le=100_000, description="Page size (worst first).")] = None,
+        offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
     ) -> dict[str, Any] | Response:
-        filters = FindingFilter(severity, store, rule, category, state)
+        filters = FindingFilter(severity, store, rule, category, state, limit, offset)
         if format is None:
             return views.findings_document(plane, filters)
         text, media = views.export_findings(plane, filters, format)

@@ -35,7 +35,7 @@ from typing import Any, Final
 from sqlalchemy import Engine, func, select
 
 from dataward.errors import DatawardError
-from dataward.findings import Finding, Severity, sort_findings
+from dataward.findings import Finding, Severity
 from dataward.incident import ops as incident_ops
 from dataward.incident.store import IncidentDB
 from dataward.report.base import FORMATS
@@ -131,23 +131,46 @@ def history_of(db: StateDB, store: str | None) -> dict[str, Any]:
     return history_document(db.windows(store=store))
 
 
-def overview_document(plane: Plane, worst: int = 10) -> dict[str, Any]:
-    """The overview page's data: stores by state, open windows with how long open, the worst open findings
-    (suppressed ones left out), and the last probe overall and per store."""
+def overview_document(plane: Plane, worst: int = 10, windows_shown: int = 100) -> dict[str, Any]:
+    """The overview page's data: stores by state; per exposed store its exposure (``store_windows``: since
+    when, how long, how many findings, and ``window_id``, the window to open an incident from); the oldest open
+    finding windows (``open_windows``, at most ``windows_shown``, of ``open_windows_total``); the worst open
+    findings (suppressed ones left out); the last probe overall and per store."""
     doc = stores_document(plane.engine)
     by_state: dict[str, list[str]] = {s: [] for s in ("exposed", "unreachable", "protected", "unknown")}
     for s in doc["stores"]:
         by_state[s["state"]].append(s["name"])
     now = datetime.now(UTC)
-    open_windows = [
-        {"id": w.id, "store": w.store, "finding": w.finding, "rule": w.rule, "severity": Severity(w.severity).label,
-         "title": w.title, "opened": w.opened, "last_seen": w.last_seen,
-         "open_seconds": max(0, int((now - parse_iso(w.opened)).total_seconds())),
-         "open_for": duration_text(w.opened, None)}
-        for w in plane.db.windows(open_only=True)
+
+    def since(opened: str) -> dict[str, Any]:
+        return {"open_seconds": max(0, int((now - parse_iso(opened)).total_seconds())),
+                "open_for": duration_text(opened, None)}
+
+    c = windows.c
+    is_open = c.closed.is_(None)
+    with plane.engine.begin() as conn:
+        total = conn.execute(select(func.count()).where(is_open)).scalar_one()
+        oldest = conn.execute(select(c.id, c.store, c.finding, c.rule, c.severity, c.title, c.opened, c.last_seen)
+                              .where(is_open).order_by(c.opened, c.store, c.id).limit(windows_shown)).all()
+        # per store: since when, how bad, how many; its first window (the watcher inserts windows as they open)
+        heads = conn.execute(select(c.store, func.min(c.opened).label("opened"), func.max(c.severity).label("worst"),
+                                    func.count().label("findings"), func.min(c.id).label("id"))
+                             .where(is_open).group_by(c.store)).all()
+        titles = {i: (rule, title) for i, rule, title in
+                  conn.execute(select(c.id, c.rule, c.title).where(c.id.in_([h.id for h in heads])))}
+    store_windows = [
+        {"store": h.store, "window_id": h.id, "opened": h.opened, **since(h.opened),
+         "severity": Severity(int(h.worst or 0)).label, "findings": int(h.findings), "rule": titles[h.id][0],
+         "title": titles[h.id][1]}
+        for h in sorted(heads, key=lambda h: (h.opened, h.store))
     ]
-    open_windows.sort(key=lambda w: (w["opened"], w["store"]))
-    findings = findings_document(plane, FindingFilter())["findings"]
+    open_windows = [
+        {"id": w.id, "store": w.store, "finding": w.finding, "rule": w.rule,
+         "severity": Severity(int(w.severity or 0)).label, "title": w.title, "opened": w.opened,
+         "last_seen": w.last_seen, **since(w.opened)}
+        for w in oldest
+    ]
+    findings = findings_document(plane, FindingFilter(limit=worst))["findings"]
     probes = [s["last_probe"] for s in doc["stores"] if s["last_probe"]]
     return {
         "schema": OVERVIEW_SCHEMA,
@@ -155,8 +178,10 @@ def overview_document(plane: Plane, worst: int = 10) -> dict[str, Any]:
         "counts": {state: len(names) for state, names in by_state.items()},
         "stores_by_state": by_state,
         "stores": doc["stores"],
+        "store_windows": store_windows,
         "open_windows": open_windows,
-        "worst_findings": findings[:worst],
+        "open_windows_total": int(total),
+        "worst_findings": findings,
         "last_probe": max(probes, default=None),
     }
 
@@ -166,17 +191,22 @@ def overview_document(plane: Plane, worst: int = 10) -> dict[str, Any]:
 class FindingFilter:
     """The findings filter of the API and the page: each given field must match exactly (``severity`` may
     list several, comma-separated); ``state`` is ``open`` (default: open windows, not suppressed), ``fixed``
-    (the last window is closed), ``suppressed`` (by the baseline) or ``all``."""
+    (the last window is closed), ``suppressed`` (by the baseline) or ``all``. ``limit`` and ``offset`` page
+    through the result (worst first); the document's ``total`` and ``summary`` count the whole filter."""
 
     severity: str | None = None
     store: str | None = None
     rule: str | None = None
     category: str | None = None
     state: str = "open"
+    limit: int | None = None
+    offset: int = 0
 
     def check(self) -> FindingFilter:
         if self.state not in FINDING_STATES:
             raise DatawardError(f"'{self.state}' is not a finding state", tip=f"states: {', '.join(FINDING_STATES)}")
+        if (self.limit is not None and self.limit < 0) or self.offset < 0:
+            raise DatawardError("limit and offset cannot be negative")
         self.severities()
         return self
 
@@ -185,116 +215,212 @@ class FindingFilter:
             return None
         return {Severity.parse(s) for s in self.severity.split(",") if s.strip()}
 
+    def as_json(self) -> dict[str, Any]:
+        return {"severity": self.severity, "store": self.store, "rule": self.rule, "category": self.category,
+                "state": self.state, "limit": self.limit, "offset": self.offset}
+
+
+@dataclass(frozen=True)
+class _Light:
+    """One (store, finding id) of the filter: its latest window's row, its state and suppression."""
+
+    row: Any
+    state: str
+    suppression: Suppression | None
+
+    @property
+    def window(self) -> dict[str, Any]:
+        r = self.row
+        return {"id": r.id, "opened": r.opened, "last_seen": r.last_seen or r.opened, "closed": r.closed}
+
 
 @dataclass
 class _Row:
     finding: Finding
-    window: dict[str, Any]
-    state: str
-    suppression: Suppression | None = None
+    light: _Light
 
 
-def _rows(plane: Plane, filters: FindingFilter) -> list[_Row]:
-    """One row per (store, finding id): its latest window, enriched by the last full scan's finding."""
-    filters.check()
+_COLUMNS = (windows.c.id, windows.c.store, windows.c.finding, windows.c.rule, windows.c.severity, windows.c.title,
+            windows.c.target, windows.c.categories, windows.c.opened, windows.c.last_seen, windows.c.closed)
+_ORDER = (windows.c.severity.desc(), windows.c.store, windows.c.rule, windows.c.finding, windows.c.id)
+_MAX_SQL_IDS = 500  # suppressed ids excluded in SQL up to this many; beyond, in Python
+
+
+@dataclass
+class _Selection:
+    """The filter's page of (store, finding id) pairs, and counts over the whole filter."""
+
+    page: list[_Light]
+    total: int
+    counts: dict[tuple[str, int], int]  # (store, severity) -> findings not suppressed
+    suppressed: int
+
+
+def _where(query: Any, filters: FindingFilter, finding_id: str | None = None) -> Any:
     c = windows.c
-    query = select(c.id, c.store, c.finding, c.rule, c.severity, c.title, c.target, c.categories, c.opened,
-                   c.last_seen, c.closed).order_by(c.id)
-    if filters.state == "open":
-        query = query.where(c.closed.is_(None))
     if filters.store:
         query = query.where(c.store == filters.store)
     if filters.rule:
         query = query.where(c.rule == filters.rule)
+    if filters.category:  # categories is a JSON list: its quoted item, bound as a LIKE parameter
+        query = query.where(c.categories.contains(json.dumps(filters.category), autoescape=True))
+    if finding_id is not None:
+        query = query.where(c.finding == finding_id)
     severities = filters.severities()
     if severities:
         query = query.where(c.severity.in_(sorted(int(s) for s in severities)))
-    with plane.engine.begin() as conn:
-        latest: dict[tuple[str, str], Any] = {}
-        for r in conn.execute(query):
-            key = (r.store, r.finding)
-            if key not in latest or latest[key].closed is not None:  # an open window wins, else the newest
-                latest[key] = r
-        wanted = {store for store, _ in latest}
-        info = {s: (k, e) for s, k, e in conn.execute(select(stores.c.store, stores.c.kind, stores.c.extra))
-                if s in wanted}
-    full: dict[tuple[str, str], dict[str, Any]] = {}
-    for store, (_, extra) in info.items():
-        for e in json.loads(extra or "[]"):
-            if isinstance(e, dict) and e.get("id"):
-                full[(store, str(e["id"]))] = e
-    baseline = _load_baseline(plane).by_id()
+    return query
+
+
+def _active_suppressions(plane: Plane) -> dict[str, Suppression]:
     today = date.today()
-    out = []
-    for (store, fid), r in latest.items():
-        categories = json.loads(r.categories or "[]")
-        if filters.category and filters.category not in categories:
-            continue
-        finding = _finding(store, fid, r, info.get(store, (None, None))[0], categories, full.get((store, fid)))
-        s = baseline.get(fid)
-        state = "open" if r.closed is None else "fixed"
-        active = s is not None and s.expires >= today
+    return {fid: s for fid, s in _load_baseline(plane).by_id().items() if s.expires >= today}
+
+
+def _select(plane: Plane, filters: FindingFilter, finding_id: str | None = None) -> _Selection:
+    """The filter's (store, finding id) pairs, worst first; no Finding built yet.
+
+    ``state=open`` (the default, and the pages' list) is filtered, counted and paged in SQL: an open window is
+    the only open one of its (store, finding id). The other states need each pair's latest window, in Python.
+    """
+    filters.check()
+    c = windows.c
+    active = _active_suppressions(plane)
+    if filters.state == "open" and len(active) <= _MAX_SQL_IDS:
+        where = _where(select(*_COLUMNS).where(c.closed.is_(None)), filters, finding_id)
         if active:
+            where = where.where(c.finding.not_in(sorted(active)))
+        counted = _where(select(c.store, c.severity, func.count()).where(c.closed.is_(None)), filters, finding_id)
+        if active:
+            counted = counted.where(c.finding.not_in(sorted(active)))
+        paged = where.order_by(*_ORDER).offset(filters.offset)
+        if filters.limit is not None:
+            paged = paged.limit(filters.limit)
+        with plane.engine.begin() as conn:
+            grouped = {(store, int(sev or 0)): int(n) for store, sev, n in
+                       conn.execute(counted.group_by(c.severity, c.store))}
+            page = conn.execute(paged).all()
+        return _Selection([_Light(r, "open", None) for r in page], sum(grouped.values()), grouped, 0)
+    query = _where(select(*_COLUMNS).order_by(*_ORDER), filters, finding_id)
+    if filters.state == "open":
+        query = query.where(c.closed.is_(None))
+    if filters.state == "suppressed":
+        query = query.where(c.finding.in_(sorted(active)))
+    with plane.engine.begin() as conn:
+        rows = conn.execute(query).all()
+    if filters.state != "open":  # one window per (store, finding): an open one, else the newest
+        latest: dict[tuple[str, str], Any] = {}
+        for r in rows:
+            key = (r.store, r.finding)
+            kept = latest.get(key)
+            if kept is None or (kept.closed is not None and (r.closed is None or r.id > kept.id)):
+                latest[key] = r
+        rows = sorted(latest.values(), key=lambda r: (-int(r.severity or 0), r.store, r.rule or "", r.finding))
+    lights = []
+    counts: dict[tuple[str, int], int] = {}
+    suppressed = 0
+    for r in rows:
+        s = active.get(r.finding)
+        state = "suppressed" if s is not None else ("open" if r.closed is None else "fixed")
+        if filters.state != "all" and state != filters.state:
+            continue
+        if s is None:
+            key = (r.store, int(r.severity or 0))
+            counts[key] = counts.get(key, 0) + 1
+        else:
+            suppressed += 1
+        lights.append(_Light(r, state, s))
+    end = None if filters.limit is None else filters.offset + filters.limit
+    return _Selection(lights[filters.offset:end], len(lights), counts, suppressed)
+
+
+def _build(plane: Plane, lights: list[_Light]) -> list[_Row]:
+    """Findings for these rows, with the last full scan's finding (evidence, object, records) when there is one."""
+    wanted = {light.row.store for light in lights}
+    full: dict[tuple[str, str], dict[str, Any]] = {}
+    kinds: dict[str, str] = {}
+    if wanted:
+        query = select(stores.c.store, stores.c.kind, stores.c.extra).where(stores.c.store.in_(sorted(wanted)))
+        with plane.engine.begin() as conn:
+            for store, kind, extra in conn.execute(query):
+                kinds[store] = kind or ""
+                for e in json.loads(extra or "[]"):
+                    if isinstance(e, dict) and e.get("id"):
+                        full[(store, str(e["id"]))] = e
+    out = []
+    for light in lights:
+        r = light.row
+        finding = _finding(r, kinds.get(r.store, ""), full.get((r.store, r.finding)))
+        if light.state == "suppressed":
             finding = finding.model_copy(update={"suppressed": True})
-        if filters.state == "suppressed" and not active:
-            continue
-        if filters.state in ("open", "fixed") and (active or state != filters.state):
-            continue
-        window = {"id": r.id, "opened": r.opened, "last_seen": r.last_seen or r.opened, "closed": r.closed}
-        out.append(_Row(finding, window, "suppressed" if active else state, s))
-    order = {id(f): i for i, f in enumerate(sort_findings([row.finding for row in out]))}
-    out.sort(key=lambda row: order[id(row.finding)])
+        out.append(_Row(finding, light))
     return out
 
 
-def _finding(store: str, fid: str, r: Any, kind: str | None, categories: list[str],
-             full: dict[str, Any] | None) -> Finding:
+def _finding(r: Any, kind: str, full: dict[str, Any] | None) -> Finding:
     if full is not None:
         data = {k: v for k, v in full.items() if k != "schema"}
         data["severity"] = Severity.parse(str(data["severity"]))
-        data["store_name"] = store
+        data["store_name"] = r.store
         data["first_seen"] = r.opened
         return Finding(**data)
-    return Finding(id=fid, rule=r.rule or "", severity=Severity(int(r.severity or 0)), target=r.target or "",
-                   store=kind or "", store_name=store, categories=categories, title=r.title or "",
+    return Finding(id=r.finding, rule=r.rule or "", severity=Severity(int(r.severity or 0)), target=r.target or "",
+                   store=kind, store_name=r.store, categories=json.loads(r.categories or "[]"), title=r.title or "",
                    first_seen=r.opened)
 
 
 def findings_report(plane: Plane, filters: FindingFilter) -> Report:
-    """The findings of the current filter as a :class:`~dataward.report.Report` (worst first), with the watched
-    stores (or the filter's store) as its targets."""
+    """The findings of the current filter (its page, with ``limit``) as a :class:`~dataward.report.Report`
+    (worst first), with the watched stores (or the filter's store) as its targets."""
     return _report(plane, filters)[0]
 
 
-def _report(plane: Plane, filters: FindingFilter) -> tuple[Report, list[_Row]]:
-    rows = _rows(plane, filters)
+def _report(plane: Plane, filters: FindingFilter) -> tuple[Report, list[_Row], _Selection]:
+    selection = _select(plane, filters)
+    rows = _build(plane, selection.page)
     with plane.engine.begin() as conn:
         found = conn.execute(select(stores.c.store, stores.c.kind, stores.c.target, stores.c.reachable)
                              .order_by(stores.c.store)).all()
-    exposed = {w.store for w in plane.db.windows(open_only=True)}
+        exposed = set(conn.execute(select(windows.c.store).distinct().where(windows.c.closed.is_(None))).scalars())
     targets = [
         ScannedTarget(target=target or "", store=kind or "", name=name, reachable=bool(reachable),
                       exposed=name in exposed)
         for name, kind, target, reachable in found if not filters.store or name == filters.store
     ]
-    return Report(targets=targets, findings=[row.finding for row in rows], baseline=Path(plane.baseline).name), rows
+    report = Report(targets=targets, findings=[row.finding for row in rows], baseline=Path(plane.baseline).name)
+    return report, rows, selection
 
 
 def findings_document(plane: Plane, filters: FindingFilter) -> dict[str, Any]:
     """``dataward.report/v1`` of the current filter; each finding also carries ``state`` (open, fixed,
-    suppressed), ``window`` (id, opened, last_seen, closed) and ``suppression`` (reason, expires) when any."""
-    report, rows = _report(plane, filters)
+    suppressed), ``window`` (id, opened, last_seen, closed) and ``suppression`` (reason, expires) when any;
+    ``total`` and ``summary`` count every finding of the filter, ``findings`` holds its page."""
+    report, rows, selection = _report(plane, filters)
     doc = report.to_json()
     for item, row in zip(doc["findings"], rows, strict=True):
-        item.update(_row_extra(row))
-    doc["filters"] = {"severity": filters.severity, "store": filters.store, "rule": filters.rule,
-                      "category": filters.category, "state": filters.state}
+        item.update(_light_extra(row.light))
+    doc["summary"].update(_summary(selection, report))
+    doc["total"] = selection.total
+    doc["filters"] = filters.as_json()
     return doc
 
 
-def _row_extra(row: _Row) -> dict[str, Any]:
-    s = row.suppression
-    return {"state": row.state, "window": row.window,
+def _summary(selection: _Selection, report: Report) -> dict[str, Any]:
+    """Report.summary's counts over every finding of the filter, not only the page."""
+    by_sev = {s.label: 0 for s in sorted(Severity, reverse=True)}
+    by_store: dict[str, dict[str, int]] = {t.label: dict.fromkeys(by_sev, 0) for t in report.targets}
+    for (store, severity), n in selection.counts.items():
+        label = Severity(severity).label
+        by_sev[label] += n
+        by_store.setdefault(store, dict.fromkeys(by_sev, 0))[label] += n
+    worst = max((sev for (_, sev), n in selection.counts.items() if n), default=None)
+    return {"total": sum(selection.counts.values()), "by_severity": by_sev, "by_store": by_store,
+            "suppressed": selection.suppressed, "worst": None if worst is None else Severity(worst).label}
+
+
+def _light_extra(light: _Light) -> dict[str, Any]:
+    s = light.suppression
+    return {"state": light.state, "window": light.window,
             "suppression": None if s is None else {"reason": s.reason, "expires": s.expires.isoformat(),
                                                    "added": s.added.isoformat() if s.added else None}}
 
@@ -311,10 +437,10 @@ def _load_baseline(plane: Plane) -> Baseline:
 
 
 def _known_finding(plane: Plane, finding_id: str) -> Finding:
-    rows = [r for r in _rows(plane, FindingFilter(state="all")) if r.finding.id == finding_id]
-    if not rows:
+    page = _select(plane, FindingFilter(state="all", limit=1), finding_id=finding_id).page
+    if not page:
         raise NotFound(f"there is no finding '{finding_id[:40]}'", tip="GET /api/v1/findings?state=all lists them")
-    return rows[0].finding
+    return _build(plane, page)[0].finding
 
 
 def suppress_finding(plane: Plane, finding_id: str, reason: str, expires: str | date | None,
