@@ -199,3 +199,37 @@ def test_mysql_greeting_seen_on_a_hello_connection() -> None:
     with tcp_peer(late_greet) as port:
         found = {s.port: s.kind for s in discover_services("127.0.0.1", ports=[port], timeout=2.0)}
     assert found == {port: "mysql"}
+
+
+def test_an_s3_compatible_endpoint_is_discovered_as_s3(s3_server: Any) -> None:
+    """Issue 13 item 9: an HTTP endpoint that speaks the S3 API (moto here; MinIO, Ceph RGW, SeaweedFS alike)
+    is recognised as s3, and its target probes the endpoint's buckets."""
+    from urllib.parse import urlsplit
+
+    from dataward.scan.discovery import discover
+    from dataward.stores.base import Budget, store_for
+
+    s3_server.create_bucket("discovered-cnry", public=True, objects={"x/users.csv": "email\nann.cnry@example.com\n"})
+    where = urlsplit(s3_server.endpoint_url)
+    found = discover(str(where.hostname), [int(where.port or 80)])
+    assert [t.scheme for t in found] == ["s3"]
+    assert found[0].params["endpoint_url"] == f"http://{where.hostname}:{where.port}"
+    sampled = {o.object for o in store_for(found[0]).sample(found[0], Budget())}
+    assert "discovered-cnry/x/users.csv" in sampled  # a bucket-less endpoint samples every bucket it lists
+
+
+@pytest.mark.parametrize(
+    "answer, s3",
+    [
+        (b'HTTP/1.1 200 OK\r\n\r\n<?xml version="1.0"?><ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">', True),
+        (b"HTTP/1.1 403 Forbidden\r\nServer: MinIO\r\n\r\n<Error><Code>AccessDenied</Code></Error>", True),
+        (b"HTTP/1.1 403 Forbidden\r\nx-amz-request-id: 1\r\n\r\n<Error><Code>AccessDenied</Code></Error>", True),
+        (b'HTTP/1.0 200 OK\r\n\r\n{"cluster_name":"x","tagline":"You Know, for Search"}', False),
+        (b"HTTP/1.1 200 OK\r\n\r\n<html>hello</html>", False),
+        (b"", False),
+    ],
+)
+def test_s3_identify_from_answer_bytes(answer: bytes, s3: bool) -> None:
+    from dataward.stores.s3 import S3Store
+
+    assert S3Store.identify(answer) is s3

@@ -22,7 +22,7 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -98,7 +98,10 @@ class S3Store:
 
     scheme: ClassVar[str] = "s3"
     schemes: ClassVar[tuple[str, ...]] = ()
-    default_ports: ClassVar[tuple[int, ...]] = ()  # S3 endpoints are HTTP(S): discovery does not guess them
+    # S3-compatible servers found by discovery (MinIO's default port; any port given with --ports): an HTTP
+    # ``GET /`` answered in the S3 API's own words (issue 13).
+    default_ports: ClassVar[tuple[int, ...]] = (9000,)
+    discovery_hello: ClassVar[bytes] = b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n"
     local: ClassVar[bool] = False
     listens: ClassVar[bool] = False  # served by the provider's shared endpoint: no listen address of its own
     display_name: ClassVar[str] = "S3 bucket"
@@ -106,6 +109,26 @@ class S3Store:
         "no-auth": "Enable Block Public Access and remove public ACL grants and '*' "
         "principals from the bucket policy.",
     }
+
+    @classmethod
+    def identify(cls, answer: bytes) -> bool:
+        """An HTTP answer in the S3 API's words: a ListAllMyBuckets result, or an S3 error document with an
+        S3 request id or an S3 server's name (MinIO, Ceph RGW, SeaweedFS, moto, AWS)."""
+        if not answer.startswith(b"HTTP/"):
+            return False
+        head, _, body = answer.partition(b"\r\n\r\n")
+        head = head.lower()
+        if b"<ListAllMyBucketsResult" in body or b"http://s3.amazonaws.com/doc/2006-03-01/" in body:
+            return True
+        s3_headers = (b"\r\nx-amz-request-id:", b"\r\nx-amz-id-2:", b"\r\nserver: minio", b"\r\nserver: amazons3",
+                      b"\r\nserver: ceph", b"\r\nx-minio-")
+        return b"<Error>" in body and b"<Code>" in body and any(h in head for h in s3_headers)
+
+    @classmethod
+    def discovery_url(cls, host: str, port: int) -> str:
+        """The endpoint as a bucket-less target: the probe lists its buckets without credentials."""
+        shown = f"[{host}]" if ":" in host else host
+        return f"s3://?endpoint_url=http://{shown}:{port}"
 
     def probe(self, target: Target, budget: Budget) -> ExposureFacts:
         where = _where(target)
@@ -157,17 +180,29 @@ class S3Store:
     def sample(self, target: Target, budget: Budget) -> Iterator[SampledObject]:
         """The first bytes of one object per key pattern (``exports/*/users.csv``), as columns."""
         where = _where(target)
-        if not where.bucket:
-            raise TargetError(f"{target.display} names no bucket", tip="write s3://bucket?endpoint_url=...")
         client = _client(where, budget, target if _has_credentials(target) else None)
         try:
-            groups = _key_groups(client, where, budget)
-            for pattern, keys in list(groups.items())[: budget.max_objects]:
-                columns = _read_columns(client, where.bucket, keys[0], budget)
-                if columns:
-                    yield SampledObject(target.display, self.scheme, pattern, columns, records=None)
+            if where.bucket:
+                yield from self._sample_bucket(client, target, where, budget, "")
+                return
+            # an endpoint without a bucket (found by discovery): every bucket it lists, 'bucket/pattern'
+            listed, answer = _ok(lambda: client.list_buckets())
+            if not listed:
+                raise TargetError(f"{target.display} names no bucket and does not list its buckets",
+                                  tip="write s3://bucket?endpoint_url=...")
+            for bucket in [str(b["Name"]) for b in answer.get("Buckets", [])][: budget.max_objects]:
+                yield from self._sample_bucket(client, target, replace(where, bucket=bucket), budget, bucket + "/")
         except (BotoCoreError, ClientError, OSError) as exc:
             raise TargetError(f"cannot read {target.display}: {_short(exc, budget)}") from None
+
+    def _sample_bucket(
+        self, client: Any, target: Target, where: _Where, budget: Budget, label: str
+    ) -> Iterator[SampledObject]:
+        groups = _key_groups(client, where, budget)
+        for pattern, keys in list(groups.items())[: budget.max_objects]:
+            columns = _read_columns(client, str(where.bucket), keys[0], budget)
+            if columns:
+                yield SampledObject(target.display, self.scheme, label + pattern, columns, records=None)
 
 
 def _first_key(page: Any) -> str | None:
