@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Callable, Iterable
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -91,6 +93,26 @@ def _stop_when_started(server: Any, started: Future[Any]) -> None:
     with contextlib.suppress(Exception):  # a start that failed was already raised to the step that asked
         started.result()
     server.stop()
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Ctrl-C and SIGTERM raise KeyboardInterrupt inside this block, so that the demo's servers are stopped (an
+    atexit hook does not run on SIGTERM), even when the demo was started with SIGINT ignored (as a background
+    job); the previous handlers come back afterwards. Only the main thread can do this; elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 Step = Callable[[DemoContext], None]

@@ -17,7 +17,15 @@ from rich.console import Console
 from rich.table import Table
 
 from dataward.demo.audit import verify_audit
-from dataward.demo.context import DEFAULT_OUT, DEFAULT_USERS, DEMO_SEED, POSTGRES_SERVERS, DemoContext, Step
+from dataward.demo.context import (
+    DEFAULT_OUT,
+    DEFAULT_USERS,
+    DEMO_SEED,
+    POSTGRES_SERVERS,
+    DemoContext,
+    Step,
+    interruptible,
+)
 from dataward.demo.incident import open_the_incident
 from dataward.demo.leak import scan_leaky_copy
 from dataward.demo.notify import notify_and_lookup
@@ -173,7 +181,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     console = Console()
-    ctx = run(out=args.out, users=args.users, console=console, serve=args.serve)
+    try:
+        with interruptible():  # Ctrl-C or SIGTERM still stops every server the demo started
+            ctx = run(out=args.out, users=args.users, console=console, serve=args.serve)
+    except KeyboardInterrupt:
+        console.print("demo interrupted; the servers it started are stopped", highlight=False)
+        raise SystemExit(130) from None
     if args.timings:
         print_timings(ctx, console)
     if not args.serve:

@@ -13,7 +13,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from dataward.demo.context import DemoContext
+from dataward.demo.context import DemoContext, interruptible
 from dataward.localservers.base import LocalServer
 from dataward.serve import accounts
 from dataward.state import open_state_db
@@ -86,6 +86,7 @@ def serve_the_state(ctx: DemoContext) -> None:
                       "stored as an Argon2id hash)", highlight=False, soft_wrap=True)  # fmt: skip
     ctx.console.print("   press Ctrl-C to stop it", highlight=False)
     try:
-        server.wait()
+        with interruptible():
+            server.wait()
     except KeyboardInterrupt:
         ctx.console.print("   stopped")
