@@ -56,6 +56,12 @@ def test_watch_alerts_on_the_switch_and_records_the_window(finished: tuple[demo.
     assert window.closed is not None and window.opened <= window.closed
 
 
+def test_the_demo_leaves_no_server_running(finished: tuple[demo.DemoContext, str]) -> None:
+    ctx, _ = finished
+    assert set(ctx.servers) == {"analytics", "safe", "mail"}  # started in the background, one of each
+    assert not any(started.result().running for started in ctx.servers.values())
+
+
 def test_the_closing_table_names_each_step(finished: tuple[demo.DemoContext, str]) -> None:
     ctx, text = finished
     assert "the seed case, replayed" in text
