@@ -343,6 +343,45 @@ def test_schemathesis_finds_no_server_error(api: Api) -> None:
     assert len(checked) >= 10
 
 
+# ---- a watcher in another process: its recorded transitions polled into the events ------------------------------
+def test_history_poller_publishes_transitions_recorded_elsewhere(tmp_path: Path) -> None:
+    from dataward.serve.events import EventBus
+    from dataward.serve.runner import HistoryPoller
+    from dataward.watch.engine import Observation, step
+    from dataward.watch.model import StoreState
+
+    db = StateDB(str(tmp_path / "state.db"))
+    bus = EventBus()
+    state = StoreState(store="cache")
+
+    def probe(at: str, findings: tuple[Finding, ...]) -> None:  # what `dataward watch` records for one probe
+        nonlocal state
+        t = step(state, Observation("cache", NOAUTH.target, "redis", at, True, findings, None, ("email",)),
+                 Severity.HIGH)
+        state = t.state
+        db.save(state, t.events, t.alerts, {}, at)
+
+    probe("2026-12-07T08:00:00Z", ())
+    poller = HistoryPoller(db, bus)
+    assert poller.poll() == 0  # what was recorded before the start is not sent again
+    probe("2026-12-07T08:00:15Z", (NOAUTH, CONTENT))
+    probe("2026-12-07T08:00:30Z", (NOAUTH, CONTENT))
+    probe("2026-12-07T08:00:45Z", ())
+    assert poller.poll() == 2 and poller.poll() == 0
+    (exposed, fixed) = bus.recent()
+    assert (exposed.event, fixed.event) == ("exposed", "fixed")
+    assert exposed.data["store"] == "cache" and exposed.data["kind"] == "redis"
+    assert exposed.data["finding"] == {"id": NOAUTH.id, "rule": NOAUTH.rule, "severity": "critical",
+                                       "title": NOAUTH.title}
+    assert {f["id"] for f in exposed.data["findings"]} == {NOAUTH.id, CONTENT.id}
+    assert exposed.data["window"]["opened"] == "2026-12-07T08:00:15Z" and exposed.data["categories"] == ["email"]
+    assert exposed.data["window"]["last_secure"] == "2026-12-07T08:00:00Z"
+    assert fixed.data["window"] == {"opened": "2026-12-07T08:00:15Z", "closed": "2026-12-07T08:00:45Z",
+                                    "last_secure": None}
+    assert "evidence" not in json.dumps([exposed.data, fixed.data])
+    db.close()
+
+
 # ---- a real server watching a real Redis -------------------------------------------------------------------------------
 class Listener:
     """Reads ``GET /api/v1/events`` in a thread; ``events`` are (event, data) pairs as they arrive."""
@@ -458,6 +497,7 @@ def test_live_exposed_event_within_seconds_and_no_planted_value_anywhere(live: L
     assert data["finding"]["severity"] in ("critical", "high") and data["window"]["opened"]
     assert "evidence" not in json.dumps(data)
     wait_until(lambda: live.get("/api/v1/findings?store=cache")["findings"], 10, "the store's findings")
+    assert live.get("/api/v1/overview")["watch"] == "running"
 
     answers = [json.dumps(live.get(path)) for path in (
         "/api/v1/stores", "/api/v1/history", "/api/v1/overview", "/api/v1/findings?state=all", "/api/v1/incidents",

@@ -49,7 +49,7 @@ def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str
     """
     from dataward.serve.app import create_app
     from dataward.serve.events import EventBus
-    from dataward.serve.runner import WatchRunner
+    from dataward.serve.runner import HistoryPoller, WatchRunner
     from dataward.serve.views import default_baseline
     from dataward.watch.state import open_state
 
@@ -71,22 +71,25 @@ def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str
         sock.close()
         raise
     bus = EventBus()
-    runner = WatchRunner(targets, policy, watch_config, bus) if targets else None
     app = create_app(db_state, baseline=baseline or default_baseline(location), bus=bus)
+    runner: WatchRunner | HistoryPoller
+    if targets:
+        runner = WatchRunner(targets, policy, watch_config, bus)
+        app.state.plane.watch, app.state.plane.watch_alive = "running", lambda: runner.running
+    else:  # a `dataward watch` elsewhere may write this database: its transitions still reach the events
+        runner = HistoryPoller(db_state, bus)
+        app.state.plane.watch = "external"
     try:
         scheme = "https" if tls_cert else "http"
         host = f"[{address.host}]" if ":" in address.host else address.host
         click.echo(f"serving on {scheme}://{host}:{address.port}/ (API under /api/v1/)", err=True)
-        stops: list[Callable[[], None]] = [bus.close]
-        if runner is not None:
-            stops.insert(0, runner.request_stop)
+        if isinstance(runner, WatchRunner):
             click.echo(f"watching {runner.stores} stores every {watch_config.interval:g} s", err=True)
-            runner.start()
-        server = _server(app, address, tls_cert, tls_key, stops)
+        runner.start()
+        server = _server(app, address, tls_cert, tls_key, [runner.request_stop, bus.close])
         server.run(sockets=[sock])
     finally:
-        if runner is not None:
-            runner.stop()
+        runner.stop()
         bus.close()
         sock.close()
         app.state.plane.close()

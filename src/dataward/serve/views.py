@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -76,7 +77,15 @@ class Plane:
     db: StateDB
     baseline: str
     bus: EventBus = field(default_factory=EventBus)
+    watch: str = "off"  # "running" (the watch engine in this process), "external" (history polled), "off"
+    watch_alive: Callable[[], bool] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def watch_state(self) -> str:
+        """``running``, ``stopped`` (the engine in this process ended), ``external`` or ``off``."""
+        if self.watch == "running" and self.watch_alive is not None and not self.watch_alive():
+            return "stopped"
+        return self.watch
 
     @property
     def engine(self) -> Engine:
@@ -135,7 +144,8 @@ def overview_document(plane: Plane, worst: int = 10, windows_shown: int = 100) -
     """The overview page's data: stores by state; per exposed store its exposure (``store_windows``: since
     when, how long, how many findings, and ``window_id``, the window to open an incident from); the oldest open
     finding windows (``open_windows``, at most ``windows_shown``, of ``open_windows_total``); the worst open
-    findings (suppressed ones left out); the last probe overall and per store."""
+    findings (suppressed ones left out); the last probe overall and per store; the watch engine's state
+    (``running``, ``stopped``, ``external``: a watcher elsewhere, or ``off``)."""
     doc = stores_document(plane.engine)
     by_state: dict[str, list[str]] = {s: [] for s in ("exposed", "unreachable", "protected", "unknown")}
     for s in doc["stores"]:
@@ -183,6 +193,7 @@ def overview_document(plane: Plane, worst: int = 10, windows_shown: int = 100) -
         "open_windows_total": int(total),
         "worst_findings": findings,
         "last_probe": max(probes, default=None),
+        "watch": plane.watch_state(),
     }
 
 
