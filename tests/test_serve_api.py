@@ -305,6 +305,22 @@ def test_incidents_open_list_and_blast_radius_equal_to_the_cli(api: Api, product
     listed = {i["name"]: i for i in api.get("/api/v1/incidents")["incidents"]}
     assert listed["dec-leak"]["blast_radius"] is True and listed["dec-leak"]["affected_customers"] > 0
     assert listed["mqtt-open"]["blast_radius"] is False
+    one = api.get("/api/v1/incidents/dec-leak")
+    assert one["schema"] == "dataward.incident/v1" and one["affected_customers"] == listed["dec-leak"][
+        "affected_customers"]
+    assert {o["id"] for o in one["obligations"]} >= {"gdpr_art33"} and all(o["deadline"] for o in one["obligations"]
+                                                                          if o["id"] == "gdpr_art33")
+    assert one["respond"] == {} and one["notify"] == {}
+    from dataward.incident.store import IncidentDB
+
+    with IncidentDB(api.location) as incidents:  # what `incident respond` and `incident notify` record
+        incidents.set_ledger("dec-leak", "revoke_tokens", ["t1", "t2", "t3"], "done")
+        incidents.set_ledger("dec-leak", "revoke_tokens", ["t4"], "failed", "timeout")
+        incidents.set_sends("dec-leak", [(1, "sent", "m1"), (2, "sent", "m2"), (3, "pending", "m3")])
+    one = api.get("/api/v1/incidents/dec-leak")
+    assert one["respond"] == {"revoke_tokens": {"done": 3, "failed": 1}}
+    assert one["notify"] == {"sent": 2, "pending": 1}
+    assert api.client.get("/api/v1/incidents/nope", headers=api.headers("viewer")).status_code == 404
     assert api.client.post("/api/v1/incidents", headers=api.headers("responder"),
                            json={"name": "x", "window": 999999}).status_code == 404
     assert api.client.get("/api/v1/incidents/nope/blast-radius", headers=api.headers("viewer")).status_code == 404

@@ -179,6 +179,10 @@ def _routes(app: FastAPI) -> None:
         return views.open_incident(plane, body.name, user, store=body.store, window_from=body.window_from,
                                    window_to=body.window_to, window_id=body.window)
 
+    @app.get(f"{API}/incidents/{{name}}", dependencies=viewer)
+    def incident(name: Annotated[str, _INCIDENT]) -> dict[str, Any]:
+        return views.incident_document(plane, name)
+
     @app.get(f"{API}/incidents/{{name}}/blast-radius", dependencies=viewer)
     def blast_radius(name: Annotated[str, _INCIDENT]) -> dict[str, Any]:
         return views.blast_radius_document(plane, name)

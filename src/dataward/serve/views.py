@@ -16,6 +16,7 @@ Stable signatures (the pages call these)::
     export_findings(plane, filters, fmt)          -> (text, media type): json | sarif | ocsf
     suppress_finding(plane, id, reason, expires, user) / unsuppress_finding(plane, id, user)
     incidents_document(plane)                     -> dataward.incidents/v1
+    incident_document(plane, name)                -> dataward.incident/v1 (obligations, respond and notify progress)
     open_incident(plane, name, user, store=, window_from=, window_to=, window_id=)
     blast_radius_document(plane, name)            -> dataward.blast_radius/v1 (as `incident blast-radius --format json`)
     audit_document(plane, limit=)                 -> dataward.audit/v1
@@ -45,7 +46,7 @@ from dataward.scan.baseline import DEFAULT_DAYS, Baseline, Suppression, load_bas
 from dataward.serve.accounts import User
 from dataward.serve.events import EventBus
 from dataward.state.engine import is_sqlite, sqlite_path
-from dataward.state.schema import cp_audit, events, stores, windows
+from dataward.state.schema import cp_audit, events, ledger, sends, stores, windows
 from dataward.watch.history import duration_text, history_document
 from dataward.watch.model import iso, parse_iso
 from dataward.watch.state import StateDB
@@ -53,6 +54,7 @@ from dataward.watch.state import StateDB
 STORES_SCHEMA: Final = "dataward.stores/v1"
 OVERVIEW_SCHEMA: Final = "dataward.overview/v1"
 INCIDENTS_SCHEMA: Final = "dataward.incidents/v1"
+INCIDENT_SCHEMA: Final = "dataward.incident/v1"
 AUDIT_SCHEMA: Final = "dataward.audit/v1"
 FINDING_STATES: Final = ("open", "fixed", "suppressed", "all")
 EXPORT_FORMATS: Final = {"json": "application/json", "sarif": "application/sarif+json",
@@ -516,6 +518,33 @@ def incidents_document(plane: Plane) -> dict[str, Any]:
         item["steps_done"] = sorted(db.steps_done(name))
         items.append(item)
     return {"schema": INCIDENTS_SCHEMA, "incidents": items}
+
+
+def incident_document(plane: Plane, name: str) -> dict[str, Any]:
+    """One incident (``dataward.incident/v1``): its record, whether its blast radius is computed and how many it
+    affects, the obligations with their deadlines (from the blast radius), the respond ledger's units per step
+    and state, and the notify ledger's messages per state."""
+    db = plane.incidents
+    found = db.find(name)
+    if found is None:
+        raise NotFound(f"there is no incident '{name[:64]}'")
+    radius = db.json_artifact(name, incident_ops.REPORT)
+    with plane.engine.begin() as conn:
+        steps = conn.execute(select(ledger.c.step, ledger.c.state, func.count()).where(ledger.c.incident == name)
+                             .group_by(ledger.c.step, ledger.c.state)).all()
+        sent = conn.execute(select(sends.c.state, func.count()).where(sends.c.incident == name)
+                            .group_by(sends.c.state)).all()
+    respond: dict[str, dict[str, int]] = {}
+    for step, state, n in steps:
+        respond.setdefault(step, {})[state] = int(n)
+    return {
+        "schema": INCIDENT_SCHEMA, **found.to_json(),
+        "blast_radius": radius is not None,
+        "affected_customers": radius.get("affected_customers") if isinstance(radius, dict) else None,
+        "obligations": radius.get("obligations", []) if isinstance(radius, dict) else [],
+        "respond": respond,
+        "notify": {state: int(n) for state, n in sent},
+    }
 
 
 def open_incident(plane: Plane, name: str, user: User, *, store: str | None = None, window_from: str | None = None,
