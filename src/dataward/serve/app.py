@@ -3,26 +3,28 @@
 Routes are thin: :func:`require` authenticates the bearer token and checks the role, the handler calls
 :mod:`dataward.serve.views` (the same functions the pages call). A user-caused problem is a 400 (404 for
 something that does not exist, 409 for a name already taken) with one sentence. Every answer carries the
-security headers (a CSP without inline script, no framing, no referrer, no sniffing). Only ``/healthz``
-answers without credentials, the OpenAPI document included.
+security headers (a CSP without inline script, no framing, no referrer, no sniffing). Only ``/healthz``,
+the login page and static assets answer without credentials (the OpenAPI document needs them too); the pages
+and sessions are :mod:`dataward.serve.web` and :mod:`dataward.serve.auth`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import Body, Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
+from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dataward.errors import DatawardError
-from dataward.serve import accounts, views
+from dataward.serve import accounts, views, web
 from dataward.serve.accounts import User
+from dataward.serve.auth import require
 from dataward.serve.events import Closed, EventBus
+from dataward.serve.sessions import Clock
 from dataward.serve.views import Conflict, FindingFilter, NotFound, Plane
 from dataward.watch.state import StateDB
 
@@ -36,26 +38,8 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 KEEPALIVE_S = 15.0
-_bearer = HTTPBearer(auto_error=False)
 _FINDING_ID = Path(pattern=r"^[A-Za-z0-9._:-]{1,128}$", description="A finding id (see GET /api/v1/findings).")
 _INCIDENT = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="An incident name.")
-
-
-def require(role: str) -> Callable[..., User]:
-    """A dependency: the user of the bearer token, if their role is ``role`` or above (401 / 403 otherwise)."""
-    accounts.check_role(role)
-
-    def dependency(request: Request,
-                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> User:
-        db: StateDB = request.app.state.db
-        user = accounts.user_for_token(db.engine, credentials.credentials) if credentials else None
-        if user is None:
-            raise HTTPException(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
-        if not user.allows(role):
-            raise HTTPException(403, f"this needs the {role} role")
-        return user
-
-    return dependency
 
 
 Responder = Annotated[User, Depends(require("responder"))]
@@ -76,7 +60,8 @@ class IncidentRequest(BaseModel):
     window: int | None = Field(default=None, ge=1, le=2**53, description="An exposure window id (history).")
 
 
-def create_app(db: StateDB, *, baseline: str | None = None, bus: EventBus | None = None) -> FastAPI:
+def create_app(db: StateDB, *, baseline: str | None = None, bus: EventBus | None = None,
+               clock: Clock | None = None) -> FastAPI:
     """The application over an open state database (the caller closes it); suppressions go to ``baseline``
     (default: ``baseline.json`` beside a SQLite state file); the watcher's events come through ``bus``."""
     app = FastAPI(title="dataward", version="1", openapi_url=None, docs_url=None, redoc_url=None)
@@ -85,6 +70,7 @@ def create_app(db: StateDB, *, baseline: str | None = None, bus: EventBus | None
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(DatawardError, _dataward_error)
     _routes(app)
+    web.install(app, clock=clock)  # sessions, login and the pages (dataward.serve.web); clock: for tests
     return app
 
 

@@ -127,3 +127,18 @@ cp_audit = Table(
     Column("detail", Text, nullable=False),  # JSON: the request's fields (a reason, a window), never a raw value
     sqlite_autoincrement=True,
 )
+
+# ---- control plane: browser sessions (only the SHA-256 of a session id) and the server's own settings ---------
+cp_sessions = Table(
+    "cp_sessions", metadata,
+    Column("id_hash", Text, primary_key=True),  # SHA-256 (hex) of the random id inside the signed cookie
+    Column("user_name", Text, nullable=False), Column("csrf", Text, nullable=False),
+    Column("created_at", Text, nullable=False), Column("last_seen", Text, nullable=False),
+    Index("cp_sessions_user", "user_name"),
+)
+
+cp_settings = Table(
+    "cp_settings", metadata,
+    Column("key", Text, primary_key=True),  # "cookie_secret": the key that signs session cookies
+    Column("value", Text, nullable=False),
+)

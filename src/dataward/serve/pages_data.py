@@ -1,0 +1,204 @@
+"""What the pages show, read from the state database in a few aggregate queries (the API's documents are in
+:mod:`dataward.serve.views`). Every value here is already redacted: the watcher stores findings' titles and
+redacted evidence only, never a raw customer value.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from dataward.findings import Severity
+from dataward.manifest import read_manifest
+from dataward.serve.views import stores_document
+from dataward.state.schema import events, stores, windows
+from dataward.tables.base import TABLES
+from dataward.targets import parse_target, redact_url
+from dataward.watch.model import contents_from_json, parse_iso
+
+STATES = ("exposed", "unreachable", "unknown", "protected")  # the order the overview lists them in
+WORST = 10
+
+
+def severity_label(value: int | None) -> str:
+    return Severity(value).label if value is not None and 0 <= value <= 4 else "info"
+
+
+def age_text(since: str | None, now: datetime) -> str:
+    """'40 s', '27 min', '3 h 5 min', '22 days 4 h' since ``since``."""
+    if not since:
+        return "—"
+    seconds = max(0, int((now - parse_iso(since)).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} days {hours} h" if hours else f"{days} days"
+
+
+def overview(engine: Engine, now: datetime | None = None) -> dict[str, Any]:
+    """Stores by state, the open exposure windows per store with their age, the worst open findings."""
+    now = now or datetime.now(UTC)
+    listed = overview_stores(engine, now)
+    counts = {state: sum(1 for s in listed if s["state"] == state) for state in STATES}
+    open_windows = open_windows_by_store(engine, now)
+    with engine.begin() as conn:
+        worst = conn.execute(
+            select(windows.c.id, windows.c.store, windows.c.finding, windows.c.rule, windows.c.severity,
+                   windows.c.title, windows.c.opened)
+            .where(windows.c.closed.is_(None))
+            .order_by(windows.c.severity.desc(), windows.c.opened, windows.c.id).limit(WORST)).all()
+    findings = [{"id": w.finding, "store": w.store, "rule": w.rule, "severity": severity_label(w.severity),
+                 "title": w.title, "opened": w.opened, "age": age_text(w.opened, now)} for w in worst]
+    return {"stores": listed, "counts": counts, "windows": open_windows, "worst": findings,
+            "exposed": [s["name"] for s in listed if s["state"] == "exposed"]}
+
+
+def open_windows_by_store(engine: Engine, now: datetime, store: str | None = None) -> list[dict[str, Any]]:
+    """One row per store with an open window: since when, how many findings, the worst severity."""
+    query = (select(windows.c.store, func.min(windows.c.opened).label("opened"),
+                    func.count().label("findings"), func.max(windows.c.severity).label("severity"))
+             .where(windows.c.closed.is_(None)).group_by(windows.c.store).order_by(func.min(windows.c.opened)))
+    if store is not None:
+        query = query.where(windows.c.store == store)
+    with engine.begin() as conn:
+        rows = conn.execute(query).all()
+    return [{"store": r.store, "opened": r.opened, "age": age_text(r.opened, now), "findings": r.findings,
+             "severity": severity_label(r.severity)} for r in rows]
+
+
+def stores_list(engine: Engine, now: datetime, *, state: str | None = None, kind: str | None = None,
+                q: str | None = None) -> dict[str, Any]:
+    """The stores page: every store matching the filters, with its open findings count; the kinds for the filter."""
+    everything = overview_stores(engine, now)
+    with engine.begin() as conn:
+        counts: dict[str, int] = {store: n for store, n in conn.execute(
+            select(windows.c.store, func.count()).where(windows.c.closed.is_(None)).group_by(windows.c.store))}
+    rows = [s for s in everything
+            if (not state or s["state"] == state) and (not kind or s["kind"] == kind)
+            and (not q or q.lower() in s["name"].lower())]
+    for s in rows:
+        s["open_findings"] = counts.get(s["name"], 0)
+    return {"stores": rows, "kinds": sorted({s["kind"] or "" for s in everything} - {""}), "total": len(everything),
+            "filters": {"state": state or "", "kind": kind or "", "q": q or ""}}
+
+
+def overview_stores(engine: Engine, now: datetime) -> list[dict[str, Any]]:
+    stores = stores_document(engine)["stores"]
+    for store in stores:
+        store["age"] = age_text(store["since"], now) if store["state"] != "unknown" else "—"
+        store["probed"] = age_text(store["last_probe"], now) + " ago" if store["last_probe"] else "never"
+    stores.sort(key=lambda s: (STATES.index(s["state"]) if s["state"] in STATES else 9, s["name"]))
+    return stores
+
+
+TIMELINE_DAYS = 30
+TIMELINE_WIDTH = 1000
+
+
+def store_page(engine: Engine, name: str, now: datetime) -> dict[str, Any] | None:
+    """One store: its state, redacted target, what is inside (categories and record counts per object, never a
+    value), its findings (open first), the exposure timeline of the last 30 days as SVG boxes, probe history."""
+    state = next((s for s in overview_stores(engine, now) if s["name"] == name), None)
+    if state is None:
+        return None
+    with engine.begin() as conn:
+        row = conn.execute(select(stores.c.target, stores.c.contents, stores.c.failures, stores.c.last_ok,
+                                  stores.c.last_full).where(stores.c.store == name)).one()
+        found = conn.execute(select(windows).where(windows.c.store == name)
+                             .order_by(windows.c.closed.is_not(None), windows.c.severity.desc(),
+                                       windows.c.opened.desc()).limit(500)).mappings().all()
+        history = conn.execute(select(events.c.at, events.c.event, events.c.finding, events.c.severity,
+                                      events.c.detail).where(events.c.store == name)
+                               .order_by(events.c.at.desc(), events.c.id.desc()).limit(50)).mappings().all()
+    contents = contents_from_json(row.contents)
+    objects = [] if contents is None else [
+        {"object": obj, "categories": sorted(cats), "records": contents.records.get(obj)}
+        for obj, cats in sorted(contents.by_object.items())]
+    findings = [{"id": w["finding"], "rule": w["rule"], "severity": severity_label(w["severity"]),
+                 "title": w["title"], "opened": w["opened"], "closed": w["closed"],
+                 "categories": _categories(w["categories"]),
+                 "open_for": age_text(w["opened"], parse_iso(w["closed"]) if w["closed"] else now)} for w in found]
+    return {"store": state, "target": redact_url(row.target) if row.target else "", "failures": row.failures,
+            "last_ok": row.last_ok, "last_full": row.last_full,
+            "categories": sorted(contents.categories) if contents else [], "objects": objects,
+            "findings": findings, "timeline": timeline(found, now), "events": [{**e, "severity": severity_label(e["severity"]) if e["severity"] is not None else ""}
+                       for e in history]}
+
+
+def _categories(text: str | None) -> list[str]:
+    try:
+        value = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return [str(c) for c in value] if isinstance(value, list) else []
+
+
+def timeline(rows: Any, now: datetime, days: int = TIMELINE_DAYS) -> dict[str, Any]:
+    """Exposure windows as boxes on a ``days``-long axis ending now (x and width in a 0..1000 viewBox)."""
+    start = now - timedelta(days=days)
+    span = (now - start).total_seconds()
+
+    def x(ts: datetime) -> float:
+        return round(max(0.0, min(1.0, (ts - start).total_seconds() / span)) * TIMELINE_WIDTH, 1)
+
+    boxes = []
+    for w in rows:
+        opened = parse_iso(w["opened"])
+        closed = parse_iso(w["closed"]) if w["closed"] else now
+        if closed < start:
+            continue
+        left, right = x(opened), x(closed)
+        boxes.append({"x": left, "width": max(2.0, right - left), "open": w["closed"] is None,
+                      "label": f"{w['title']}: {w['opened']} – {w['closed'] or 'open'}"})
+    ticks = [{"x": x(start + timedelta(days=d)), "label": (start + timedelta(days=d)).strftime("%m-%d")}
+             for d in range(0, days + 1, 5)]
+    return {"boxes": boxes, "ticks": ticks, "width": TIMELINE_WIDTH, "days": days}
+
+
+def copy_row(name: str, url: str, now: datetime) -> dict[str, Any] | None:
+    """The safe-copy manifest at one store, flattened for the copies page; None when it is not a copy.
+
+    A store that cannot be read gives a row with ``error`` (one sentence, no credential) instead.
+    """
+    try:
+        if TABLES.find(parse_target(url).scheme) is None:
+            return None  # a kind that holds no tables (Redis, MQTT, ...) holds no copy
+        manifest = read_manifest(url)
+    except Exception as exc:
+        return {"name": name, "destination": redact_url(url), "error": type(exc).__name__}
+    if manifest is None:
+        return None
+    expires = manifest.expires
+    expired = manifest.expired(now)
+    tables = manifest.tables.values()
+    return {"name": name, "destination": redact_url(url), "source": manifest.source, "key_id": manifest.key_id,
+            "created_at": manifest.created_at, "owner": manifest.owner, "expires": expires, "expired": expired,
+            "k": manifest.k, "k_mode": manifest.k_mode, "tables": len(manifest.tables),
+            "rows": sum(t.rows for t in tables), "suppressed": sum(t.suppressed for t in tables),
+            "unsafe_destination": manifest.unsafe_destination, "error": None}
+
+
+def copies(targets: list[tuple[str, str]], now: datetime) -> list[dict[str, Any]]:
+    """Every store of the policy that holds a dataward copy manifest, expired ones first."""
+    rows = [r for name, url in targets if (r := copy_row(name, url, now)) is not None]
+    return sorted(rows, key=lambda r: (not r.get("expired"), r.get("error") is None, r["name"]))
+
+
+def redacted_config(value: Any) -> Any:
+    """A policy document for display: every URL through :func:`redact_url` (no password, no secret query)."""
+    if isinstance(value, dict):
+        return {k: redacted_config(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redacted_config(v) for v in value]
+    if isinstance(value, str) and "://" in value:
+        return redact_url(value)
+    return value

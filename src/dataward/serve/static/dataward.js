@@ -1,0 +1,55 @@
+// dataward control plane: the "exposed now" banner, live from the watcher's Server-Sent Events.
+// No inline script anywhere (the CSP forbids it); values are set with textContent, never as HTML.
+"use strict";
+(function () {
+  var url = document.body.getAttribute("data-events");
+  if (!url || !window.EventSource) { return; }
+  var banner = document.getElementById("exposed-banner");
+  var list = document.getElementById("exposed-stores");
+  var exposed = (list && list.textContent.trim()) ? list.textContent.split(",").map(function (s) { return s.trim(); }) : [];
+
+  function show() {
+    if (!banner || !list) { return; }
+    list.textContent = exposed.join(", ");
+    banner.hidden = exposed.length === 0;
+    var count = document.getElementById("count-exposed");
+    if (count) { count.textContent = String(exposed.length); }
+  }
+  function mark(store, state) {
+    var rows = document.querySelectorAll("#stores tr[data-store]");
+    for (var i = 0; i < rows.length; i++) {
+      if (rows[i].getAttribute("data-store") === store) {
+        var cell = rows[i].querySelector(".state-cell");
+        if (cell) {
+          var badge = document.createElement("span");
+          badge.className = "state state-" + state;
+          badge.textContent = state;
+          cell.replaceChildren(badge);
+        }
+      }
+    }
+  }
+  function storeOf(event) {
+    try { return JSON.parse(event.data).store || null; } catch (e) { return null; }
+  }
+  var source = new EventSource(url);
+  source.addEventListener("exposed", function (event) {
+    var store = storeOf(event);
+    if (!store) { return; }
+    if (exposed.indexOf(store) < 0) { exposed.push(store); }
+    mark(store, "exposed");
+    show();
+  });
+  source.addEventListener("fixed", function (event) {
+    var store = storeOf(event);
+    exposed = exposed.filter(function (s) { return s !== store; });
+    if (store) { mark(store, "protected"); }
+    show();
+  });
+  source.addEventListener("unreachable", function (event) {
+    var store = storeOf(event);
+    if (store) { mark(store, "unreachable"); }
+  });
+  document.body.setAttribute("data-events-ready", "1");
+  source.addEventListener("open", function () { document.body.setAttribute("data-events-open", "1"); });
+})();

@@ -1,0 +1,249 @@
+"""The web pages of ``dataward serve``: login and logout, then server-rendered pages (Jinja2, autoescaped).
+
+Every page needs a session (:func:`dataward.serve.auth.require_page`); without one the browser is sent to
+``/login``. Every form carries the session's CSRF token; a POST without it is refused (403). Buttons for a
+step the caller's role may not run are not drawn, and the POST behind them checks the role again. The only
+script is ``static/dataward.js`` (the CSP forbids inline script): it shows the "exposed now" banner from the
+Server-Sent Events of ``/api/v1/events`` without a reload.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
+
+from dataward.errors import DatawardError
+from dataward.serve import accounts, auth, pages_data
+from dataward.serve.auth import Caller, LoginRequired, form_of, require_page
+from dataward.serve.sessions import Clock, same_token
+from dataward.watch.alerts.base import DeliveryError, sink_for
+from dataward.watch.config import config_from_policy
+
+LOGIN_COOKIE = "dw_login"  # the login form's own CSRF token (double submit: cookie and form field)
+STATIC = Path(__file__).parent / "static"
+NAV = (("overview", "/", "Overview"), ("stores", "/stores", "Stores"), ("findings", "/findings", "Findings"),
+       ("copies", "/copies", "Copies"), ("incidents", "/incidents", "Incidents"),
+       ("settings", "/settings", "Settings"))
+PAGES = ("/", "/stores", "/copies", "/settings")  # the route walk's list
+
+viewer = require_page("viewer")
+Viewer = Annotated[Caller, Depends(viewer)]
+router = APIRouter(include_in_schema=False)
+
+
+def install(app: FastAPI, clock: Clock | None = None) -> None:
+    """Sessions, the pages, the static assets and the login redirect on ``app``."""
+    auth.install(app, clock)
+    app.state.templates = Environment(loader=PackageLoader("dataward.serve", "templates"),
+                                      autoescape=select_autoescape(default=True), auto_reload=False)
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _error_page)  # type: ignore[arg-type]
+
+
+async def _to_login(request: Request, exc: LoginRequired) -> Response:
+    return RedirectResponse(auth.login_url(exc.next_path), status_code=303)
+
+
+async def _error_page(request: Request, exc: StarletteHTTPException) -> Response:
+    """The API and /healthz answer JSON; a page answers an HTML page with the same status."""
+    if request.url.path.startswith("/api/") or request.url.path in ("/healthz",) or exc.status_code == 405:
+        return await http_exception_handler(request, exc)
+    session = auth.session_of(request)
+    return render(request, "error.html", Caller(session.user, session) if session else None,
+                  status=exc.status_code, code=exc.status_code, message=str(exc.detail),
+                  headers=exc.headers)
+
+
+def now(request: Request) -> datetime:
+    clock: Clock = request.app.state.sessions.clock
+    return clock()
+
+
+def render(request: Request, template: str, caller: Caller | None, *, status: int = 200,
+           headers: Mapping[str, str] | None = None, **context: Any) -> HTMLResponse:
+    env: Environment = request.app.state.templates
+    page = template.removesuffix(".html")
+    body = env.get_template(template).render(
+        request=request, caller=caller, user=caller.user if caller else None, csrf=caller.csrf if caller else "",
+        can_respond=bool(caller and caller.user.allows("responder")),
+        is_admin=bool(caller and caller.user.allows("admin")), nav=NAV, page=page, **context)
+    return HTMLResponse(body, status_code=status, headers=headers)
+
+
+def _set_cookie(request: Request, response: Response, name: str, value: str, path: str = "/") -> None:
+    response.set_cookie(name, value, path=path, httponly=True, samesite="strict", secure=auth.secure(request))
+
+
+# ---- login and logout -----------------------------------------------------------------------------------
+@router.get("/login")
+def login_page(request: Request, next: str = "/") -> Response:
+    if auth.session_of(request) is not None:
+        return RedirectResponse(auth.safe_next(next), status_code=303)
+    return _login_form(request, next=auth.safe_next(next))
+
+
+def _login_form(request: Request, *, next: str, error: str | None = None, status: int = 200,
+                name: str = "") -> Response:
+    token = secrets.token_urlsafe(32)
+    response = render(request, "login.html", None, status=status, login_csrf=token, next=next, error=error,
+                      name=name)
+    _set_cookie(request, response, LOGIN_COOKIE, token, path="/login")
+    return response
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await form_of(request)
+    next_path = auth.safe_next(form.get("next"))
+    if not same_token(form.get(auth.CSRF_FIELD), request.cookies.get(LOGIN_COOKIE, "") or "\0"):
+        raise HTTPException(403, "the login form's CSRF token is missing or wrong; reload the page and try again")
+    name, password = form.get("name", "").strip(), form.get("password", "")
+    address = request.client.host if request.client else "?"
+    throttle = request.app.state.throttle
+    if throttle.blocked(name, address):
+        return _login_form(request, next=next_path, status=429, name=name,
+                           error="Too many failed logins for this name; try again in 15 minutes.")
+    user = await run_in_threadpool(accounts.verify_password, request.app.state.db.engine, name, password)
+    if user is None:
+        throttle.failed(name, address)
+        return _login_form(request, next=next_path, status=401, name=name, error="Wrong name or password.")
+    throttle.succeeded(name, address)
+    store = auth.sessions(request)
+    store.end(request.cookies.get(auth.cookie_name(request)))  # a new session id on every login
+    cookie, _ = store.start(user)
+    response = RedirectResponse(next_path, status_code=303)
+    _set_cookie(request, response, auth.cookie_name(request), cookie)
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, caller: Viewer) -> Response:
+    auth.sessions(request).end(request.cookies.get(auth.cookie_name(request)))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(auth.cookie_name(request), path="/", secure=auth.secure(request), httponly=True,
+                           samesite="strict")
+    return response
+
+
+# ---- pages ----------------------------------------------------------------------------------------------
+@router.get("/")
+def overview_page(request: Request, caller: Viewer) -> Response:
+    data = pages_data.overview(request.app.state.db.engine, now(request))
+    return render(request, "overview.html", caller, **data)
+
+
+@router.get("/stores")
+def stores_page(request: Request, caller: Viewer, state: str = "", kind: str = "", q: str = "") -> Response:
+    data = pages_data.stores_list(request.app.state.db.engine, now(request), state=state or None,
+                                  kind=kind or None, q=q or None)
+    return render(request, "stores.html", caller, states=pages_data.STATES, **data)
+
+
+@router.get("/stores/{name}")
+def store_page(request: Request, caller: Viewer, name: str) -> Response:
+    data = pages_data.store_page(request.app.state.db.engine, name, now(request))
+    if data is None:
+        raise HTTPException(404, f"there is no store '{name}'")
+    return render(request, "store.html", caller, **data)
+
+
+COPIES_TTL = timedelta(seconds=60)
+
+
+@router.get("/copies")
+def copies_page(request: Request, caller: Viewer, refresh: str = "") -> Response:
+    """Every safe copy's manifest among the policy's stores (read at most once a minute: it opens each store)."""
+    policy = getattr(request.app.state, "policy", None)
+    targets = [(t.name or t.url, t.url) for t in policy.targets()] if policy is not None else []
+    cached = getattr(request.app.state, "copies_cache", None)
+    at = now(request)
+    if cached is None or refresh or at - cached[0] > COPIES_TTL:
+        cached = (at, pages_data.copies(targets, at))
+        request.app.state.copies_cache = cached
+    return render(request, "copies.html", caller, copies=cached[1], read_at=cached[0], stores=len(targets),
+                  has_policy=policy is not None)
+
+
+@router.get("/settings")
+def settings_page(request: Request, caller: Viewer) -> Response:
+    return _settings(request, caller)
+
+
+def _settings(request: Request, caller: Caller, *, status: int = 200, **extra: Any) -> Response:
+    policy = getattr(request.app.state, "policy", None)
+    document = None
+    sinks: list[dict[str, Any]] = []
+    if policy is not None:
+        document = pages_data.redacted_config(policy.model_dump(mode="json", by_alias=True, exclude_none=True))
+        document.pop("alert", None)  # alert URLs often carry their secret in the path: only their labels below
+        sinks = [{"index": i, "label": a.label, "events": list(a.events)}
+                 for i, a in enumerate(config_from_policy(policy).alerts)]
+    users = accounts.list_users(request.app.state.db.engine) if caller.user.allows("admin") else []
+    return render(request, "settings.html", caller, status=status, policy=document,
+                  policy_json=json.dumps(document, indent=2, sort_keys=True) if document else None,
+                  source=getattr(policy, "source", None), sinks=sinks, users=users, roles=accounts.ROLES,
+                  **extra)
+
+
+Admin = Annotated[Caller, Depends(require_page("admin"))]
+
+
+@router.post("/settings/users")
+async def add_user_form(request: Request, caller: Admin) -> Response:
+    form = await form_of(request)
+    try:
+        user = await run_in_threadpool(accounts.add_user, request.app.state.db.engine, form.get("name", ""),
+                                       form.get("role", ""), form.get("password", ""))
+    except DatawardError as exc:
+        return _settings(request, caller, status=400, error=exc.message)
+    return _settings(request, caller, notice=f"User {user.name} added with the {user.role} role.")
+
+
+@router.post("/settings/users/{name}/disable")
+def disable_user_form(request: Request, caller: Admin, name: str) -> Response:
+    try:
+        accounts.disable_user(request.app.state.db.engine, name)
+    except DatawardError as exc:
+        return _settings(request, caller, status=400, error=exc.message)
+    return _settings(request, caller, notice=f"User {name} disabled; their tokens and sessions no longer work.")
+
+
+@router.post("/settings/users/{name}/tokens")
+def create_token_form(request: Request, caller: Admin, name: str) -> Response:
+    try:
+        token = accounts.create_token(request.app.state.db.engine, name)
+    except DatawardError as exc:
+        return _settings(request, caller, status=400, error=exc.message)
+    return _settings(request, caller, new_token=token, token_user=name)
+
+
+@router.post("/settings/alerts/{index}/test")
+def test_alert_form(request: Request, caller: Admin, index: int) -> Response:
+    policy = getattr(request.app.state, "policy", None)
+    sinks = config_from_policy(policy).alerts if policy is not None else ()
+    if not 0 <= index < len(sinks):
+        raise HTTPException(404, "there is no such alert sink")
+    sink = sinks[index]
+    payload: dict[str, Any] = {"schema": "dataward.alert/v1", "event": "test", "store": "dataward-test-alert",
+               "at": now(request).strftime("%Y-%m-%dT%H:%M:%SZ"), "target": "test://", "finding": None,
+               "categories": [], "window": {}, "test": True, "sent_by": caller.user.name}
+    try:
+        sink_for(sink.url).send(payload)
+    except DeliveryError as exc:
+        return _settings(request, caller, status=502, error=f"The test alert to {sink.label} failed: {exc}")
+    return _settings(request, caller, notice=f"A test alert was sent to {sink.label}.")
