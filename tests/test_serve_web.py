@@ -11,23 +11,33 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
+import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from dataward.localservers.ports import free_port
 from dataward.manifest import MANIFEST_FILE, Manifest, TableCopy
 from dataward.policy import load_policy
-from dataward.serve import accounts, web
+from dataward.serve import accounts, views, web
 from dataward.serve.app import create_app
 from dataward.state import open_state_db, schema
+from dataward.testing.fixtures import ServerFactory
 from dataward.testing.receivers import WebhookReceiver
+from dataward.testing.servers.redis import RedisServer
 from dataward.testing.waiting import wait_until
 from dataward.watch.state import StateDB
 
@@ -148,6 +158,10 @@ def client(tmp_path: Path, clock: Clock, seeded: Path) -> Iterator[TestClient]:
     with TestClient(app, follow_redirects=False) as c:
         yield c
     state.close()
+
+
+def app_of(client: TestClient) -> FastAPI:
+    return cast(FastAPI, client.app)
 
 
 def hidden(html: str, name: str = "csrf") -> str:
@@ -271,13 +285,13 @@ def test_idle_sessions_expire(client: TestClient, clock: Clock) -> None:
 
 def test_a_disabled_user_loses_their_session(client: TestClient) -> None:
     assert login(client, "val")[0] == 303
-    accounts.disable_user(client.app.state.db.engine, "val")  # type: ignore[attr-defined]
+    accounts.disable_user(app_of(client).state.db.engine, "val")
     assert client.get("/").status_code == 303
 
 
 def test_pages_never_show_a_raw_value(client: TestClient) -> None:
     """Canary: a raw value planted where only redacted evidence belongs never reaches a page."""
-    engine = client.app.state.db.engine  # type: ignore[attr-defined]
+    engine = app_of(client).state.db.engine
     with engine.begin() as conn:
         conn.execute(schema.stores.update().where(schema.stores.c.store == "orders").values(extra=CANARY))
     assert login(client, "ana")[0] == 303
@@ -312,8 +326,8 @@ def test_copies_lists_manifests_and_flags_expired_ones(client: TestClient) -> No
 
 
 def test_settings_by_role(client: TestClient, webhook_receiver: WebhookReceiver) -> None:
-    app = client.app
-    app.state.policy = load_policy(write_policy(Path(app.state.db.location).parent / "p2", webhook_receiver.url))  # type: ignore[attr-defined]
+    app = app_of(client)
+    app.state.policy = load_policy(write_policy(Path(app.state.db.location).parent / "p2", webhook_receiver.url))
     assert login(client, "val")[0] == 303
     page = client.get("/settings").text
     assert "analytics-safe" in page and SECRET not in page and "security-webhook" in page
@@ -332,7 +346,7 @@ def test_settings_by_role(client: TestClient, webhook_receiver: WebhookReceiver)
     assert webhook_receiver.received[-1]["event"] == "test"
     answer = client.post("/settings/users/val/tokens", data={"csrf": token})
     new_token = re.search(r'id="new-token">(dw_[^<]+)<', answer.text)
-    assert new_token and accounts.user_for_token(app.state.db.engine, new_token.group(1)).name == "val"  # type: ignore[attr-defined,union-attr]
+    assert new_token and accounts.user_for_token(app.state.db.engine, new_token.group(1)).name == "val"  # type: ignore[union-attr]
     assert new_token.group(1) not in client.get("/settings").text  # shown once
     answer = client.post("/settings/users", data={"csrf": token, "name": "nina", "role": "responder",
                                                   "password": "short"})
@@ -341,7 +355,61 @@ def test_settings_by_role(client: TestClient, webhook_receiver: WebhookReceiver)
                                                   "password": PASSWORD})
     assert answer.status_code == 200 and 'data-user="nina"' in answer.text
     assert client.post("/settings/users/nina/disable", data={"csrf": token}).status_code == 200
-    assert accounts.get_user(app.state.db.engine, "nina").disabled  # type: ignore[attr-defined]
+    assert accounts.get_user(app.state.db.engine, "nina").disabled
+
+
+def test_findings_filter_export_and_suppress(client: TestClient, tmp_path: Path) -> None:
+    assert login(client, "val")[0] == 303
+    page = client.get("/findings").text
+    assert 'data-finding="f1"' in page and 'data-finding="f0"' not in page  # open ones by default
+    assert "Suppress" not in page  # a viewer gets no response step
+    assert 'data-finding="f0"' in client.get("/findings?state=fixed").text
+    assert "No finding matches" in client.get("/findings?severity=low").text
+    assert 'data-finding="f1"' in client.get("/findings?severity=critical&store=analytics-copy").text
+    assert client.get("/findings?severity=nonsense").status_code == 400
+    export = re.search(r'id="export-sarif" href="([^"]+)"', client.get("/findings?severity=critical").text)
+    assert export and "severity=critical" in export.group(1)
+    sarif = client.get(export.group(1).replace("&amp;", "&"))
+    assert sarif.status_code == 200 and sarif.json()["version"] == "2.1.0"
+    token = hidden(page)
+    assert client.post("/findings/f1/suppress", data={"csrf": token, "reason": "x"}).status_code == 403
+    client.cookies.clear()
+    assert login(client, "rita")[0] == 303
+    token = hidden(client.get("/findings").text)
+    assert client.post("/findings/f1/suppress", data={"reason": "accepted"}).status_code == 403  # no CSRF token
+    answer = client.post("/findings/f1/suppress", data={"csrf": token, "reason": "test copy, wiped on Friday",
+                                                        "expires": "2027-06-30", "back": "severity=critical"})
+    assert answer.status_code == 303 and answer.headers["location"] == "/findings?severity=critical"
+    assert 'data-finding="f1"' not in client.get("/findings").text  # hidden from the open findings
+    suppressed = client.get("/findings?state=suppressed").text
+    assert 'data-finding="f1"' in suppressed and "test copy, wiped on Friday" in suppressed
+    baseline = json.loads((tmp_path / "baseline.json").read_text())
+    assert [(s["id"], s["reason"]) for s in baseline["suppressions"]] == [("f1", "test copy, wiped on Friday")]
+    audit = views.audit_document(app_of(client).state.plane)["entries"]
+    assert (audit[0]["user"], audit[0]["action"], audit[0]["subject"]) == ("rita", "finding.suppress", "f1")
+    answer = client.post("/findings/f1/unsuppress", data={"csrf": token})
+    assert answer.status_code == 303 and 'data-finding="f1"' in client.get("/findings").text
+
+
+def test_incident_from_a_window_by_role(client: TestClient) -> None:
+    assert login(client, "val")[0] == 303
+    page = client.get("/incidents").text
+    assert "Open incident" not in page and "Open an incident" not in client.get("/").text
+    answer = client.post("/incidents", data={"csrf": hidden(page), "window": "1", "name": "x"})
+    assert answer.status_code == 403  # a viewer: the step is refused, not only hidden
+    client.cookies.clear()
+    assert login(client, "rita")[0] == 303
+    overview = client.get("/").text
+    assert "Open an incident" in overview
+    window = hidden(overview, "window")
+    answer = client.post("/incidents", data={"csrf": hidden(overview), "window": window,
+                                             "name": hidden(overview, "name")})
+    assert answer.status_code == 303 and answer.headers["location"] == "/incidents/analytics-copy-2026-12-07"
+    page = client.get(answer.headers["location"]).text
+    assert "analytics-copy" in page and "2026-12-07T07:33:00Z" in page and "No blast radius yet" in page
+    listed = client.get("/incidents").text
+    assert 'data-incident="analytics-copy-2026-12-07"' in listed
+    assert "analytics-copy-2026-12-07-2" in listed  # the next suggestion for the same window is free
 
 
 # ---- a real browser on a real server ------------------------------------------------------------------
@@ -379,11 +447,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ThreadedServer]
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (make test installs it)")
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as p:
         launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         yield launched
@@ -395,8 +461,8 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return artifacts(tmp_path_factory)
 
 
-def browser_login(browser: object, server: ThreadedServer, name: str, path: str = "/") -> object:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})  # type: ignore[attr-defined]
+def browser_login(browser: Browser, server: ThreadedServer | LiveServe, name: str, path: str = "/") -> Page:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     page.goto(server.url + path)
     assert "/login" in page.url
@@ -407,8 +473,8 @@ def browser_login(browser: object, server: ThreadedServer, name: str, path: str 
     return page
 
 
-def test_browser_login_and_overview(browser: object, server: ThreadedServer, shots: Path) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})  # type: ignore[attr-defined]
+def test_browser_login_and_overview(browser: Browser, server: ThreadedServer, shots: Path) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "CSP" in m.text else None)
@@ -430,21 +496,96 @@ def test_browser_login_and_overview(browser: object, server: ThreadedServer, sho
     context.close()
 
 
-def test_browser_pages_by_role(browser: object, server: ThreadedServer, shots: Path) -> None:
+def test_browser_pages_by_role(browser: Browser, server: ThreadedServer, shots: Path) -> None:
     """Each page in the browser (screenshots kept); an admin sees the admin controls, a viewer does not."""
     page = browser_login(browser, server, "ana", "/stores")
-    page.screenshot(path=str(shots / "stores.png"), full_page=True)  # type: ignore[attr-defined]
-    page.click("text=analytics-copy")  # type: ignore[attr-defined]
-    page.wait_for_url(server.url + "/stores/analytics-copy")  # type: ignore[attr-defined]
-    assert page.is_visible("svg.timeline rect.open")  # type: ignore[attr-defined]
-    page.screenshot(path=str(shots / "store.png"), full_page=True)  # type: ignore[attr-defined]
-    page.goto(server.url + "/copies")  # type: ignore[attr-defined]
-    assert page.is_visible("tr[data-copy=old-export] .expired-flag")  # type: ignore[attr-defined]
-    page.screenshot(path=str(shots / "copies.png"), full_page=True)  # type: ignore[attr-defined]
-    page.goto(server.url + "/settings")  # type: ignore[attr-defined]
-    assert page.is_visible("text=Send test alert") and page.is_visible("#users")  # type: ignore[attr-defined]
-    page.screenshot(path=str(shots / "settings.png"), full_page=True)  # type: ignore[attr-defined]
-    page.context.close()  # type: ignore[attr-defined]
+    page.screenshot(path=str(shots / "stores.png"), full_page=True)
+    page.click("text=analytics-copy")
+    page.wait_for_url(server.url + "/stores/analytics-copy")
+    assert page.is_visible("svg.timeline rect.open")
+    page.screenshot(path=str(shots / "store.png"), full_page=True)
+    page.goto(server.url + "/copies")
+    assert page.is_visible("tr[data-copy=old-export] .expired-flag")
+    page.screenshot(path=str(shots / "copies.png"), full_page=True)
+    page.goto(server.url + "/settings")
+    assert page.is_visible("text=Send test alert") and page.is_visible("#users")
+    page.screenshot(path=str(shots / "settings.png"), full_page=True)
+    page.context.close()
     viewer = browser_login(browser, server, "val", "/settings")
-    assert not viewer.is_visible("text=Send test alert") and not viewer.is_visible("#users")  # type: ignore[attr-defined]
-    viewer.context.close()  # type: ignore[attr-defined]
+    assert not viewer.is_visible("text=Send test alert") and not viewer.is_visible("#users")
+    viewer.context.close()
+
+
+# ---- the live banner: `dataward serve --config` watching a real Redis, the page already open ----------------
+@dataclass
+class LiveServe:
+    """`dataward serve` as a process, watching one Redis every second."""
+
+    root: Path
+    redis: RedisServer
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.port = free_port()
+        log = (self.root / "serve.log").open("wb")
+        self.proc = subprocess.Popen([sys.executable, "-m", "dataward", "serve", "--config", "dataward.toml",
+                                      "--listen", f"127.0.0.1:{self.port}"], stdout=log, stderr=subprocess.STDOUT,
+                                     cwd=self.root, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+        def answers() -> bool:
+            assert self.proc is not None and self.proc.poll() is None, (self.root / "serve.log").read_text()
+            try:
+                return httpx.get(f"{self.url}/healthz").status_code == 200
+            except httpx.TransportError:
+                return False
+
+        wait_until(answers, timeout=60, what="dataward serve to answer")
+
+    def state_of(self, store: str, token: str) -> str | None:
+        doc = httpx.get(f"{self.url}/api/v1/stores", headers={"Authorization": f"Bearer {token}"}).json()
+        return next((s["state"] for s in doc["stores"] if s["name"] == store), None)
+
+
+@pytest.fixture(scope="module")
+def live(redis_factory: ServerFactory[RedisServer], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServe]:
+    root = tmp_path_factory.mktemp("serve-web-live")
+    rd = redis_factory.new(requirepass="cache-pw-web-41c")
+    (root / "dataward.toml").write_text(f'[[store]]\nname = "cache"\nurl = "{rd.url()}"\n\n'
+                                        '[watch]\ninterval = "1s"\nstate = "state.db"\n')
+    engine = open_state_db(str(root / "state.db"))
+    accounts.add_user(engine, "val", "viewer", PASSWORD)
+    engine.dispose()
+    server = LiveServe(root, rd)
+    server.start()
+    yield server
+    if server.proc is not None:
+        server.proc.terminate()
+        server.proc.wait(timeout=30)
+    rd.stop()
+
+
+def test_browser_banner_appears_without_reload_when_protection_is_switched_off(
+        browser: Browser, live: LiveServe, shots: Path) -> None:
+    engine = open_state_db(str(live.root / "state.db"))
+    token = accounts.create_token(engine, "val")
+    engine.dispose()
+    wait_until(lambda: live.state_of("cache", token) == "protected", timeout=30, what="the first probe")
+    page = browser_login(browser, live, "val")
+    assert page.is_hidden("#exposed-banner")
+    page.wait_for_selector("body[data-events-open]", timeout=10_000)
+    page.evaluate("window.dwMarker = 1")  # gone if the page reloads
+    switched = time.monotonic()
+    live.redis.config_set("requirepass", "")  # protection switched off
+    page.wait_for_selector("#exposed-banner:not([hidden])", timeout=15_000)
+    seen = time.monotonic() - switched
+    assert page.evaluate("window.dwMarker") == 1  # no reload happened
+    assert "cache" in page.inner_text("#exposed-banner")
+    assert page.inner_text("tr[data-store=cache] .state-cell") == "exposed"
+    page.screenshot(path=str(shots / "overview-live.png"), full_page=True)
+    (shots / "banner-seconds.txt").write_text(f"{seen:.2f}\n")  # from the switch, probe interval 1 s included
+    page.context.close()

@@ -6,6 +6,7 @@ redacted evidence only, never a raw customer value.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from dataward.serve.views import stores_document
 from dataward.state.schema import events, stores, windows
 from dataward.tables.base import TABLES
 from dataward.targets import parse_target, redact_url
-from dataward.watch.model import contents_from_json, parse_iso
+from dataward.watch.model import contents_from_json, iso, parse_iso
 
 STATES = ("exposed", "unreachable", "unknown", "protected")  # the order the overview lists them in
 WORST = 10
@@ -64,7 +65,7 @@ def overview(engine: Engine, now: datetime | None = None) -> dict[str, Any]:
 
 def open_windows_by_store(engine: Engine, now: datetime, store: str | None = None) -> list[dict[str, Any]]:
     """One row per store with an open window: since when, how many findings, the worst severity."""
-    query = (select(windows.c.store, func.min(windows.c.opened).label("opened"),
+    query = (select(windows.c.store, func.min(windows.c.opened).label("opened"), func.min(windows.c.id).label("first"),
                     func.count().label("findings"), func.max(windows.c.severity).label("severity"))
              .where(windows.c.closed.is_(None)).group_by(windows.c.store).order_by(func.min(windows.c.opened)))
     if store is not None:
@@ -72,7 +73,8 @@ def open_windows_by_store(engine: Engine, now: datetime, store: str | None = Non
     with engine.begin() as conn:
         rows = conn.execute(query).all()
     return [{"store": r.store, "opened": r.opened, "age": age_text(r.opened, now), "findings": r.findings,
-             "severity": severity_label(r.severity)} for r in rows]
+             "severity": severity_label(r.severity), "window": r.first,
+             "suggested": incident_name(r.store, r.opened)} for r in rows]
 
 
 def stores_list(engine: Engine, now: datetime, *, state: str | None = None, kind: str | None = None,
@@ -202,3 +204,32 @@ def redacted_config(value: Any) -> Any:
     if isinstance(value, str) and "://" in value:
         return redact_url(value)
     return value
+
+
+def recent_windows(engine: Engine, now: datetime, *, store: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest exposure windows (open ones first), each with a suggested incident name."""
+    query = (select(windows.c.id, windows.c.store, windows.c.title, windows.c.opened, windows.c.closed)
+             .order_by(windows.c.closed.is_not(None), windows.c.opened.desc(), windows.c.id.desc()).limit(limit))
+    if store:
+        query = query.where(windows.c.store == store)
+    with engine.begin() as conn:
+        rows = conn.execute(query).all()
+    return [{"id": r.id, "store": r.store, "title": r.title, "opened": r.opened, "closed": r.closed,
+             "age": age_text(r.opened, parse_iso(r.closed) if r.closed else now),
+             "suggested": incident_name(r.store, r.opened)} for r in rows]
+
+
+def incident_name(store: str, opened: str) -> str:
+    """``analytics-copy-2026-12-07``: a valid incident name from a store and the day its window opened."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{store}-{opened[:10]}").strip("-._")
+    return (name or "incident")[:64]
+
+
+def time_left(deadline: str | None, now: datetime) -> tuple[str, bool]:
+    """('2 days 4 h left' | '3 h overdue', overdue) for an ISO deadline; ('without undue delay', False)."""
+    if not deadline:
+        return "without undue delay", False
+    when = parse_iso(deadline)
+    if when >= now:
+        return age_text(iso(now), when) + " left", False
+    return age_text(deadline, now) + " overdue", True

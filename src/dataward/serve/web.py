@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -22,12 +23,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from sqlalchemy import select
 from starlette.staticfiles import StaticFiles
 
 from dataward.errors import DatawardError
-from dataward.serve import accounts, auth, pages_data
+from dataward.serve import accounts, auth, pages_data, views
 from dataward.serve.auth import Caller, LoginRequired, form_of, require_page
 from dataward.serve.sessions import Clock, same_token
+from dataward.state.schema import stores as stores_t
 from dataward.watch.alerts.base import DeliveryError, sink_for
 from dataward.watch.config import config_from_policy
 
@@ -36,7 +39,7 @@ STATIC = Path(__file__).parent / "static"
 NAV = (("overview", "/", "Overview"), ("stores", "/stores", "Stores"), ("findings", "/findings", "Findings"),
        ("copies", "/copies", "Copies"), ("incidents", "/incidents", "Incidents"),
        ("settings", "/settings", "Settings"))
-PAGES = ("/", "/stores", "/copies", "/settings")  # the route walk's list
+PAGES = ("/", "/stores", "/findings", "/copies", "/incidents", "/settings")  # the route walk's list
 
 viewer = require_page("viewer")
 Viewer = Annotated[Caller, Depends(viewer)]
@@ -247,3 +250,129 @@ def test_alert_form(request: Request, caller: Admin, index: int) -> Response:
     except DeliveryError as exc:
         return _settings(request, caller, status=502, error=f"The test alert to {sink.label} failed: {exc}")
     return _settings(request, caller, notice=f"A test alert was sent to {sink.label}.")
+
+
+# ---- findings and incidents (the library: dataward.serve.views, the same functions as the API) -----------
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+PAGE_SIZE = 100
+Responder = Annotated[Caller, Depends(require_page("responder"))]
+
+
+def plane_of(request: Request) -> views.Plane:
+    plane: views.Plane = request.app.state.plane
+    return plane
+
+
+@router.get("/findings")
+def findings_page(request: Request, caller: Viewer, severity: str = "", store: str = "", rule: str = "",
+                  category: str = "", state: str = "open", page: int = 1) -> Response:
+    return _findings(request, caller, views.FindingFilter(severity or None, store or None, rule or None,
+                                                          category or None, state or "open"), page)
+
+
+def _findings(request: Request, caller: Caller, filters: views.FindingFilter, page: int = 1, *,
+              status: int = 200, error: str | None = None) -> Response:
+    plane = plane_of(request)
+    try:
+        doc = views.findings_document(plane, filters)
+    except DatawardError as exc:
+        filters, error, status = views.FindingFilter(), exc.message, 400
+        doc = views.findings_document(plane, filters)
+    found = doc["findings"]
+    page = max(1, page)
+    first = (page - 1) * PAGE_SIZE
+    query = urlencode({k: v for k, v in doc["filters"].items() if v and not (k == "state" and v == "open")})
+    with plane.engine.begin() as conn:
+        names = [n for (n,) in conn.execute(select(stores_t.c.store).order_by(stores_t.c.store))]
+    return render(request, "findings.html", caller, status=status, error=error, shown=found[first:first + PAGE_SIZE],
+                  total=len(found), first=first + 1, query=query, filters=doc["filters"], stores=names,
+                  severities=SEVERITIES, states=views.FINDING_STATES, baseline=doc.get("baseline") or "",
+                  prev_page=page - 1 if page > 1 else None,
+                  next_page=page + 1 if first + PAGE_SIZE < len(found) else None,
+                  default_expiry=(now(request).date() + timedelta(days=90)).isoformat())
+
+
+def _back(form: dict[str, str]) -> str:
+    back = form.get("back", "")
+    return "/findings" + (f"?{back}" if back and "/" not in back and "\\" not in back else "")
+
+
+@router.post("/findings/{finding_id}/suppress")
+async def suppress_form(request: Request, caller: Responder, finding_id: str) -> Response:
+    form = await form_of(request)
+    try:
+        await run_in_threadpool(views.suppress_finding, plane_of(request), finding_id, form.get("reason", ""),
+                                form.get("expires") or None, caller.user)
+    except DatawardError as exc:
+        return _findings(request, caller, views.FindingFilter(), status=400 if not isinstance(
+            exc, views.NotFound) else 404, error=exc.message)
+    return RedirectResponse(_back(form), status_code=303)
+
+
+@router.post("/findings/{finding_id}/unsuppress")
+async def unsuppress_form(request: Request, caller: Responder, finding_id: str) -> Response:
+    form = await form_of(request)
+    try:
+        await run_in_threadpool(views.unsuppress_finding, plane_of(request), finding_id, caller.user)
+    except DatawardError as exc:
+        return _findings(request, caller, views.FindingFilter(), status=404, error=exc.message)
+    return RedirectResponse(_back(form), status_code=303)
+
+
+@router.get("/incidents")
+def incidents_page(request: Request, caller: Viewer, store: str = "") -> Response:
+    return _incidents(request, caller, store=store)
+
+
+def _incidents(request: Request, caller: Caller, *, store: str = "", status: int = 200,
+               error: str | None = None) -> Response:
+    doc = views.incidents_document(plane_of(request))
+    taken = {i["name"] for i in doc["incidents"]}
+    recent = pages_data.recent_windows(request.app.state.db.engine, now(request), store=store or None)
+    for w in recent:
+        w["suggested"] = _free_name(w["suggested"], taken)
+    return render(request, "incidents.html", caller, status=status, error=error, incidents=doc["incidents"],
+                  windows=recent)
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    candidate, n = name, 2
+    while candidate in taken:
+        candidate, n = f"{name[:60]}-{n}", n + 1
+    return candidate
+
+
+@router.post("/incidents")
+async def open_incident_form(request: Request, caller: Responder) -> Response:
+    form = await form_of(request)
+    window = form.get("window", "")
+    plane = plane_of(request)
+    try:
+        if not window.isdigit():
+            raise DatawardError("choose an exposure window to open the incident from")
+        taken = {i["name"] for i in views.incidents_document(plane)["incidents"]}
+        name = _free_name(form.get("name", "").strip(), taken) if form.get("name") else ""
+        incident = await run_in_threadpool(views.open_incident, plane, name, caller.user, window_id=int(window))
+    except DatawardError as exc:
+        return _incidents(request, caller, status=404 if isinstance(exc, views.NotFound) else 400,
+                          error=exc.message)
+    return RedirectResponse(f"/incidents/{quote(incident['name'])}", status_code=303)
+
+
+@router.get("/incidents/{name}")
+def incident_page(request: Request, caller: Viewer, name: str) -> Response:
+    plane = plane_of(request)
+    found = [i for i in views.incidents_document(plane)["incidents"] if i["name"] == name]
+    if not found:
+        raise HTTPException(404, f"there is no incident '{name[:64]}'")
+    try:
+        radius: dict[str, Any] | None = views.blast_radius_document(plane, name)
+    except views.NotFound:
+        radius = None
+    at = now(request)
+    obligations = []
+    for o in (radius or {}).get("obligations", []):
+        left, overdue = pages_data.time_left(o.get("deadline"), at)
+        obligations.append({**o, "left": left, "overdue": overdue})
+    return render(request, "incident.html", caller, incident=found[0], radius=radius, obligations=obligations,
+                  steps=found[0].get("steps_done"))
