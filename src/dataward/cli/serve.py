@@ -72,6 +72,7 @@ def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str
         raise
     bus = EventBus()
     app = create_app(db_state, baseline=baseline or default_baseline(location), bus=bus)
+    app.state.policy = policy  # the settings and copies pages show it (dataward.serve.web)
     runner: WatchRunner | HistoryPoller
     if targets:
         runner = WatchRunner(targets, policy, watch_config, bus)

@@ -46,20 +46,13 @@ def age_text(since: str | None, now: datetime) -> str:
 
 
 def overview(engine: Engine, now: datetime | None = None) -> dict[str, Any]:
-    """Stores by state, the open exposure windows per store with their age, the worst open findings."""
+    """Stores by state and the open exposure windows per store with their age (the worst open findings come
+    from :func:`dataward.serve.views.findings_document`, which leaves suppressed ones out)."""
     now = now or datetime.now(UTC)
     listed = overview_stores(engine, now)
     counts = {state: sum(1 for s in listed if s["state"] == state) for state in STATES}
     open_windows = open_windows_by_store(engine, now)
-    with engine.begin() as conn:
-        worst = conn.execute(
-            select(windows.c.id, windows.c.store, windows.c.finding, windows.c.rule, windows.c.severity,
-                   windows.c.title, windows.c.opened)
-            .where(windows.c.closed.is_(None))
-            .order_by(windows.c.severity.desc(), windows.c.opened, windows.c.id).limit(WORST)).all()
-    findings = [{"id": w.finding, "store": w.store, "rule": w.rule, "severity": severity_label(w.severity),
-                 "title": w.title, "opened": w.opened, "age": age_text(w.opened, now)} for w in worst]
-    return {"stores": listed, "counts": counts, "windows": open_windows, "worst": findings,
+    return {"stores": listed, "counts": counts, "windows": open_windows,
             "exposed": [s["name"] for s in listed if s["state"] == "exposed"]}
 
 

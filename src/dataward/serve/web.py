@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,9 +22,9 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from sqlalchemy import select
 from starlette.staticfiles import StaticFiles
 
 from dataward.errors import DatawardError
@@ -147,6 +148,10 @@ def logout(request: Request, caller: Viewer) -> Response:
 @router.get("/")
 def overview_page(request: Request, caller: Viewer) -> Response:
     data = pages_data.overview(request.app.state.db.engine, now(request))
+    worst = views.findings_document(plane_of(request), views.FindingFilter(limit=pages_data.WORST))
+    data["worst"] = [{"id": f["id"], "store": f.get("store_name") or "", "rule": f["rule"], "severity": f["severity"],
+                      "title": f["title"], "opened": f["window"]["opened"],
+                      "age": pages_data.age_text(f["window"]["opened"], now(request))} for f in worst["findings"]]
     return render(request, "overview.html", caller, **data)
 
 
@@ -272,23 +277,25 @@ def findings_page(request: Request, caller: Viewer, severity: str = "", store: s
 
 def _findings(request: Request, caller: Caller, filters: views.FindingFilter, page: int = 1, *,
               status: int = 200, error: str | None = None) -> Response:
+    """One page of the filter (worst first, counted and paged by the library in SQL)."""
     plane = plane_of(request)
+    page = max(1, page)
+    paged = replace(filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     try:
-        doc = views.findings_document(plane, filters)
+        doc = views.findings_document(plane, paged)
     except DatawardError as exc:
         filters, error, status = views.FindingFilter(), exc.message, 400
-        doc = views.findings_document(plane, filters)
-    found = doc["findings"]
-    page = max(1, page)
-    first = (page - 1) * PAGE_SIZE
-    query = urlencode({k: v for k, v in doc["filters"].items() if v and not (k == "state" and v == "open")})
+        doc = views.findings_document(plane, replace(filters, limit=PAGE_SIZE))
+    found, total, first = doc["findings"], int(doc["total"]), paged.offset
+    shown = {k: v for k, v in doc["filters"].items() if k not in ("limit", "offset")}
+    query = urlencode({k: v for k, v in shown.items() if v and not (k == "state" and v == "open")})
     with plane.engine.begin() as conn:
         names = [n for (n,) in conn.execute(select(stores_t.c.store).order_by(stores_t.c.store))]
-    return render(request, "findings.html", caller, status=status, error=error, shown=found[first:first + PAGE_SIZE],
-                  total=len(found), first=first + 1, query=query, filters=doc["filters"], stores=names,
-                  severities=SEVERITIES, states=views.FINDING_STATES, baseline=doc.get("baseline") or "",
+    return render(request, "findings.html", caller, status=status, error=error, shown=found, total=total,
+                  first=first + 1, query=query, filters=shown, stores=names, severities=SEVERITIES,
+                  states=views.FINDING_STATES, baseline=doc.get("baseline") or "",
                   prev_page=page - 1 if page > 1 else None,
-                  next_page=page + 1 if first + PAGE_SIZE < len(found) else None,
+                  next_page=page + 1 if first + PAGE_SIZE < total else None,
                   default_expiry=(now(request).date() + timedelta(days=90)).isoformat())
 
 
