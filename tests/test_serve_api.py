@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -404,6 +405,7 @@ class Listener:
 
     def __init__(self, url: str, token: str) -> None:
         self.events: list[tuple[str, dict[str, Any]]] = []
+        self.arrived: list[float] = []  # time.monotonic() of each event
         self.raw: list[str] = []
         self.status: int | None = None
         self.ended = threading.Event()
@@ -422,6 +424,7 @@ class Listener:
                         event = line[7:]
                     elif line.startswith("data: "):
                         self.events.append((event, json.loads(line[6:])))
+                        self.arrived.append(time.monotonic())
         except httpx.HTTPError:
             pass
         finally:
@@ -506,8 +509,10 @@ def test_live_exposed_event_within_seconds_and_no_planted_value_anywhere(live: L
     listener = Listener(f"{live.base}/api/v1/events", live.token)
     wait_until(lambda: listener.raw, 10, "the event stream to open")
     assert listener.status == 200
+    switched = time.monotonic()
     live.redis.config_set("requirepass", "")  # protection switched off
     wait_until(lambda: [e for e, _ in listener.events] == ["exposed"], 10, "the exposed event")
+    print(f"exposed event {listener.arrived[0] - switched:.2f} s after the switch (1 s probe interval)")
     event, data = listener.events[0]
     assert data["schema"] == "dataward.event/v1" and data["store"] == "cache" and data["kind"] == "redis"
     assert data["finding"]["severity"] in ("critical", "high") and data["window"]["opened"]

@@ -47,6 +47,7 @@ def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str
       dataward serve --config dataward.toml
       dataward serve --db watch.db --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem
     """
+    from dataward.scan.baseline import load_baseline
     from dataward.serve.app import create_app
     from dataward.serve.events import EventBus
     from dataward.serve.runner import HistoryPoller, WatchRunner
@@ -63,6 +64,8 @@ def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str
     watch_config = watch_config.with_overrides(state=location)
     if baseline is None and policy is not None and policy.scan.baseline and config:
         baseline = str(Path(config).parent / policy.scan.baseline)  # relative to the policy file, as in scan
+    baseline = baseline or default_baseline(location)
+    load_baseline(baseline, missing_ok=True)  # an unreadable baseline is refused now, not at each request
     targets = policy.targets() if policy else []
     sock = _bind(address)
     try:
@@ -71,7 +74,7 @@ def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str
         sock.close()
         raise
     bus = EventBus()
-    app = create_app(db_state, baseline=baseline or default_baseline(location), bus=bus)
+    app = create_app(db_state, baseline=baseline, bus=bus)
     app.state.policy = policy  # the settings and copies pages show it (dataward.serve.web)
     runner: WatchRunner | HistoryPoller
     if targets:
