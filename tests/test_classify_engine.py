@@ -158,3 +158,15 @@ def test_a_single_strong_value_counts_alone(value: str) -> None:
 def test_a_single_weak_value_does_not() -> None:
     assert classify_values(pa.array(["hello world"]), "value").categories == ()
     assert classify_values(pa.array(["Emma Johnson"]), "value").categories == ()
+
+
+def test_free_text_counts_for_the_object_and_the_scan_evidence() -> None:
+    """A table whose only personal data sits in a notes column still holds identity data (policy, scan)."""
+    from dataward.scan.risk import _evidence
+
+    obj = classify_object(SampledObject("t", "sqlite", "tickets", (
+        SampledColumn("status", pa.array(["open", "closed", "open"])),
+        SampledColumn("notes", pa.array(["Call Emma Johnson on +1 415 555 0001", "ok", "no answer today"])),
+    )))
+    assert obj.categories == {"person_name", "phone"}
+    assert "notes: free text with person_name/phone" in _evidence(obj)

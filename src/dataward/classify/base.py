@@ -55,7 +55,7 @@ class ObjectResult:
 
     @property
     def categories(self) -> frozenset[str]:
-        return frozenset(c for col in self.columns for c in col.category_ids)
+        return frozenset(c for col in self.columns for c in (*col.category_ids, *col.free_text))
 
     def to_json(self) -> dict[str, Any]:
         return {

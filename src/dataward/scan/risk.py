@@ -108,6 +108,8 @@ def _evidence(obj: ObjectResult) -> str:
         if ids:
             ev = f" e.g. {col.evidence}" if col.evidence else ""
             parts.append(f"{col.name}: {'/'.join(ids)}{ev}")
+        elif col.free_text and "." not in col.name:  # embedded in notes or blobs: no value to show
+            parts.append(f"{col.name}: free text with {'/'.join(col.free_text)}")
     sensitive = len(parts)
     shown = "; ".join(parts[:8]) + ("; ..." if len(parts) > 8 else "")
     return f"{sensitive} of {len(obj.columns)} sampled columns hold sensitive data ({shown})"
