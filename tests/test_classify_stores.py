@@ -41,3 +41,16 @@ def test_redis_key_patterns(redis_open: RedisServer) -> None:
     assert len(sessions) == 1, [r.object for r in results]
     cats = sessions[0].categories
     assert {"email", "api_token"} <= cats
+
+
+def test_a_single_redis_key_is_classified(redis_open: RedisServer) -> None:
+    """Issue 13 item 7: one key holding one strong value (an email) is enough (its own database, db 9)."""
+    client = redis_open.admin_client()
+    client.connection_pool.connection_kwargs["db"] = 9  # every connection of this client selects db 9
+    client.flushdb()
+    client.set("contact", "ann.cnry@example.com")
+    try:
+        results = classify_target(parse_target(redis_open.url(db=9)), Budget(rows_per_object=100))
+        assert "email" in {c for r in results for c in r.categories}, [r.to_json() for r in results]
+    finally:
+        client.flushdb()
