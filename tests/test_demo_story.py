@@ -38,7 +38,7 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[demo.DemoContext
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DATAWARD_DEMO_ANALYTICS_URL", "")
         mp.setenv("DATAWARD_DEMO_PRODUCTION_URL", "")
-        ctx = demo.run(out=out, users=1500, console=Console(file=buffer, width=200))
+        ctx = demo.run(out=out, users=1000, console=Console(file=buffer, width=200))
     return ctx, buffer.getvalue()
 
 
