@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -168,6 +169,8 @@ def print_timings(ctx: DemoContext, console: Console) -> None:
     for name, wall, cpu in ctx.timings:
         table.add_row(name, f"{wall:.2f} s", f"{cpu:.2f} s")
     table.add_row("all steps", f"{sum(t[1] for t in ctx.timings):.2f} s", f"{sum(t[2] for t in ctx.timings):.2f} s")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the servers and tools the demo started, once ended
+    table.add_row("its servers", "", f"{usage.ru_utime + usage.ru_stime:.2f} s")
     console.print(table)
 
 
