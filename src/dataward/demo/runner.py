@@ -60,7 +60,8 @@ def generate_production(ctx: DemoContext) -> None:
     ctx.out.mkdir(parents=True, exist_ok=True)
     path = ctx.out / "production.duckdb"
     truth_path = ctx.out / "production.ground_truth.json"
-    path.unlink(missing_ok=True)
+    for stale in (path, path.with_name(path.name + ".wal")):  # an earlier run's, a killed one's WAL included
+        stale.unlink(missing_ok=True)
     ctx.production_url = f"duckdb://{path}"
     started = time.perf_counter()
     cloud = DemoCloud(ctx.users, DEMO_SEED)
