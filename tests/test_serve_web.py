@@ -24,11 +24,13 @@ from typing import cast
 import httpx
 import pytest
 import uvicorn
+from click.testing import CliRunner
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from dataward.cli import cli
 from dataward.localservers.ports import free_port
 from dataward.manifest import MANIFEST_FILE, Manifest, TableCopy
 from dataward.policy import load_policy
@@ -514,6 +516,56 @@ def test_browser_pages_by_role(browser: Browser, server: ThreadedServer, shots: 
     viewer = browser_login(browser, server, "val", "/settings")
     assert not viewer.is_visible("text=Send test alert") and not viewer.is_visible("#users")
     viewer.context.close()
+
+
+def test_browser_suppress_and_incident_with_the_clis_blast_radius(browser: Browser, server: ThreadedServer,
+                                                                   shots: Path) -> None:
+    """A responder suppresses a finding (hidden, in the baseline), then opens an incident from the overview's
+    window in one click; once `incident blast-radius` has run, the page shows the CLI's numbers."""
+    from incident_helpers import cloud_tables, exposed_copy, write_store
+
+    page = browser_login(browser, server, "rita", "/findings")
+    page.screenshot(path=str(shots / "findings.png"), full_page=True)
+    row = page.locator("tr[data-finding=f1]")
+    row.locator("summary").click()
+    row.locator("input[name=reason]").fill("a test copy, wiped on Friday")
+    row.locator("button[type=submit]").click()
+    page.wait_for_url(server.url + "/findings")
+    assert page.locator("tr[data-finding=f1]").count() == 0
+    baseline = json.loads((Path(server.state.location).parent / "baseline.json").read_text())
+    assert [(s["id"], s["reason"]) for s in baseline["suppressions"]] == [("f1", "a test copy, wiped on Friday")]
+    page.goto(server.url + "/findings?state=suppressed")
+    assert "a test copy, wiped on Friday" in page.inner_text("tr[data-finding=f1]")
+    page.click("tr[data-finding=f1] button:has-text('Unsuppress')")
+    page.wait_for_url(server.url + "/findings?state=suppressed")
+    assert page.locator("tr[data-finding=f1]").count() == 0
+
+    page.goto(server.url + "/")
+    page.click("#windows button:has-text('Open an incident')")
+    page.wait_for_url(server.url + "/incidents/analytics-copy-2026-12-07")
+    assert "No blast radius yet" in page.content()
+    root = Path(server.state.location).parent
+    prod = cloud_tables(users=120)
+    source = write_store(f"sqlite:///{root}/prod.db", prod)
+    copy = write_store(f"sqlite:///{root}/copy.db", exposed_copy(prod, {"users": ["id", "email", "country"]}))
+    result = CliRunner().invoke(cli, ["incident", "blast-radius", "analytics-copy-2026-12-07", "--source", source,
+                                      "--exposed", copy, "--format", "json", "--db", server.state.location])
+    assert result.exit_code == 0, result.output
+    expected = json.loads(result.stdout)
+    page.reload()
+    assert page.inner_text("#affected").replace(",", "") == str(expected["affected_customers"])
+    shown = {r.get_attribute("data-field"): int(r.inner_text().split()[-1].replace(",", ""))
+             for r in page.locator("#by-field tr[data-field]").all()}
+    assert shown == expected["by_field"]
+    regions = {r.get_attribute("data-region"): int(r.inner_text().split()[-1].replace(",", ""))
+               for r in page.locator("#by-region tr[data-region]").all()}
+    assert regions == expected["by_region"]
+    assert [o.get_attribute("data-obligation") for o in page.locator("#obligations tr[data-obligation]").all()] \
+        == [o["id"] for o in expected["obligations"]]
+    page.screenshot(path=str(shots / "incident.png"), full_page=True)
+    page.goto(server.url + "/incidents")
+    page.screenshot(path=str(shots / "incidents.png"), full_page=True)
+    page.context.close()
 
 
 # ---- the live banner: `dataward serve --config` watching a real Redis, the page already open ----------------
