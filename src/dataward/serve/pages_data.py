@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine, func, select
 
@@ -20,6 +24,7 @@ from dataward.tables.base import TABLES
 from dataward.targets import parse_target, redact_url
 from dataward.watch.model import contents_from_json, iso, parse_iso
 
+T = TypeVar("T")
 STATES = ("exposed", "unreachable", "unknown", "protected")  # the order the overview lists them in
 WORST = 10
 
@@ -54,6 +59,16 @@ def overview(engine: Engine, now: datetime | None = None) -> dict[str, Any]:
     open_windows = open_windows_by_store(engine, now)
     return {"stores": listed, "counts": counts, "windows": open_windows,
             "exposed": [s["name"] for s in listed if s["state"] == "exposed"]}
+
+
+def with_ages(data: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The overview's data (perhaps cached) with every age computed afresh for ``now``; the input is unchanged."""
+    stores_now = [{**s, "age": age_text(s["since"], now) if s["state"] != "unknown" else "—",
+                   "probed": age_text(s["last_probe"], now) + " ago" if s["last_probe"] else "never"}
+                  for s in data["stores"]]
+    windows_now = [{**w, "age": age_text(w["opened"], now)} for w in data["windows"]]
+    worst_now = [{**f, "age": age_text(f["opened"], now)} for f in data.get("worst", [])]
+    return {**data, "stores": stores_now, "windows": windows_now, "worst": worst_now}
 
 
 def open_windows_by_store(engine: Engine, now: datetime, store: str | None = None) -> list[dict[str, Any]]:
@@ -96,6 +111,7 @@ def overview_stores(engine: Engine, now: datetime) -> list[dict[str, Any]]:
 
 
 TIMELINE_DAYS = 30
+STORE_FINDINGS = 100  # the store page lists the worst windows; the findings page has the rest
 TIMELINE_WIDTH = 1000
 
 
@@ -110,7 +126,11 @@ def store_page(engine: Engine, name: str, now: datetime) -> dict[str, Any] | Non
                                   stores.c.last_full).where(stores.c.store == name)).one()
         found = conn.execute(select(windows).where(windows.c.store == name)
                              .order_by(windows.c.closed.is_not(None), windows.c.severity.desc(),
-                                       windows.c.opened.desc()).limit(500)).mappings().all()
+                                       windows.c.opened.desc()).limit(STORE_FINDINGS)).mappings().all()
+        total = conn.execute(select(func.count()).where(windows.c.store == name)).scalar_one()
+        start = iso(now - timedelta(days=TIMELINE_DAYS))
+        spans = conn.execute(select(windows.c.opened, windows.c.closed).where(
+            windows.c.store == name, windows.c.closed.is_(None) | (windows.c.closed >= start))).all()
         history = conn.execute(select(events.c.at, events.c.event, events.c.finding, events.c.severity,
                                       events.c.detail).where(events.c.store == name)
                                .order_by(events.c.at.desc(), events.c.id.desc()).limit(50)).mappings().all()
@@ -125,7 +145,7 @@ def store_page(engine: Engine, name: str, now: datetime) -> dict[str, Any] | Non
     return {"store": state, "target": redact_url(row.target) if row.target else "", "failures": row.failures,
             "last_ok": row.last_ok, "last_full": row.last_full,
             "categories": sorted(contents.categories) if contents else [], "objects": objects,
-            "findings": findings, "timeline": timeline(found, now), "events": [{**e, "severity": severity_label(e["severity"]) if e["severity"] is not None else ""}
+            "findings": findings, "findings_total": total, "timeline": timeline(spans, now), "events": [{**e, "severity": severity_label(e["severity"]) if e["severity"] is not None else ""}
                        for e in history]}
 
 
@@ -137,23 +157,31 @@ def _categories(text: str | None) -> list[str]:
     return [str(c) for c in value] if isinstance(value, list) else []
 
 
-def timeline(rows: Any, now: datetime, days: int = TIMELINE_DAYS) -> dict[str, Any]:
-    """Exposure windows as boxes on a ``days``-long axis ending now (x and width in a 0..1000 viewBox)."""
+def timeline(spans: Any, now: datetime, days: int = TIMELINE_DAYS) -> dict[str, Any]:
+    """The store's exposure over the last ``days`` days: overlapping finding windows merged into one box each
+    (x and width in a 0..1000 viewBox), with day ticks every five days."""
     start = now - timedelta(days=days)
     span = (now - start).total_seconds()
 
     def x(ts: datetime) -> float:
         return round(max(0.0, min(1.0, (ts - start).total_seconds() / span)) * TIMELINE_WIDTH, 1)
 
+    merged: list[list[Any]] = []  # [opened, closed (None: open), findings]
+    for opened_text, closed_text in sorted((o, c) for o, c in spans):
+        opened = parse_iso(opened_text)
+        closed = parse_iso(closed_text) if closed_text else None
+        last = merged[-1] if merged else None
+        if last is not None and (last[1] is None or opened <= last[1]):
+            last[1] = None if last[1] is None or closed is None else max(last[1], closed)
+            last[2] += 1
+        else:
+            merged.append([opened, closed, 1])
     boxes = []
-    for w in rows:
-        opened = parse_iso(w["opened"])
-        closed = parse_iso(w["closed"]) if w["closed"] else now
-        if closed < start:
-            continue
-        left, right = x(opened), x(closed)
-        boxes.append({"x": left, "width": max(2.0, right - left), "open": w["closed"] is None,
-                      "label": f"{w['title']}: {w['opened']} – {w['closed'] or 'open'}"})
+    for opened, closed, findings in merged:
+        left, right = x(opened), x(closed or now)
+        boxes.append({"x": left, "width": max(2.0, right - left), "open": closed is None,
+                      "label": f"{findings} finding{'s' if findings > 1 else ''}: {iso(opened)} – "
+                               f"{iso(closed) if closed else 'still open'}"})
     ticks = [{"x": x(start + timedelta(days=d)), "label": (start + timedelta(days=d)).strftime("%m-%d")}
              for d in range(0, days + 1, 5)]
     return {"boxes": boxes, "ticks": ticks, "width": TIMELINE_WIDTH, "days": days}
@@ -226,3 +254,43 @@ def time_left(deadline: str | None, now: datetime) -> tuple[str, bool]:
     if when >= now:
         return age_text(iso(now), when) + " left", False
     return age_text(deadline, now) + " overdue", True
+
+
+def state_version(engine: Engine, baseline: str | None = None) -> tuple[Any, ...]:
+    """What the overview and findings depend on, in a few index lookups: the last event id (every window
+    opened or closed and every reachability change writes one), the last window id, the last probe, and the
+    baseline file's mtime and size (suppressions). Equal versions mean equal pages, ages aside."""
+    with engine.begin() as conn:
+        last_event = conn.execute(select(func.max(events.c.id))).scalar()
+        last_window = conn.execute(select(func.max(windows.c.id))).scalar()
+        probe = conn.execute(select(func.max(stores.c.last_probe), func.count())).one()
+    try:
+        stat = Path(baseline).stat() if baseline else None
+    except OSError:
+        stat = None
+    return (last_event, last_window, probe[0], probe[1],
+            (stat.st_mtime_ns, stat.st_size) if stat is not None else None)
+
+
+class VersionedCache:
+    """A small LRU of computed page data, each entry valid while :func:`state_version` is unchanged: a
+    dashboard reloaded between two probes costs a few index lookups instead of aggregates over every window."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Hashable, tuple[tuple[Any, ...], Any]] = OrderedDict()
+
+    def get(self, key: Hashable, version: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None and hit[0] == version:
+                self._entries.move_to_end(key)
+                return cast(T, hit[1])
+        value = compute()
+        with self._lock:
+            self._entries[key] = (version, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return value

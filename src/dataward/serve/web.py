@@ -50,6 +50,7 @@ router = APIRouter(include_in_schema=False)
 def install(app: FastAPI, clock: Clock | None = None) -> None:
     """Sessions, the pages, the static assets and the login redirect on ``app``."""
     auth.install(app, clock)
+    app.state.page_cache = pages_data.VersionedCache()
     app.state.templates = Environment(loader=PackageLoader("dataward.serve", "templates"),
                                       autoescape=select_autoescape(default=True), auto_reload=False)
     app.include_router(router)
@@ -147,12 +148,27 @@ def logout(request: Request, caller: Viewer) -> Response:
 # ---- pages ----------------------------------------------------------------------------------------------
 @router.get("/")
 def overview_page(request: Request, caller: Viewer) -> Response:
-    data = pages_data.overview(request.app.state.db.engine, now(request))
-    worst = views.findings_document(plane_of(request), views.FindingFilter(limit=pages_data.WORST))
-    data["worst"] = [{"id": f["id"], "store": f.get("store_name") or "", "rule": f["rule"], "severity": f["severity"],
-                      "title": f["title"], "opened": f["window"]["opened"],
-                      "age": pages_data.age_text(f["window"]["opened"], now(request))} for f in worst["findings"]]
-    return render(request, "overview.html", caller, **data)
+    plane = plane_of(request)
+
+    def compute() -> dict[str, Any]:
+        data = pages_data.overview(plane.engine, now(request))
+        worst = views.findings_document(plane, views.FindingFilter(limit=pages_data.WORST))
+        data["worst"] = [{"id": f["id"], "store": f.get("store_name") or "", "rule": f["rule"],
+                          "severity": f["severity"], "title": f["title"], "opened": f["window"]["opened"]}
+                         for f in worst["findings"]]
+        return data
+
+    data = cache_of(request).get(("overview",), version(request), compute)
+    return render(request, "overview.html", caller, **pages_data.with_ages(data, now(request)))
+
+
+def cache_of(request: Request) -> pages_data.VersionedCache:
+    cache: pages_data.VersionedCache = request.app.state.page_cache
+    return cache
+
+
+def version(request: Request) -> tuple[Any, ...]:
+    return pages_data.state_version(request.app.state.db.engine, plane_of(request).baseline)
 
 
 @router.get("/stores")
@@ -282,7 +298,8 @@ def _findings(request: Request, caller: Caller, filters: views.FindingFilter, pa
     page = max(1, page)
     paged = replace(filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     try:
-        doc = views.findings_document(plane, paged)
+        doc = cache_of(request).get(("findings", paged), version(request),
+                                    lambda: views.findings_document(plane, paged))
     except DatawardError as exc:
         filters, error, status = views.FindingFilter(), exc.message, 400
         doc = views.findings_document(plane, replace(filters, limit=PAGE_SIZE))
