@@ -255,7 +255,7 @@ class _Row:
 
 _COLUMNS = (windows.c.id, windows.c.store, windows.c.finding, windows.c.rule, windows.c.severity, windows.c.title,
             windows.c.target, windows.c.categories, windows.c.opened, windows.c.last_seen, windows.c.closed)
-_ORDER = (windows.c.severity.desc(), windows.c.store, windows.c.rule, windows.c.finding, windows.c.id)
+_ORDER = (windows.c.severity.desc(), windows.c.store, windows.c.id)  # worst first, by store, oldest first
 _MAX_SQL_IDS = 500  # suppressed ids excluded in SQL up to this many; beyond, in Python
 
 
@@ -300,19 +300,20 @@ def _select(plane: Plane, filters: FindingFilter, finding_id: str | None = None)
     c = windows.c
     active = _active_suppressions(plane)
     if filters.state == "open" and len(active) <= _MAX_SQL_IDS:
-        where = _where(select(*_COLUMNS).where(c.closed.is_(None)), filters, finding_id)
-        if active:
-            where = where.where(c.finding.not_in(sorted(active)))
-        counted = _where(select(c.store, c.severity, func.count()).where(c.closed.is_(None)), filters, finding_id)
-        if active:
-            counted = counted.where(c.finding.not_in(sorted(active)))
-        paged = where.order_by(*_ORDER).offset(filters.offset)
+        def open_(query: Any) -> Any:
+            query = _where(query.where(c.closed.is_(None)), filters, finding_id)
+            return query.where(c.finding.not_in(sorted(active))) if active else query
+
+        # the page's ids first (a narrow sort the windows_by_state index covers), then their rows
+        paged = open_(select(c.id)).order_by(*_ORDER).offset(filters.offset)
         if filters.limit is not None:
             paged = paged.limit(filters.limit)
         with plane.engine.begin() as conn:
             grouped = {(store, int(sev or 0)): int(n) for store, sev, n in
-                       conn.execute(counted.group_by(c.severity, c.store))}
-            page = conn.execute(paged).all()
+                       conn.execute(open_(select(c.store, c.severity, func.count())).group_by(c.store, c.severity))}
+            ids = list(conn.execute(paged).scalars())
+            by_id = {r.id: r for r in conn.execute(select(*_COLUMNS).where(c.id.in_(ids)))} if ids else {}
+        page = [by_id[i] for i in ids]
         return _Selection([_Light(r, "open", None) for r in page], sum(grouped.values()), grouped, 0)
     query = _where(select(*_COLUMNS).order_by(*_ORDER), filters, finding_id)
     if filters.state == "open":
@@ -328,7 +329,7 @@ def _select(plane: Plane, filters: FindingFilter, finding_id: str | None = None)
             kept = latest.get(key)
             if kept is None or (kept.closed is not None and (r.closed is None or r.id > kept.id)):
                 latest[key] = r
-        rows = sorted(latest.values(), key=lambda r: (-int(r.severity or 0), r.store, r.rule or "", r.finding))
+        rows = sorted(latest.values(), key=lambda r: (-int(r.severity or 0), r.store, r.id))
     lights = []
     counts: dict[tuple[str, int], int] = {}
     suppressed = 0

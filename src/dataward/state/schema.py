@@ -48,6 +48,7 @@ windows = Table(
     Column("categories", Text), Column("last_secure", Text), Column("opened", Text, nullable=False),
     Column("last_seen", Text), Column("closed", Text),
     Index("windows_open", "store", "closed"),
+    Index("windows_by_state", "closed", "store", "severity", "opened"),  # the control plane's counts (0006)
     sqlite_autoincrement=True,
 )
 
