@@ -278,8 +278,9 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     prod = cloud_tables(users=120)
     copy = exposed_copy(prod, {"users": ["id", "email", "country", "created_at"],
                                "devices": ["id", "user_id", "wifi_ssid"]})
+    emails = [str(e) for e in prod["users"]["email"].to_pylist()[:50]]
     return {"prod": write_store(f"sqlite:///{root}/prod.db", prod),
-            "copy": write_store(f"sqlite:///{root}/copy.db", copy)}
+            "copy": write_store(f"sqlite:///{root}/copy.db", copy), "emails": "\n".join(emails)}
 
 
 def test_incidents_open_list_and_blast_radius_equal_to_the_cli(api: Api, production: dict[str, str]) -> None:
@@ -296,7 +297,9 @@ def test_incidents_open_list_and_blast_radius_equal_to_the_cli(api: Api, product
     result = CliRunner().invoke(cli, ["incident", "blast-radius", "dec-leak", "--source", production["prod"],
                                       "--format", "json", "--db", api.location])
     assert result.exit_code == 0, result.output
-    assert api.get("/api/v1/incidents/dec-leak/blast-radius") == json.loads(result.stdout)
+    radius = api.get("/api/v1/incidents/dec-leak/blast-radius")
+    assert radius == json.loads(result.stdout)
+    assert not any(email in json.dumps(radius) for email in production["emails"].split("\n"))  # canaries
 
     window_id = next(w["id"] for w in api.get("/api/v1/overview")["open_windows"] if w["store"] == "telemetry")
     answer = api.client.post("/api/v1/incidents", headers=api.headers("responder"),
