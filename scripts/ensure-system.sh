@@ -5,9 +5,10 @@
 set -euo pipefail
 want=(python3-venv)
 if [ "${1:-}" = "test" ]; then
-  # openjdk-17-jre-headless runs the Spark tests (local[2]); libpostgresql-jdbc-java is their JDBC driver
+  # openjdk-17-jre-headless runs the Spark tests (local[2]); libpostgresql-jdbc-java and libmariadb-java
+  # (MariaDB Connector/J) are their JDBC drivers
   want+=(postgresql mariadb-server redis-server mosquitto memcached chromium iproute2 openjdk-17-jre-headless
-         libpostgresql-jdbc-java)
+         libpostgresql-jdbc-java libmariadb-java)
 fi
 have_cmd() { command -v "$1" >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/"$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ]; }
 missing=()
@@ -23,6 +24,7 @@ for pkg in "${want[@]}"; do
     iproute2) have_cmd ip || missing+=("$pkg") ;;
     openjdk-17-jre-headless) have_cmd java || missing+=("$pkg") ;;
     libpostgresql-jdbc-java) [ -e /usr/share/java/postgresql.jar ] || missing+=("$pkg") ;;
+    libmariadb-java) [ -e /usr/share/java/mariadb-java-client.jar ] || missing+=("$pkg") ;;
   esac
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as pads
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
@@ -31,15 +32,18 @@ if not java_found():
 from pyspark.sql import SparkSession
 
 from dataward.spark import apply_plan, spark_session
+from dataward.spark.io import JDBC_JARS
 
 KEY = tf.PseudonymKey(b"spark-test-key-0123456789")
-PG_JAR = Path("/usr/share/java/postgresql.jar")
+PG_JAR = Path(JDBC_JARS["postgresql"][0])
+MARIADB_JAR = Path(JDBC_JARS["mysql"][0])
 
 
 @pytest.fixture(scope="session")
 def spark() -> SparkSession:
     conf = {"spark.ui.enabled": "false", "spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}
-    session = spark_session("local[2]", conf, [str(PG_JAR)] if PG_JAR.exists() else [])
+    # the JDBC drivers go on the classpath when the JVM starts: one session serves every JDBC test
+    session = spark_session("local[2]", conf, [str(jar) for jar in (PG_JAR, MARIADB_JAR) if jar.exists()])
     yield session
     session.stop()
 
@@ -200,6 +204,67 @@ def test_jdbc_source_is_read_in_parallel_partitions(spark: SparkSession, postgre
     assert events.rdd.getNumPartitions() == 3
     assert sorted(r["id"] for r in events.select("id").collect()) == tables["connection_events"].column("id").to_pylist()
     assert sorted(r["email"] for r in frames["users"].select("email").collect()) == sorted(tables["users"].column("email").to_pylist())
+
+
+def test_mysql_source_copies_like_the_local_engine(spark: SparkSession, mariadb_open, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    if not MARIADB_JAR.exists():
+        pytest.skip(f"the MariaDB JDBC driver is not installed ({MARIADB_JAR}: apt-get install libmariadb-java)")
+    import uuid
+
+    from _copy_helpers import cloud, plan_for, write_source
+
+    from dataward.spark.io import read_source
+
+    tables = {"users": cloud(users=40, seed=4)["users"]}  # ids, pseudonyms, timestamps, text: one table is enough
+    server = str(mariadb_open.admin_url).rsplit("/", 1)[0].split("://", 1)[1] + f"/dw_spark_{uuid.uuid4().hex[:10]}"
+    source = write_source(f"mysql://{server}", tables)
+    frames = read_source(spark, source, partitions=3)
+    assert set(frames) == set(tables) and frames["users"].rdd.getNumPartitions() == 3
+    (tmp_path / "plan.toml").write_text(dump_plan(plan_for(source)))
+    manifests = {}
+    for engine, scheme in (("local", "mysql"), ("spark", "mariadb")):
+        args = ["copy", "run", "--engine", engine, "--from", f"{scheme}://{server}", "--to", f"file://{tmp_path}/{engine}",
+                "--plan", str(tmp_path / "plan.toml"), "--format", "json", "--spark-master", "local[2]"]  # fmt: skip
+        result = CliRunner().invoke(cli, args, env={"DATAWARD_PSEUDONYM_KEY": KEY.secret.decode()})
+        assert result.exit_code == 0, result.output
+        manifests[engine] = json.loads(result.output)["manifest"]["tables"]
+    assert manifests["spark"] == manifests["local"] and manifests["local"]["users"]["columns"]["email"] == "pseudonymize"
+    for table in tables:
+        rows = _rows(tmp_path / "spark", table)
+        assert len(rows) == tables[table].num_rows and rows == _rows(tmp_path / "local", table), table
+
+
+def _delta_lake(where: Path) -> Path:
+    """A folder with a Parquet table and a folder that is a Delta table (its ``_delta_log``), for Spark to list."""
+    (where / "lake" / "events" / "_delta_log").mkdir(parents=True)
+    (where / "lake" / "events" / "_delta_log" / "00000000000000000000.json").write_text("{}\n")
+    pq.write_table(pa.table({"id": [1, 2]}), where / "lake" / "users.parquet")
+    return where / "lake"
+
+
+def test_a_delta_folder_without_delta_lake_is_one_sentence(spark: SparkSession, tmp_path: Path) -> None:
+    from dataward.spark.io import has_delta
+
+    if has_delta(spark):
+        pytest.skip("this Spark session has Delta Lake on its classpath")
+    lake = _delta_lake(tmp_path)
+    result = CliRunner().invoke(cli, ["classify", "--engine", "spark", f"file://{lake}", "--format", "json"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    first, tip = result.output.splitlines()[:2]
+    assert first.startswith("error: events in file://") and "is a Delta table" in first
+    assert "spark.jars.packages=io.delta:delta-spark" in tip and "spark.jars=" in tip
+
+
+def test_a_delta_table_is_read_where_delta_lake_is_installed(spark: SparkSession, tmp_path: Path) -> None:
+    from dataward.spark.io import delta_missing, has_delta, read_source
+    from dataward.targets import parse_target
+
+    if not has_delta(spark):
+        pytest.skip(f"delta-spark is not on this session's classpath: {delta_missing('the lake', 'a table').tip}")
+    df = spark.createDataFrame([(1, "a@b.com"), (2, None)], "id bigint, email string")
+    df.write.format("delta").save(str(tmp_path / "lake" / "users"))
+    frames = read_source(spark, parse_target(f"file://{tmp_path}/lake"))
+    assert sorted(frames["users"].collect()) == sorted(df.collect())
 
 
 @pytest.mark.slow

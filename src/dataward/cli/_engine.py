@@ -27,13 +27,16 @@ class Engine:
         return self.name == "spark"
 
     def session(self, source: Target | None = None) -> SparkSession:
-        """The Spark session (PySpark and Java checked first; the source's JDBC driver jar added)."""
+        """The Spark session (PySpark, Java and a Delta source's Delta Lake checked first; the source's JDBC
+        driver jar added)."""
         from dataward.spark.session import parse_spark_conf, require_spark, spark_session
 
         require_spark()
-        from dataward.spark.io import driver_jars
+        from dataward.spark.io import check_delta_before_start, driver_jars
 
         conf = parse_spark_conf(self.conf)
+        if source is not None:
+            check_delta_before_start(source, self.master, conf)
         jars = driver_jars(source, conf) if source is not None else []
         return spark_session(self.master, conf, jars)
 

@@ -72,8 +72,8 @@ class CompiledTable:
 
 
 def arrow_schemas(df_by_table: Mapping[str, DataFrame]) -> dict[str, pa.Schema]:
-    """The tables' schemas in Arrow terms, for the local engine's plan check."""
-    return {t: to_arrow_schema(df.schema) for t, df in df_by_table.items()}
+    """The tables' schemas in Arrow terms, for the local engine's plan check (zoned timestamps in UTC)."""
+    return {t: to_arrow_schema(df.schema, timezone="UTC") for t, df in df_by_table.items()}
 
 
 def apply_plan(

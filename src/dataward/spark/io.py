@@ -2,8 +2,8 @@
 
 Sources: a folder (``file:///dir``, ``s3a://bucket/dir``) whose Parquet files, Parquet folders
 (``users/part-*.parquet``, as Spark writes them) and Delta tables (a folder with ``_delta_log``, read when the
-session has Delta Lake) are its tables; ``postgresql://`` and ``mysql://`` read through JDBC, split on an
-integer ``id`` column into parallel partitions. JDBC drivers come from the machine (Debian's
+session has Delta Lake; without it, one sentence saying how to add it) are its tables; ``postgresql://``
+and ``mysql://`` or ``mariadb://`` read through JDBC, split on an integer ``id`` column into parallel partitions. JDBC drivers come from the machine (Debian's
 ``libpostgresql-jdbc-java``, ``libmariadb-java``) or from the user's ``spark.jars``: nothing is downloaded.
 
 Destinations: a folder (``file://`` or ``s3a://``) with one Parquet folder per table and
@@ -14,8 +14,11 @@ so readers should trust a copy only when its manifest is there.)
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,21 +114,78 @@ def read_folder(spark: SparkSession, url: str) -> dict[str, DataFrame]:
             continue
         child = str(fs.path(name))
         if is_dir and fs.fs.exists(fs.path(name, "_delta_log")):
-            tables[name] = _read_delta(spark, child)
+            if not has_delta(spark):
+                raise delta_missing(url, name)
+            tables[name] = spark.read.format("delta").load(child)
         elif is_dir or name.endswith(".parquet"):
             tables[name.removesuffix(".parquet")] = spark.read.parquet(child)
     return tables
 
 
-def _read_delta(spark: SparkSession, url: str) -> DataFrame:
+# --- Delta Lake -------------------------------------------------------------------------------------------
+
+DELTA_TIP = (
+    "add Delta Lake for your Spark version: --spark-conf spark.jars.packages=io.delta:delta-spark_2.13:VERSION "
+    "(downloaded from Maven), or --spark-conf spark.jars=/path/delta-spark_2.13-VERSION.jar,"
+    "/path/delta-storage-VERSION.jar where Maven is unreachable; Databricks and EMR have it already"
+)
+
+
+def delta_missing(url: str, table: str) -> DatawardError:
+    return DatawardError(
+        f"{table} in {url} is a Delta table and this Spark session has no Delta Lake to read it", tip=DELTA_TIP
+    )
+
+
+def has_delta(spark: SparkSession) -> bool:
+    """Whether the session resolves the ``delta`` data source (delta-spark's jars on its classpath)."""
+    from py4j.protocol import Py4JJavaError
+
+    jvm: Any = spark._jvm
     try:
-        return spark.read.format("delta").load(url)
-    except Exception as exc:  # py4j / AnalysisException: the Delta data source is not on the classpath
-        raise DatawardError(
-            f"{url} is a Delta table and this Spark session cannot read Delta",
-            tip="run on a cluster with Delta Lake, or pass --spark-conf spark.jars=delta-spark.jar "
-            "--spark-conf spark.sql.extensions=io.delta.sql.DeltaSparkSessionExtension",
-        ) from exc
+        jvm.org.apache.spark.sql.execution.datasources.DataSource.lookupDataSource(
+            "delta", spark._jsparkSession.sessionState().conf()
+        )
+    except Py4JJavaError:
+        return False
+    return True
+
+
+def check_delta_before_start(source: Target, master: str, conf: Mapping[str, str]) -> None:
+    """Refuse a local folder holding a Delta table before a JVM starts, when that JVM could not have Delta.
+
+    Only when nothing could bring Delta in: no running session, a ``local`` master, and no mention of delta in
+    the given conf, ``PYSPARK_SUBMIT_ARGS``, ``spark-defaults.conf`` or the jars Spark ships with. Any doubt
+    leaves the question to the session (``has_delta``), which refuses with the same sentence.
+    """
+    if source.scheme != "file" or not master.startswith("local"):
+        return
+    root = file_path(source)
+    delta = sorted(p for p in root.glob("[!._]*/_delta_log") if p.is_dir()) if root.is_dir() else []
+    if not delta or _delta_may_be_on_classpath(conf):
+        return
+    raise delta_missing(lake_url(source), delta[0].parent.name)
+
+
+def _delta_may_be_on_classpath(conf: Mapping[str, str]) -> bool:
+    from pyspark import SparkContext
+
+    if SparkContext._active_spark_context is not None:
+        return True
+    texts = [*conf.values(), os.environ.get("PYSPARK_SUBMIT_ARGS", "")]
+    homes = [Path(p) for p in (os.environ.get("SPARK_HOME"), _pyspark_home()) if p]
+    conf_dirs = [Path(os.environ["SPARK_CONF_DIR"])] if os.environ.get("SPARK_CONF_DIR") else []
+    for defaults in [d / "spark-defaults.conf" for d in conf_dirs + [h / "conf" for h in homes]]:
+        if defaults.is_file():
+            texts.append(defaults.read_text(errors="replace"))
+    if any("delta" in text.lower() for text in texts):
+        return True
+    return any(any(h.glob("jars/*delta*.jar")) for h in homes)
+
+
+def _pyspark_home() -> str | None:
+    spec = importlib.util.find_spec("pyspark")
+    return str(Path(spec.origin).parent) if spec is not None and spec.origin else None
 
 
 # --- JDBC -------------------------------------------------------------------------------------------------
@@ -142,12 +202,16 @@ def jdbc_source(source: Target) -> JdbcSource:
     dialect = JDBC_SCHEMES[source.scheme]
     port = source.port or (5432 if dialect == "postgresql" else 3306)
     url = f"jdbc:{dialect}://{source.host or 'localhost'}:{port}/{source.database or ''}"
-    props = {"driver": _DRIVERS[dialect], "fetchsize": "10000"}
+    # preferTimestampNTZ: a timestamp without a zone (PostgreSQL timestamp, MySQL DATETIME) stays one, as
+    # the local engine reads it, instead of being shifted through the JVM's zone
+    props = {"driver": _DRIVERS[dialect], "fetchsize": "10000", "preferTimestampNTZ": "true"}
     if source.username:
         props["user"] = source.username
     if source.password:
         props["password"] = source.password  # Spark redacts it (spark.redaction.regex matches 'password')
     if dialect == "mysql":
+        # jdbc:mysql:// so that Spark picks its MySQL dialect (backquoted names in the partition predicates);
+        # MariaDB Connector/J 3 accepts that scheme only with permitMysqlScheme (2.x always does)
         url += "?permitMysqlScheme"
     elif "sslmode" in source.params:
         props["sslmode"] = source.params["sslmode"]
