@@ -358,6 +358,10 @@ def test_settings_by_role(client: TestClient, webhook_receiver: WebhookReceiver)
     assert answer.status_code == 200 and 'data-user="nina"' in answer.text
     assert client.post("/settings/users/nina/disable", data={"csrf": token}).status_code == 200
     assert accounts.get_user(app.state.db.engine, "nina").disabled
+    audit = [(e["user"], e["action"], e["subject"]) for e in views.audit_document(app.state.plane)["entries"]]
+    assert audit[:4] == [("ana", "user.disable", "nina"), ("ana", "user.add", "nina"),
+                         ("ana", "token.create", "val"), ("ana", "alert.test", "security-webhook")]
+    assert new_token.group(1) not in json.dumps(views.audit_document(app.state.plane))
 
 
 def test_findings_filter_export_and_suppress(client: TestClient, tmp_path: Path) -> None:

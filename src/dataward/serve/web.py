@@ -217,10 +217,12 @@ def _settings(request: Request, caller: Caller, *, status: int = 200, **extra: A
         document.pop("alert", None)  # alert URLs often carry their secret in the path: only their labels below
         sinks = [{"index": i, "label": a.label, "events": list(a.events)}
                  for i, a in enumerate(config_from_policy(policy).alerts)]
-    users = accounts.list_users(request.app.state.db.engine) if caller.user.allows("admin") else []
+    admin = caller.user.allows("admin")
+    users = accounts.list_users(request.app.state.db.engine) if admin else []
+    audit = views.audit_document(plane_of(request), limit=20)["entries"] if admin else []
     return render(request, "settings.html", caller, status=status, policy=document,
                   policy_json=json.dumps(document, indent=2, sort_keys=True) if document else None,
-                  source=getattr(policy, "source", None), sinks=sinks, users=users, roles=accounts.ROLES,
+                  source=getattr(policy, "source", None), sinks=sinks, users=users, roles=accounts.ROLES, audit=audit,
                   **extra)
 
 
@@ -235,6 +237,7 @@ async def add_user_form(request: Request, caller: Admin) -> Response:
                                        form.get("role", ""), form.get("password", ""))
     except DatawardError as exc:
         return _settings(request, caller, status=400, error=exc.message)
+    views.record(request.app.state.db.engine, caller.user, "user.add", user.name, {"role": user.role})
     return _settings(request, caller, notice=f"User {user.name} added with the {user.role} role.")
 
 
@@ -244,6 +247,7 @@ def disable_user_form(request: Request, caller: Admin, name: str) -> Response:
         accounts.disable_user(request.app.state.db.engine, name)
     except DatawardError as exc:
         return _settings(request, caller, status=400, error=exc.message)
+    views.record(request.app.state.db.engine, caller.user, "user.disable", name, {})
     return _settings(request, caller, notice=f"User {name} disabled; their tokens and sessions no longer work.")
 
 
@@ -253,6 +257,7 @@ def create_token_form(request: Request, caller: Admin, name: str) -> Response:
         token = accounts.create_token(request.app.state.db.engine, name)
     except DatawardError as exc:
         return _settings(request, caller, status=400, error=exc.message)
+    views.record(request.app.state.db.engine, caller.user, "token.create", name, {})  # never the token
     return _settings(request, caller, new_token=token, token_user=name)
 
 
@@ -266,6 +271,7 @@ def test_alert_form(request: Request, caller: Admin, index: int) -> Response:
     payload: dict[str, Any] = {"schema": "dataward.alert/v1", "event": "test", "store": "dataward-test-alert",
                "at": now(request).strftime("%Y-%m-%dT%H:%M:%SZ"), "target": "test://", "finding": None,
                "categories": [], "window": {}, "test": True, "sent_by": caller.user.name}
+    views.record(request.app.state.db.engine, caller.user, "alert.test", sink.label, {})
     try:
         sink_for(sink.url).send(payload)
     except DeliveryError as exc:
