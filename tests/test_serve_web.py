@@ -642,6 +642,7 @@ def test_browser_banner_appears_without_reload_when_protection_is_switched_off(
     assert page.evaluate("window.dwMarker") == 1  # no reload happened
     assert "cache" in page.inner_text("#exposed-banner")
     assert page.inner_text("tr[data-store=cache] .state-cell") == "exposed"
+    assert (page.inner_text("#count-exposed"), page.inner_text("#count-protected")) == ("1", "0")
     page.screenshot(path=str(shots / "overview-live.png"), full_page=True)
     (shots / "banner-seconds.txt").write_text(f"{seen:.2f}\n")  # from the switch, probe interval 1 s included
     page.context.close()

@@ -12,8 +12,20 @@
     if (!banner || !list) { return; }
     list.textContent = exposed.join(", ");
     banner.hidden = exposed.length === 0;
-    var count = document.getElementById("count-exposed");
-    if (count) { count.textContent = String(exposed.length); }
+    recount();
+  }
+  function recount() {  // the counts above the table follow the rows' states
+    var rows = document.querySelectorAll("#stores tr[data-store] .state-cell .state");
+    if (!rows.length) { return; }
+    var counts = { exposed: 0, unreachable: 0, protected: 0, unknown: 0 };
+    for (var i = 0; i < rows.length; i++) {
+      var state = rows[i].textContent.trim();
+      if (state in counts) { counts[state] += 1; }
+    }
+    Object.keys(counts).forEach(function (state) {
+      var count = document.getElementById("count-" + state);
+      if (count) { count.textContent = String(counts[state]); }
+    });
   }
   function mark(store, state) {
     var rows = document.querySelectorAll("#stores tr[data-store]");
@@ -48,7 +60,7 @@
   });
   source.addEventListener("unreachable", function (event) {
     var store = storeOf(event);
-    if (store) { mark(store, "unreachable"); }
+    if (store) { mark(store, "unreachable"); recount(); }
   });
   document.body.setAttribute("data-events-ready", "1");
   source.addEventListener("open", function () { document.body.setAttribute("data-events-open", "1"); });
