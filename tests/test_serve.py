@@ -1,13 +1,11 @@
 """dataward serve, foundation: accounts and tokens through the CLI, the API's authentication and roles,
-security headers, the listen refusal, and a canary (no password or token in clear anywhere)."""
+security headers, the listen refusal, and a canary (no password or token in clear anywhere). The server over
+real HTTP is tests/test_serve_api.py's live server."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-import httpx
 import pytest
 from click.testing import CliRunner
 from fastapi.routing import APIRoute
@@ -15,11 +13,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from dataward.cli import cli
-from dataward.localservers.ports import free_port
 from dataward.serve import accounts
 from dataward.serve.app import create_app
 from dataward.state import open_state_db, schema
-from dataward.testing.waiting import wait_until
 from dataward.watch.state import StateDB
 
 PASSWORD = "canary-Passw0rd-7f3e9a1c"
@@ -186,30 +182,3 @@ def test_canary_no_password_or_token_in_clear(db: str, client: TestClient, tmp_p
     for path in tmp_path.glob("state.db*"):
         data = path.read_bytes()
         assert PASSWORD.encode() not in data and token.encode() not in data
-
-
-def test_serve_answers_over_real_http(db: str) -> None:
-    token = add_user(db, "val", "viewer")
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "dataward", "serve", "--db", db, "--listen", f"127.0.0.1:{port}"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        base = f"http://127.0.0.1:{port}"
-
-        def answers() -> bool:
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            try:
-                httpx.get(f"{base}/healthz")
-            except httpx.TransportError:
-                return False
-            return True
-
-        wait_until(answers, timeout=30, what="dataward serve to answer")
-        health = httpx.get(f"{base}/healthz")
-        assert health.json() == {"status": "ok"} and "server" not in health.headers
-        assert httpx.get(f"{base}/api/v1/stores").status_code == 401
-        answer = httpx.get(f"{base}/api/v1/stores", headers={"Authorization": f"Bearer {token}"})
-        assert answer.json()["schema"] == "dataward.stores/v1"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)

@@ -347,7 +347,7 @@ def test_schemathesis_finds_no_server_error(api: Api) -> None:
             continue
         strategy = st.one_of(op.as_strategy(), op.as_strategy(schemathesis.GenerationMode.NEGATIVE))
 
-        @settings(max_examples=5, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=4, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         @given(case=strategy)
         def call(case: Any) -> None:
             kwargs = case.as_transport_kwargs(base_url="http://testserver")
@@ -508,6 +508,9 @@ def live(redis_factory: ServerFactory[RedisServer], tmp_path_factory: pytest.Tem
 
 
 def test_live_exposed_event_within_seconds_and_no_planted_value_anywhere(live: Live) -> None:
+    health = httpx.get(f"{live.base}/healthz")
+    assert health.json() == {"status": "ok"} and "server" not in health.headers
+    assert httpx.get(f"{live.base}/api/v1/stores").status_code == 401
     wait_until(lambda: live.state_of("cache").get("state") == "protected", 30, "the first probe of the store")
     listener = Listener(f"{live.base}/api/v1/events", live.token)
     wait_until(lambda: listener.raw, 10, "the event stream to open")
