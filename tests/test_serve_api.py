@@ -267,6 +267,10 @@ def test_overview_stores_by_state_open_windows_worst_findings(api: Api) -> None:
     noauth_window = next(w["id"] for w in doc["open_windows"] if w["finding"] == NOAUTH.id)
     assert doc["store_windows"][1]["window_id"] == noauth_window
     assert [f["id"] for f in doc["worst_findings"]][:1] == [NOAUTH.id]
+    store = api.get("/api/v1/stores/analytics-copy")
+    assert store["schema"] == "dataward.store/v1" and store["store"]["state"] == "exposed"
+    assert {f["id"] for f in store["findings"]} == {NOAUTH.id, CONTENT.id}
+    assert api.client.get("/api/v1/stores/nope", headers=api.headers("viewer")).status_code == 404
 
 
 # ---- incidents -----------------------------------------------------------------------------------------------------

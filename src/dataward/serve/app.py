@@ -11,7 +11,7 @@ and sessions are :mod:`dataward.serve.web` and :mod:`dataward.serve.auth`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request, Response
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dataward.errors import DatawardError
-from dataward.serve import accounts, views, web
+from dataward.serve import accounts, pages_data, views, web
 from dataward.serve.accounts import User
 from dataward.serve.auth import require
 from dataward.serve.events import Closed, EventBus
@@ -116,6 +116,13 @@ def _routes(app: FastAPI) -> None:
     @app.get(f"{API}/stores", dependencies=viewer)
     def stores() -> dict[str, Any]:
         return views.stores_document(app.state.db.engine)
+
+    @app.get(f"{API}/stores/{{name}}", dependencies=viewer)
+    def store(name: Annotated[str, Path(max_length=256, description="A store's name.")]) -> dict[str, Any]:
+        found = pages_data.store_page(app.state.db.engine, name, datetime.now(UTC))  # the store page's data
+        if found is None:
+            raise NotFound(f"there is no store '{name[:64]}'")
+        return {"schema": "dataward.store/v1", **found}
 
     @app.get(f"{API}/history", dependencies=viewer)
     def history(store: str | None = None) -> dict[str, Any]:
