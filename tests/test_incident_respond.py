@@ -356,8 +356,8 @@ action = "device_command"
 broker = "{broker.url()}"
 topic = "{prefix}/devices/{{device_id}}/cmd"
 ack_topic = "{prefix}/devices/+/ack"
-window = 10
-window_wait = "2s"
+window = 20
+window_wait = "10s"
 ack_timeout = "1s"
 resends = 2
 """)

@@ -87,6 +87,7 @@ class DeviceCommand(Action):
         self.acks: set[str] = set()
         self.unconfirmed: list[tuple[int, int]] = []  # (mid, qos) of ack messages not yet PUBACKed
         self.lock = threading.Lock()
+        self.arrived = threading.Event()  # an acknowledgement came in (wakes the pacing loop)
         self.client: mqtt.Client | None = None
         self.states = dict(ctx.incidents.ledger_states(ctx.incident.name, self._devices_step))
 
@@ -166,6 +167,7 @@ class DeviceCommand(Action):
         with self.lock:
             self.acks.add(command_id)
             self.unconfirmed.append((message.mid, message.qos))
+        self.arrived.set()
 
     def _publish(self, devices: Sequence[int]) -> None:
         """Publish the command to each device, paced: at most ``window`` unacknowledged at a time."""
@@ -189,18 +191,21 @@ class DeviceCommand(Action):
         """Wait until fewer than ``window`` commands are outstanding (acknowledged ones and those silent for
         longer than ``window_wait`` leave the window); acknowledgements are recorded and confirmed meanwhile."""
         while len(outstanding) >= self.window:
+            self.arrived.clear()
             with self.lock:
                 pending = bool(self.unconfirmed)
                 acks = self.acks
                 for command_id in [c for c in outstanding if c in acks]:
                     del outstanding[command_id]
-            if pending:
-                self._mark_acked()
             stale = time.monotonic() - self.window_wait
             for command_id in [c for c, at in outstanding.items() if at < stale]:
                 del outstanding[command_id]
-            if len(outstanding) >= self.window:
-                time.sleep(0.005)
+            if len(outstanding) < self.window:
+                break
+            if pending:  # the broker holds back acknowledgements until these are confirmed (one ledger write)
+                self._mark_acked()
+            else:
+                self.arrived.wait(0.05)  # set by the next acknowledgement
 
     def _mark_acked(self) -> int:
         """Record acknowledgements received so far, then confirm them to the broker; returns how many."""
