@@ -206,13 +206,14 @@ def test_jdbc_source_is_read_in_parallel_partitions(spark: SparkSession, postgre
     assert sorted(r["email"] for r in frames["users"].select("email").collect()) == sorted(tables["users"].column("email").to_pylist())
 
 
-def test_mysql_source_copies_like_the_local_engine(spark: SparkSession, mariadb_open, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_mysql_source_copies_like_the_local_engine(spark: SparkSession, mariadb_open, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     if not MARIADB_JAR.exists():
         pytest.skip(f"the MariaDB JDBC driver is not installed ({MARIADB_JAR}: apt-get install libmariadb-java)")
     import uuid
 
     from _copy_helpers import cloud, plan_for, write_source
 
+    from dataward.spark import io
     from dataward.spark.io import read_source
 
     tables = {"users": cloud(users=40, seed=4)["users"]}  # ids, pseudonyms, timestamps, text: one table is enough
@@ -220,6 +221,10 @@ def test_mysql_source_copies_like_the_local_engine(spark: SparkSession, mariadb_
     source = write_source(f"mysql://{server}", tables)
     frames = read_source(spark, source, partitions=3)
     assert set(frames) == set(tables) and frames["users"].rdd.getNumPartitions() == 3
+    with monkeypatch.context() as patch:  # a session started without the driver's jar: one sentence
+        patch.setitem(io._DRIVERS, "mysql", "org.example.NotOnTheClasspath")
+        with pytest.raises(DatawardError, match=r"cannot load the JDBC driver org\.example\.NotOnTheClasspath"):
+            read_source(spark, source)
     (tmp_path / "plan.toml").write_text(dump_plan(plan_for(source)))
     manifests = {}
     for engine, scheme in (("local", "mysql"), ("spark", "mariadb")):

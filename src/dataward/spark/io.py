@@ -228,14 +228,28 @@ def read_jdbc(spark: SparkSession, source: Target, partitions: int) -> dict[str,
                 continue
             bounds = _id_bounds(store, table, jdbc.quote)
             name = quote_ident(table, jdbc.quote)
-            if bounds is None:
-                tables[table] = spark.read.jdbc(jdbc.url, name, properties=jdbc.properties)
-            else:
-                tables[table] = spark.read.jdbc(
-                    jdbc.url, name, column="id", lowerBound=bounds[0], upperBound=bounds[1] + 1,
-                    numPartitions=partitions, properties=jdbc.properties,
-                )  # fmt: skip
+            try:
+                if bounds is None:
+                    tables[table] = spark.read.jdbc(jdbc.url, name, properties=jdbc.properties)
+                else:
+                    tables[table] = spark.read.jdbc(
+                        jdbc.url, name, column="id", lowerBound=bounds[0], upperBound=bounds[1] + 1,
+                        numPartitions=partitions, properties=jdbc.properties,
+                    )  # fmt: skip
+            except Exception as exc:  # py4j: a session started without the driver's jar
+                if "ClassNotFoundException" in str(exc) and jdbc.properties["driver"] in str(exc):
+                    raise _driver_not_loaded(source, jdbc.properties["driver"]) from None
+                raise
     return tables
+
+
+def _driver_not_loaded(source: Target, driver: str) -> DatawardError:
+    jar, package = JDBC_JARS[JDBC_SCHEMES[source.scheme]]
+    return DatawardError(
+        f"this Spark session cannot load the JDBC driver {driver}: its jar must be in spark.jars when the "
+        "session starts",
+        tip=f"start it with --spark-conf spark.jars={jar} (apt-get install {package}), or spark-submit --jars {jar}",
+    )
 
 
 def _id_bounds(store: Any, table: str, quote: str) -> tuple[int, int] | None:
