@@ -97,3 +97,17 @@ def test_canaries_never_leave_memory(canary_db: Path, tmp_path: Path) -> None:
     blob = "\n".join(outputs)
     leaked = [n for n in _needles() if n in blob]
     assert not leaked, leaked
+
+
+def test_table_shows_free_text_columns() -> None:
+    """Issue 13: a notes column with a name and a phone inside is listed, with what is inside, never a value."""
+    import pyarrow as pa
+
+    from dataward.classify.engine import classify_object
+    from dataward.cli.classify import render_table
+    from dataward.stores.base import SampledColumn, SampledObject
+
+    obj = classify_object(SampledObject("t", "sqlite", "tickets", (
+        SampledColumn("notes", pa.array(["Call Emma Johnson on +1 415 555 0001", "ok", "no answer today"])),)))
+    text = render_table([obj])
+    assert "free text with person_name, phone" in text and "Emma" not in text and "555" not in text

@@ -73,21 +73,22 @@ def classify_command(
 
 
 def render_table(results: list[ObjectResult], show_all: bool = False) -> str:
-    """One row per column with a category (every column with show_all), as plain text."""
+    """One row per column with a category or sensitive free text (every column with show_all), as plain text."""
     table = Table(title="dataward classify", show_lines=False)
     for header in ("object", "column", "categories", "confidence", "match rate", "evidence"):
         table.add_column(header)
     hidden = 0
     for obj in results:
         for col in obj.columns:
-            if not col.categories and not show_all:
+            if not col.categories and not col.free_text and not show_all:
                 hidden += 1
                 continue
             cats = col.categories
+            inside = f"free text with {', '.join(col.free_text)}" if col.free_text else ""
             table.add_row(
                 escape(obj.object),
                 escape(col.name),
-                ", ".join(m.id for m in cats) or "-",
+                "; ".join(x for x in (", ".join(m.id for m in cats), inside) if x) or "-",
                 ", ".join(f"{m.confidence:.2f}" for m in cats),
                 ", ".join(f"{m.match_rate:.0%}" for m in cats),
                 escape(col.evidence),
