@@ -611,6 +611,9 @@ class LiveServe:
 def live(redis_factory: ServerFactory[RedisServer], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServe]:
     root = tmp_path_factory.mktemp("serve-web-live")
     rd = redis_factory.new(requirepass="cache-pw-web-41c")
+    with rd.admin_client() as client:  # customer values the watcher's full scan will sample
+        for i in range(30):
+            client.set(f"user:{i}", f"{i}.{CANARY}")
     (root / "dataward.toml").write_text(f'[[store]]\nname = "cache"\nurl = "{rd.url()}"\n\n'
                                         '[watch]\ninterval = "1s"\nstate = "state.db"\n')
     engine = open_state_db(str(root / "state.db"))
@@ -645,4 +648,17 @@ def test_browser_banner_appears_without_reload_when_protection_is_switched_off(
     assert (page.inner_text("#count-exposed"), page.inner_text("#count-protected")) == ("1", "0")
     page.screenshot(path=str(shots / "overview-live.png"), full_page=True)
     (shots / "banner-seconds.txt").write_text(f"{seen:.2f}\n")  # from the switch, probe interval 1 s included
+
+    def scanned() -> bool:  # the full scan that follows the exposure has sampled the values
+        found = httpx.get(f"{live.url}/api/v1/findings?store=cache",
+                          headers={"Authorization": f"Bearer {token}"}).json()["findings"]
+        return any(f.get("categories") for f in found)
+
+    wait_until(scanned, timeout=30, what="the full scan of the exposed store")
+    pages = [*web.PAGES, "/stores/cache", "/findings?state=all", "/stores?state=exposed"]
+    for path in pages:  # canary: the sampled values never reach a page
+        answer = page.request.get(live.url + path)
+        assert answer.status == 200, path
+        assert CANARY not in answer.text() and "cache-pw-web-41c" not in answer.text(), path
+    assert "email" in page.request.get(live.url + "/stores/cache").text()  # what was sampled, as a category
     page.context.close()
