@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 
 from dataward.findings import Severity
 from dataward.manifest import read_manifest
-from dataward.serve.views import stores_document
+from dataward.scan.baseline import load_baseline
 from dataward.state.schema import events, stores, windows
 from dataward.tables.base import TABLES
 from dataward.targets import parse_target, redact_url
@@ -50,15 +50,56 @@ def age_text(since: str | None, now: datetime) -> str:
     return f"{days} days {hours} h" if hours else f"{days} days"
 
 
-def overview(engine: Engine, now: datetime | None = None) -> dict[str, Any]:
-    """Stores by state and the open exposure windows per store with their age (the worst open findings come
-    from :func:`dataward.serve.views.findings_document`, which leaves suppressed ones out)."""
+def overview(engine: Engine, now: datetime | None = None, suppressed: frozenset[str] = frozenset()
+             ) -> dict[str, Any]:
+    """Stores by state, the open exposure window of each exposed store with its age, and the worst open
+    findings (``suppressed`` finding ids left out, as the findings page does), from one aggregate over the open
+    windows."""
     now = now or datetime.now(UTC)
-    listed = overview_stores(engine, now)
+    heads = open_windows_by_store(engine, now)
+    listed = store_states(engine, now, heads)
     counts = {state: sum(1 for s in listed if s["state"] == state) for state in STATES}
-    open_windows = open_windows_by_store(engine, now)
-    return {"stores": listed, "counts": counts, "windows": open_windows,
+    c = windows.c
+    query = (select(c.id, c.store, c.finding, c.rule, c.severity, c.title, c.opened).where(c.closed.is_(None))
+             .order_by(c.severity.desc(), c.store, c.rule, c.finding, c.id).limit(WORST))
+    if suppressed:
+        query = query.where(c.finding.not_in(sorted(suppressed)))
+    with engine.begin() as conn:
+        worst = [{"id": r.finding, "store": r.store, "rule": r.rule or "", "severity": severity_label(r.severity),
+                  "title": r.title or "", "opened": r.opened} for r in conn.execute(query)]
+    return {"stores": listed, "counts": counts, "windows": heads, "worst": worst,
             "exposed": [s["name"] for s in listed if s["state"] == "exposed"]}
+
+
+def store_states(engine: Engine, now: datetime, heads: list[dict[str, Any]],
+                 store: str | None = None) -> list[dict[str, Any]]:
+    """Every store (or one) with its state as ``dataward.stores/v1`` defines it (exposed: an open window, since
+    the oldest; unreachable: since the last ``unreachable`` event; protected: since the last secure probe;
+    unknown: never probed), from the open windows' aggregate ``heads``; exposed first."""
+    opened = {h["store"]: h["opened"] for h in heads}
+    rows_q = select(stores.c.store, stores.c.kind, stores.c.reachable, stores.c.last_probe, stores.c.last_secure)
+    events_q = (select(events.c.store, func.max(events.c.at)).where(events.c.event == "unreachable")
+                .group_by(events.c.store))
+    if store is not None:
+        rows_q, events_q = rows_q.where(stores.c.store == store), events_q.where(events.c.store == store)
+    with engine.begin() as conn:
+        rows = conn.execute(rows_q).all()
+        unreachable: dict[str, str] = {name: at for name, at in conn.execute(events_q)}
+    out = []
+    for name, kind, reachable, last_probe, last_secure in rows:
+        if name in opened:
+            state, since = "exposed", opened[name]
+        elif reachable is None:
+            state, since = "unknown", None
+        elif not reachable:
+            state, since = "unreachable", unreachable.get(name, last_probe)
+        else:
+            state, since = "protected", last_secure
+        out.append({"name": name, "kind": kind, "state": state, "since": since, "last_probe": last_probe,
+                    "age": age_text(since, now) if state != "unknown" else "—",
+                    "probed": age_text(last_probe, now) + " ago" if last_probe else "never"})
+    out.sort(key=lambda s: (STATES.index(s["state"]), s["name"]))
+    return out
 
 
 def with_ages(data: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -66,7 +107,7 @@ def with_ages(data: dict[str, Any], now: datetime) -> dict[str, Any]:
     stores_now = [{**s, "age": age_text(s["since"], now) if s["state"] != "unknown" else "—",
                    "probed": age_text(s["last_probe"], now) + " ago" if s["last_probe"] else "never"}
                   for s in data["stores"]]
-    windows_now = [{**w, "age": age_text(w["opened"], now)} for w in data["windows"]]
+    windows_now = [{**w, "age": age_text(w["opened"], now)} for w in data.get("windows", [])]
     worst_now = [{**f, "age": age_text(f["opened"], now)} for f in data.get("worst", [])]
     return {**data, "stores": stores_now, "windows": windows_now, "worst": worst_now}
 
@@ -88,10 +129,9 @@ def open_windows_by_store(engine: Engine, now: datetime, store: str | None = Non
 def stores_list(engine: Engine, now: datetime, *, state: str | None = None, kind: str | None = None,
                 q: str | None = None) -> dict[str, Any]:
     """The stores page: every store matching the filters, with its open findings count; the kinds for the filter."""
-    everything = overview_stores(engine, now)
-    with engine.begin() as conn:
-        counts: dict[str, int] = {store: n for store, n in conn.execute(
-            select(windows.c.store, func.count()).where(windows.c.closed.is_(None)).group_by(windows.c.store))}
+    heads = open_windows_by_store(engine, now)
+    everything = store_states(engine, now, heads)
+    counts = {h["store"]: h["findings"] for h in heads}
     rows = [s for s in everything
             if (not state or s["state"] == state) and (not kind or s["kind"] == kind)
             and (not q or q.lower() in s["name"].lower())]
@@ -99,15 +139,6 @@ def stores_list(engine: Engine, now: datetime, *, state: str | None = None, kind
         s["open_findings"] = counts.get(s["name"], 0)
     return {"stores": rows, "kinds": sorted({s["kind"] or "" for s in everything} - {""}), "total": len(everything),
             "filters": {"state": state or "", "kind": kind or "", "q": q or ""}}
-
-
-def overview_stores(engine: Engine, now: datetime) -> list[dict[str, Any]]:
-    stores = stores_document(engine)["stores"]
-    for store in stores:
-        store["age"] = age_text(store["since"], now) if store["state"] != "unknown" else "—"
-        store["probed"] = age_text(store["last_probe"], now) + " ago" if store["last_probe"] else "never"
-    stores.sort(key=lambda s: (STATES.index(s["state"]) if s["state"] in STATES else 9, s["name"]))
-    return stores
 
 
 TIMELINE_DAYS = 30
@@ -118,7 +149,8 @@ TIMELINE_WIDTH = 1000
 def store_page(engine: Engine, name: str, now: datetime) -> dict[str, Any] | None:
     """One store: its state, redacted target, what is inside (categories and record counts per object, never a
     value), its findings (open first), the exposure timeline of the last 30 days as SVG boxes, probe history."""
-    state = next((s for s in overview_stores(engine, now) if s["name"] == name), None)
+    found_states = store_states(engine, now, open_windows_by_store(engine, now, store=name), store=name)
+    state = found_states[0] if found_states else None
     if state is None:
         return None
     with engine.begin() as conn:
@@ -294,3 +326,9 @@ class VersionedCache:
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
         return value
+
+
+def active_suppressions(baseline: str) -> frozenset[str]:
+    """The finding ids the baseline file suppresses today (an expired suppression no longer hides)."""
+    today = datetime.now(UTC).date()
+    return frozenset(fid for fid, s in load_baseline(baseline, missing_ok=True).by_id().items() if s.expires >= today)

@@ -151,12 +151,7 @@ def overview_page(request: Request, caller: Viewer) -> Response:
     plane = plane_of(request)
 
     def compute() -> dict[str, Any]:
-        data = pages_data.overview(plane.engine, now(request))
-        worst = views.findings_document(plane, views.FindingFilter(limit=pages_data.WORST))
-        data["worst"] = [{"id": f["id"], "store": f.get("store_name") or "", "rule": f["rule"],
-                          "severity": f["severity"], "title": f["title"], "opened": f["window"]["opened"]}
-                         for f in worst["findings"]]
-        return data
+        return pages_data.overview(plane.engine, now(request), pages_data.active_suppressions(plane.baseline))
 
     data = cache_of(request).get(("overview",), version(request), compute)
     return render(request, "overview.html", caller, **pages_data.with_ages(data, now(request)))
@@ -173,9 +168,9 @@ def version(request: Request) -> tuple[Any, ...]:
 
 @router.get("/stores")
 def stores_page(request: Request, caller: Viewer, state: str = "", kind: str = "", q: str = "") -> Response:
-    data = pages_data.stores_list(request.app.state.db.engine, now(request), state=state or None,
-                                  kind=kind or None, q=q or None)
-    return render(request, "stores.html", caller, states=pages_data.STATES, **data)
+    data = cache_of(request).get(("stores", state, kind, q), version(request), lambda: pages_data.stores_list(
+        request.app.state.db.engine, now(request), state=state or None, kind=kind or None, q=q or None))
+    return render(request, "stores.html", caller, states=pages_data.STATES, **pages_data.with_ages(data, now(request)))
 
 
 @router.get("/stores/{name}")
