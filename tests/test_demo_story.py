@@ -3,9 +3,11 @@ truth of the generated production cloud, and the closing table naming every step
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import re
+import urllib.parse
 import urllib.request
 from collections import Counter
 from contextlib import ExitStack
@@ -21,8 +23,6 @@ from dataward.incident.lookup import label
 from dataward.incident.ops import window_from_history
 from dataward.incident.store import parse_time
 from dataward.localservers.postgres import postgres_available
-from dataward.serve import accounts
-from dataward.state import open_state_db
 from dataward.tables import open_tables
 
 pytestmark = [
@@ -165,10 +165,40 @@ def test_the_audit_log_verifies_against_the_pinned_key(finished: tuple[demo.Demo
     assert "intact" in text
 
 
+def _login(url: str, name: str, password: str) -> str:
+    """Log in through the login form (its CSRF cookie and field) and return the session cookie ('name=value')."""
+    host, port = url.removeprefix("http://").strip("/").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request("GET", "/login")
+        answer = conn.getresponse()
+        page = answer.read().decode()
+        login_cookie = answer.getheader("set-cookie", "").split(";")[0]
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        assert csrf is not None and login_cookie
+        form = urllib.parse.urlencode({"csrf": csrf.group(1), "next": "/", "name": name, "password": password})
+        conn.request("POST", "/login", form, {"Content-Type": "application/x-www-form-urlencoded",
+                                              "Cookie": login_cookie})  # fmt: skip
+        answer = conn.getresponse()
+        answer.read()
+        assert answer.status == 303, answer.status
+        cookies = [c.split(";")[0] for c in answer.headers.get_all("set-cookie") or [] if "dw_login" not in c]
+        assert cookies
+        return cookies[0]
+    finally:
+        conn.close()
+
+
+def _get(url: str, cookie: str) -> str:
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"Cookie": cookie}), timeout=10) as answer:
+        return str(answer.read().decode())
+
+
 def test_serve_mode_serves_the_demo_state_until_ctrl_c(finished: tuple[demo.DemoContext, str],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    """``make demo SERVE=1``: dataward serve on the demo's state answers /healthz, the printed admin password
-    is the account's (stored only as a hash), a token reads the watched store; Ctrl-C stops the server."""
+    """``make demo SERVE=1``: dataward serve on the demo's state answers /healthz; the printed admin password logs
+    in through the login page (and is stored only as a hash); the pages show the watched store and the
+    incident; Ctrl-C stops the server."""
     ctx, _ = finished
     db = Path(ctx.state["state_db"])
     seen: dict[str, object] = {}
@@ -177,19 +207,12 @@ def test_serve_mode_serves_the_demo_state_until_ctrl_c(finished: tuple[demo.Demo
         seen["server"] = server
         with urllib.request.urlopen(f"{server.url}healthz", timeout=5) as answer:
             seen["healthz"] = json.load(answer)
-        engine = open_state_db(str(db))
-        try:
-            password = re.search(r"one-time password (\S+)", buffer.getvalue())
-            assert password is not None
-            user = accounts.verify_password(engine, "admin", password.group(1))
-            seen["role"] = user.role if user else None
-            seen["stored_raw"] = password.group(1).encode() in db.read_bytes()
-            token = accounts.create_token(engine, "admin")
-        finally:
-            engine.dispose()
-        request = urllib.request.Request(f"{server.url}api/v1/stores", headers={"Authorization": f"Bearer {token}"})
-        with urllib.request.urlopen(request, timeout=5) as answer:
-            seen["stores"] = json.load(answer)
+        password = re.search(r"one-time password (\S+)", buffer.getvalue())
+        assert password is not None
+        seen["stored_raw"] = password.group(1).encode() in db.read_bytes()
+        session = _login(server.url, "admin", password.group(1))
+        seen["overview"] = _get(server.url, session)
+        seen["incident"] = _get(f"{server.url}incidents/{ctx.state['incident']}", session)
         raise KeyboardInterrupt
 
     monkeypatch.setattr(ControlPlane, "wait", browse_then_ctrl_c)
@@ -201,5 +224,6 @@ def test_serve_mode_serves_the_demo_state_until_ctrl_c(finished: tuple[demo.Demo
     server = seen["server"]
     assert isinstance(server, ControlPlane) and not server.running  # stopped with the demo's resources
     assert f"dataward serve is running at {server.url}" in text and "stopped" in text
-    assert seen["healthz"] == {"status": "ok"} and seen["role"] == "admin" and seen["stored_raw"] is False
-    assert "analytics-copy" in json.dumps(seen["stores"])
+    assert seen["healthz"] == {"status": "ok"} and seen["stored_raw"] is False
+    assert "analytics-copy" in str(seen["overview"])
+    assert ctx.state["incident"] in str(seen["incident"])
