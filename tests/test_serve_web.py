@@ -413,6 +413,17 @@ def test_incident_from_a_window_by_role(client: TestClient) -> None:
     assert answer.status_code == 303 and answer.headers["location"] == "/incidents/analytics-copy-2026-12-07"
     page = client.get(answer.headers["location"]).text
     assert "analytics-copy" in page and "2026-12-07T07:33:00Z" in page and "No blast radius yet" in page
+    with app_of(client).state.db.engine.begin() as conn:  # respond and notify progress, as their jobs record it
+        conn.execute(schema.ledger.insert(), [
+            {"incident": "analytics-copy-2026-12-07", "step": "revoke_tokens", "unit": str(i),
+             "state": "done" if i < 3 else "pending", "detail": None, "updated_at": "2026-12-07T10:00:00Z"}
+            for i in range(5)])
+        conn.execute(schema.sends.insert(), [
+            {"incident": "analytics-copy-2026-12-07", "user_id": i, "state": "sent", "message_id": f"m{i}",
+             "updated_at": "2026-12-07T10:00:00Z"} for i in range(7)])
+    page = client.get(answer.headers["location"]).text
+    assert "revoke_tokens" in page and "done 3, pending 2" in page
+    assert "sent</td><td class=\"num\">7</td>" in page
     listed = client.get("/incidents").text
     assert 'data-incident="analytics-copy-2026-12-07"' in listed
     assert "analytics-copy-2026-12-07-2" in listed  # the next suggestion for the same window is free

@@ -387,17 +387,16 @@ async def open_incident_form(request: Request, caller: Responder) -> Response:
 @router.get("/incidents/{name}")
 def incident_page(request: Request, caller: Viewer, name: str) -> Response:
     plane = plane_of(request)
-    found = [i for i in views.incidents_document(plane)["incidents"] if i["name"] == name]
-    if not found:
-        raise HTTPException(404, f"there is no incident '{name[:64]}'")
     try:
-        radius: dict[str, Any] | None = views.blast_radius_document(plane, name)
-    except views.NotFound:
-        radius = None
+        incident = views.incident_document(plane, name)
+        radius: dict[str, Any] | None = views.blast_radius_document(plane, name) if incident["blast_radius"] \
+            else None
+    except views.NotFound as exc:
+        raise HTTPException(404, exc.message) from None
     at = now(request)
     obligations = []
-    for o in (radius or {}).get("obligations", []):
+    for o in incident["obligations"]:
         left, overdue = pages_data.time_left(o.get("deadline"), at)
         obligations.append({**o, "left": left, "overdue": overdue})
-    return render(request, "incident.html", caller, incident=found[0], radius=radius, obligations=obligations,
-                  steps=found[0].get("steps_done"))
+    return render(request, "incident.html", caller, incident=incident, radius=radius, obligations=obligations,
+                  respond=incident["respond"], notify=incident["notify"])

@@ -65,3 +65,43 @@
   document.body.setAttribute("data-events-ready", "1");
   source.addEventListener("open", function () { document.body.setAttribute("data-events-open", "1"); });
 })();
+
+// An incident page polls its API document: respond and notify progress without a reload.
+(function () {
+  var url = document.body.getAttribute("data-poll");
+  if (!url || !window.fetch) { return; }
+  function cell(text, numeric) {
+    var td = document.createElement("td");
+    if (numeric) { td.className = "num"; }
+    td.textContent = text;
+    return td;
+  }
+  function fill(id, rows) {
+    var body = document.querySelector("#" + id + " tbody");
+    if (!body || !rows.length) { return; }
+    body.replaceChildren.apply(body, rows);
+  }
+  function update(doc) {
+    fill("respond", Object.keys(doc.respond || {}).map(function (step) {
+      var tr = document.createElement("tr");
+      var code = document.createElement("code");
+      code.textContent = step;
+      var first = document.createElement("td");
+      first.appendChild(code);
+      var states = doc.respond[step];
+      tr.appendChild(first);
+      tr.appendChild(cell(Object.keys(states).map(function (s) { return s + " " + states[s]; }).join(", ")));
+      return tr;
+    }));
+    fill("notify", Object.keys(doc.notify || {}).map(function (state) {
+      var tr = document.createElement("tr");
+      tr.appendChild(cell(state));
+      tr.appendChild(cell(Number(doc.notify[state]).toLocaleString("en-US"), true));
+      return tr;
+    }));
+  }
+  window.setInterval(function () {
+    fetch(url, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (doc) { if (doc) { update(doc); } }).catch(function () { /* next time */ });
+  }, 5000);
+})();
