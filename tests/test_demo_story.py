@@ -224,6 +224,7 @@ def test_serve_mode_serves_the_demo_state_until_ctrl_c(finished: tuple[demo.Demo
     server = seen["server"]
     assert isinstance(server, ControlPlane) and not server.running  # stopped with the demo's resources
     assert f"dataward serve is running at {server.url}" in text and "stopped" in text
+    assert f"the incident: {server.url}incidents/{ctx.state['incident']}" in text
     assert seen["healthz"] == {"status": "ok"} and seen["stored_raw"] is False
     assert "analytics-copy" in str(seen["overview"])
     assert ctx.state["incident"] in str(seen["incident"])

@@ -84,6 +84,9 @@ def serve_the_state(ctx: DemoContext) -> None:
                       highlight=False, soft_wrap=True)  # fmt: skip
     ctx.console.print(f"   user [bold]{ADMIN}[/bold], one-time password [bold]{password}[/bold] (shown only now; "
                       "stored as an Argon2id hash)", highlight=False, soft_wrap=True)  # fmt: skip
+    if "incident" in ctx.state:
+        ctx.console.print(f"   the incident: {server.url}incidents/{ctx.state['incident']}", highlight=False,
+                          soft_wrap=True)  # fmt: skip
     ctx.console.print("   press Ctrl-C to stop it", highlight=False)
     try:
         with interruptible():
