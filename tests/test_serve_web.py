@@ -24,6 +24,7 @@ from typing import cast
 import httpx
 import pytest
 import uvicorn
+from argon2 import PasswordHasher
 from click.testing import CliRunner
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -48,6 +49,16 @@ PASSWORD = "canary-Passw0rd-7f3e9a1c"
 CANARY = "canary.person@example.invalid"  # a raw value that must never reach a page
 SECRET = "s3cret-canary-pw"  # a store password in a target URL: never on a page
 OPEN_PAGES = {"/login"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _quick_argon2() -> Iterator[None]:
+    """Argon2id at its cheapest for this module's many logins (the production cost is test_serve.py's): a
+    hash carries its parameters, so the server verifies these just as fast."""
+    before = accounts._HASHER
+    accounts._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    accounts._HASHER = before
 
 
 class Clock:
@@ -189,7 +200,7 @@ def page_routes(client: TestClient) -> list[tuple[str, str]]:
 
 
 def concrete(path: str) -> str:
-    return path.replace("{name}", "analytics-copy").replace("{finding}", "f1").replace("{id}", "f1")
+    return (path.replace("{name}", "analytics-copy").replace("{finding_id}", "f1").replace("{index}", "0"))
 
 
 def test_every_page_without_a_session_goes_to_login(client: TestClient) -> None:
@@ -208,6 +219,19 @@ def test_every_page_without_a_session_goes_to_login(client: TestClient) -> None:
     assert client.get("/static/dataward.css").status_code == 200
     bearer = {"Authorization": "Bearer dw_not-a-token"}
     assert client.get("/api/v1/stores", headers=bearer).status_code == 401
+
+
+def test_a_viewer_session_is_refused_every_step(client: TestClient) -> None:
+    """Every page POST but logout is a step a viewer may not run: 403 even with the right CSRF token."""
+    assert login(client, "val")[0] == 303
+    token = hidden(client.get("/").text)
+    steps = [p for m, p in page_routes(client) if m == "POST" and p not in ("/login", "/logout")]
+    assert len(steps) >= 7
+    for path in steps:
+        answer = client.post(concrete(path), data={"csrf": token, "reason": "x", "window": "1", "name": "x",
+                                                   "role": "admin", "password": PASSWORD})
+        assert answer.status_code == 403, path
+    assert views.audit_document(app_of(client).state.plane)["entries"] == []  # nothing was done
 
 
 def test_login_sets_a_strict_httponly_cookie_and_logout_ends_it(client: TestClient) -> None:
