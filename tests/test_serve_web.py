@@ -269,6 +269,9 @@ def test_csrf_a_post_without_the_token_is_refused(client: TestClient) -> None:
     assert client.post("/logout").status_code == 403
     assert client.post("/logout", data={"csrf": "x" * 43}).status_code == 403
     assert client.get("/").status_code == 200  # still logged in
+    big = client.post("/logout", content=b"csrf=" + b"x" * 100_000,
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert big.status_code == 413
 
 
 def test_a_new_session_id_on_every_login(client: TestClient) -> None:

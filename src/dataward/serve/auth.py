@@ -90,9 +90,11 @@ async def form_of(request: Request) -> dict[str, str]:
         return cached
     form: dict[str, str] = {}
     if request.headers.get("content-type", "").split(";")[0].strip() == "application/x-www-form-urlencoded":
-        body = await request.body()
-        if len(body) > MAX_FORM:
-            raise HTTPException(413, "the form is too large")
+        body = bytearray()
+        async for chunk in request.stream():  # never more than MAX_FORM in memory, whatever the client sends
+            body += chunk
+            if len(body) > MAX_FORM:
+                raise HTTPException(413, "the form is too large")
         form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
     request.state.form = form
     return form
