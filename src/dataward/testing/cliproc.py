@@ -48,6 +48,7 @@ class PreloadedCli:
         self._proc: subprocess.Popen[bytes] | None = None
         self._pending = b""
         self._outdir = tempfile.TemporaryDirectory(prefix="dataward-cliproc-")
+        self._server: subprocess.Popen[bytes] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def _helper(self) -> subprocess.Popen[bytes] | None:
@@ -64,7 +65,45 @@ class PreloadedCli:
                 raise RuntimeError(f"the preloaded dataward helper did not start: {ready}")
         return self._proc
 
+    def bin_dir(self) -> Path:
+        """A folder with a ``dataward`` executable that runs the CLI forked from a preloaded helper.
+
+        Put it first on a shell's PATH (documented examples): the shim hands the helper its own stdin, stdout
+        and stderr, working folder, environment and arguments, forwards SIGINT/SIGTERM/SIGHUP to the CLI's
+        process and exits with its status, so the shell sees what the console script would give it. When the
+        helper cannot be reached, or the interpreter's environment differs, it execs the real script.
+        """
+        folder = Path(self._outdir.name) / "bin"
+        shim = folder / "dataward"
+        if self._server is None or self._server.poll() is not None:
+            socket_path = Path(self._outdir.name) / "cli.sock"
+            socket_path.unlink(missing_ok=True)
+            code = f"from dataward.testing.cliproc import _serve_socket; _serve_socket({str(socket_path)!r})"
+            self._server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=self._env,
+                                            bufsize=0)  # fmt: skip
+            saved, self._pending = self._pending, b""
+            try:
+                ready = self._read(self._server, timeout=120)
+            finally:
+                self._pending = saved
+            if ready.get("ready") is not True:
+                raise RuntimeError(f"the preloaded dataward server did not start: {ready}")
+            folder.mkdir(exist_ok=True)
+            real = Path(sys.executable).with_name("dataward")
+            shim.write_text(_SHIM.format(
+                python=sys.executable, socket=str(socket_path), interpreter_env=_interpreter_env(self._env),
+                real=[str(real)] if real.exists() else [sys.executable, "-m", "dataward"],
+            ))  # fmt: skip
+            shim.chmod(0o755)
+        return folder
+
     def close(self) -> None:
+        if self._server is not None:
+            self._server.terminate()
+            self._server.wait()
+            if self._server.stdout:
+                self._server.stdout.close()
+            self._server = None
         if self._proc is not None:
             if self._proc.stdin:
                 self._proc.stdin.close()
@@ -164,6 +203,98 @@ def _serve() -> None:
         _answer(answers, {"status": os.waitstatus_to_exitcode(wait_status)})
 
 
+def _serve_socket(path: str) -> None:
+    """Import the CLI once, then serve the ``dataward`` shim: one connection is one CLI process.
+
+    Each connection carries a JSON request and the shim's three stdio fds; a supervisor forked for it forks the
+    CLI's process on those fds, answers its pid, waits for it and answers its status.
+    """
+    import signal
+    import socket
+
+    answers = os.dup(1)
+    os.dup2(2, 1)
+    _preload()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(64)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors reap themselves
+    _answer(answers, {"ready": True})
+    os.close(answers)
+    while True:
+        conn, _ = listener.accept()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if os.fork() == 0:
+            listener.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            _supervise(conn)  # never returns
+        conn.close()
+
+
+def _supervise(conn: Any) -> None:
+    import socket
+
+    try:
+        data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+        while not data.endswith(b"\n"):
+            chunk = conn.recv(1 << 16)
+            if not chunk:
+                os._exit(0)
+            data += chunk
+        request = json.loads(data)
+        pid = os.fork()
+        if pid == 0:
+            conn.close()
+            _child(request, (fds[0], fds[1], fds[2]))  # never returns
+        for fd in fds:
+            os.close(fd)
+        conn.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+        _, wait_status = os.waitpid(pid, 0)
+        conn.sendall(json.dumps({"status": os.waitstatus_to_exitcode(wait_status)}).encode() + b"\n")
+    finally:
+        os._exit(0)
+
+
+_SHIM = """#!{python} -IS
+# dataward, forked from a preloaded helper (dataward.testing.cliproc); execs {real} when it cannot be.
+import json, os, signal, socket, sys
+
+REAL = {real!r}
+if {{k: v for k, v in os.environ.items() if k.startswith("PYTHON")}} != {interpreter_env!r}:
+    os.execv(REAL[0], [*REAL, *sys.argv[1:]])
+try:
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect({socket!r})
+    request = {{"args": sys.argv[1:], "env": dict(os.environ), "cwd": os.getcwd(), "script": True}}
+    socket.send_fds(conn, [json.dumps(request).encode() + b"\\n"], [0, 1, 2])
+except OSError:
+    os.execv(REAL[0], [*REAL, *sys.argv[1:]])
+answers = conn.makefile("rb")
+first = answers.readline()
+if not first:
+    sys.exit(70)
+pid = json.loads(first)["pid"]
+
+
+def forward(signum, frame):
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(signum, forward)
+line = answers.readline()
+status = json.loads(line)["status"] if line else 70
+if status < 0:
+    signal.signal(-status, signal.SIG_DFL)
+    os.kill(os.getpid(), -status)
+sys.exit(status)
+"""
+
+
 def _preload() -> None:
     import importlib
     import pkgutil
@@ -186,32 +317,38 @@ def _answer(fd: int, message: dict[str, object]) -> None:
         data = data[os.write(fd, data) :]
 
 
-def _child(request: dict[str, object]) -> None:
-    """Become ``python -m dataward ARGS`` in the request's folder and environment; never returns normally."""
+def _child(request: dict[str, Any], stdio: tuple[int, int, int] | None = None) -> None:
+    """Become ``python -m dataward ARGS`` (or the ``dataward`` script) in the request's folder and environment,
+    on ``stdio`` (else /dev/null and the request's output files); never returns."""
     import runpy
 
     try:
         cwd = str(request["cwd"])
         os.chdir(cwd)
-        env = request["env"]
-        assert isinstance(env, dict)
         os.environ.clear()
-        os.environ.update(env)
-        devnull = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(devnull, 0)
-        os.close(devnull)
-        for fd, path in ((1, request["stdout"]), (2, request["stderr"])):
-            target = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.dup2(target, fd)
-            os.close(target)
-        args = request["args"]
-        assert isinstance(args, list)
-        sys.argv = ["dataward", *map(str, args)]
-        sys.path[0] = cwd  # `python -m` puts the working folder first
+        os.environ.update(request["env"])
+        if stdio is None:
+            stdio = (
+                os.open(os.devnull, os.O_RDONLY),
+                os.open(str(request["stdout"]), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+                os.open(str(request["stderr"]), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
+            )
+        for fd, source in enumerate(stdio):
+            os.dup2(source, fd)
+        for source in set(stdio) - {0, 1, 2}:
+            os.close(source)
+        sys.argv = ["dataward", *map(str, request["args"])]
+        script = request.get("script", False)
+        # `python -m` puts the working folder first on sys.path, a console script its own folder (.venv/bin)
+        sys.path[0] = str(Path(sys.executable).parent) if script else cwd
     except BaseException:  # the helper's own failure, not the CLI's: a distinct exit code
         os._exit(70)
     code = 0
     try:
+        if script:  # what pip's console script does
+            from dataward.cli import main
+
+            sys.exit(main())  # type: ignore[func-returns-value]
         runpy.run_module("dataward", run_name="__main__", alter_sys=True)
     except SystemExit as exc:
         code = _exit_code(exc)
