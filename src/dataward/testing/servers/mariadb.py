@@ -18,6 +18,7 @@ import pymysql
 
 from dataward.localservers.base import LocalServer, find_binary, new_secret
 from dataward.localservers.tls import self_signed
+from dataward.testing.servers.templates import copy_template, keep_template
 
 ADMIN_USER = "dw_admin"
 
@@ -107,11 +108,14 @@ class MariaDBServer(LocalServer):
         return self.tmpdir / "data"
 
     def _prepare(self) -> None:
-        self.run_tool(
-            [find_binary("mariadb-install-db"), "--no-defaults", f"--datadir={self.data_dir}", "--user=mysql",
-             "--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve",
-             "--innodb-log-file-size=8M", f"--tmpdir={self.tmpdir}"]  # /tmp temp names clash between servers
-        )
+        # the first server's fresh datadir is the template of the next ones (templates.py): install-db once
+        if copy_template("mariadb", self.data_dir) is None:
+            self.run_tool(
+                [find_binary("mariadb-install-db"), "--no-defaults", f"--datadir={self.data_dir}", "--user=mysql",
+                 "--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve",
+                 "--innodb-log-file-size=8M", f"--tmpdir={self.tmpdir}"]  # /tmp temp names clash between servers
+            )
+            keep_template("mariadb", self.data_dir, "")
         if self.tls:
             crt, key = self_signed(self.tmpdir, (self.host, "localhost", "127.0.0.1"))
             self.chown(crt)
