@@ -132,3 +132,16 @@ def test_a_forked_run_is_a_cold_run(args: list[str], dataward_cli: PreloadedCli,
     if cold.returncode == 1:
         assert cold.stderr.startswith("Traceback") and forked.stderr.startswith("Traceback")
     assert forked.stderr.splitlines()[-1:] == cold.stderr.splitlines()[-1:]
+
+
+def test_the_shell_shim_is_the_console_script(dataward_cli: PreloadedCli, tmp_path: Path) -> None:
+    """test_docs' ``dataward`` on PATH: the shell's stdin reaches the CLI, its status reaches the shell."""
+    script = 'printf "[[store]\\n" | dataward scan --config /dev/stdin; echo "exit=$?"'
+    real = Path(sys.executable).parent
+    runs = {}
+    for name, folder in (("shim", dataward_cli.bin_dir()), ("script", real)):
+        env = {**os.environ, "COLUMNS": "200", "PATH": f"{folder}{os.pathsep}{real}{os.pathsep}{os.environ['PATH']}"}
+        runs[name] = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path,
+                                    timeout=120)  # fmt: skip
+    assert runs["shim"].stdout == runs["script"].stdout == "exit=2\n"
+    assert runs["shim"].stderr == runs["script"].stderr and runs["shim"].stderr.startswith("error: ")

@@ -1,17 +1,18 @@
 """``python -m dataward ARGS`` as real processes, without paying the CLI's import time for each of them.
 
-Importing ``dataward.cli`` takes about a second of CPU; a test file that runs the CLI forty times pays it forty
-times. ``PreloadedCli`` starts one helper process that imports ``dataward.cli`` once; every ``run`` forks it,
-and the child behaves like a fresh ``python -m dataward``: its own pid, the given argv, environment and working
-folder, stdin from /dev/null, stdout and stderr on their own files, ``dataward.__main__`` run as ``__main__``,
-and the interpreter's own exit (SystemExit codes, an uncaught exception printed as a traceback with exit 1,
-non-daemon threads waited for, atexit handlers, stdio flushed). Nothing is mocked: the exit code, the bytes on stdout and stderr and the files
-written are the real process's.
+Importing ``dataward.cli`` (and the library its commands import lazily) takes one to two seconds of CPU; a test
+file that runs the CLI forty times pays it forty times. ``PreloadedCli`` starts one helper process that imports
+the product once and listens on a unix socket; each run is a connection carrying the arguments, environment,
+working folder and three stdio fds. The helper forks, and the child behaves like a fresh ``python -m dataward``
+(``run``) or ``dataward`` console script (the shim of ``bin_dir``): its own pid, argv, environment and folder,
+the stdio it was handed, and the interpreter's own exit (SystemExit codes, an uncaught exception printed as a
+traceback with exit 1, non-daemon threads waited for, atexit handlers, stdio flushed). Nothing is mocked: the
+exit status, the bytes on stdout and stderr and the files written are the real process's.
 
-What differs from a cold start: the final teardown of module objects is skipped (see ``_exit``), modules are imported before the row's environment is set (dataward reads no
-environment variable at import time), and the interpreter's start-up options come from the helper's
-environment. A request whose ``PYTHON*`` variables differ from the helper's runs as a plain subprocess.
-Without ``os.fork`` (not POSIX) every run is a plain subprocess.
+What differs from a cold start: the final teardown of module objects is skipped (see ``_exit``); modules are
+imported before the run's environment is set (dataward reads no environment variable at import time); the
+interpreter's start-up options come from the helper's environment, so a run whose ``PYTHON*`` variables differ
+from the helper's starts a fresh interpreter instead, as does every run where ``os.fork`` is missing.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ from __future__ import annotations
 import json
 import os
 import select
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -40,62 +42,35 @@ def _interpreter_env(env: Mapping[str, str]) -> dict[str, str]:
 
 
 class PreloadedCli:
-    """Runs the dataward CLI as real processes forked from a helper that has already imported it."""
+    """Runs the dataward CLI as real processes forked from a helper that has already imported it.
+
+    One helper serves both ``run`` (Python callers) and the ``dataward`` shim of ``bin_dir`` (shells).
+    """
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         self._env = dict(os.environ if env is None else env)
         self._lock = threading.Lock()
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._pending = b""
         self._outdir = tempfile.TemporaryDirectory(prefix="dataward-cliproc-")
+        self._socket = Path(self._outdir.name) / "cli.sock"
         self._server: subprocess.Popen[bytes] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------------------
-    def _helper(self) -> subprocess.Popen[bytes] | None:
-        if not hasattr(os, "fork"):
-            return None
-        if self._proc is None or self._proc.poll() is not None:
-            code = "from dataward.testing.cliproc import _serve; _serve()"
-            self._pending = b""
-            self._proc = subprocess.Popen(
-                [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self._env, bufsize=0
-            )
-            ready = self._read(self._proc, timeout=120)
-            if ready.get("ready") is not True:
-                raise RuntimeError(f"the preloaded dataward helper did not start: {ready}")
-        return self._proc
-
-    def bin_dir(self) -> Path:
-        """A folder with a ``dataward`` executable that runs the CLI forked from a preloaded helper.
-
-        Put it first on a shell's PATH (documented examples): the shim hands the helper its own stdin, stdout
-        and stderr, working folder, environment and arguments, forwards SIGINT/SIGTERM/SIGHUP to the CLI's
-        process and exits with its status, so the shell sees what the console script would give it. When the
-        helper cannot be reached, or the interpreter's environment differs, it execs the real script.
-        """
-        folder = Path(self._outdir.name) / "bin"
-        shim = folder / "dataward"
-        if self._server is None or self._server.poll() is not None:
-            socket_path = Path(self._outdir.name) / "cli.sock"
-            socket_path.unlink(missing_ok=True)
-            code = f"from dataward.testing.cliproc import _serve_socket; _serve_socket({str(socket_path)!r})"
-            self._server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=self._env,
-                                            bufsize=0)  # fmt: skip
-            saved, self._pending = self._pending, b""
-            try:
-                ready = self._read(self._server, timeout=120)
-            finally:
-                self._pending = saved
-            if ready.get("ready") is not True:
-                raise RuntimeError(f"the preloaded dataward server did not start: {ready}")
-            folder.mkdir(exist_ok=True)
-            real = Path(sys.executable).with_name("dataward")
-            shim.write_text(_SHIM.format(
-                python=sys.executable, socket=str(socket_path), interpreter_env=_interpreter_env(self._env),
-                real=[str(real)] if real.exists() else [sys.executable, "-m", "dataward"],
-            ))  # fmt: skip
-            shim.chmod(0o755)
-        return folder
+    def _ensure_server(self) -> bool:
+        """Start the helper if it is not running; False where it cannot be (no os.fork)."""
+        if not hasattr(os, "fork") or not hasattr(socket, "send_fds"):
+            return False
+        with self._lock:
+            if self._server is None or self._server.poll() is not None:
+                self._socket.unlink(missing_ok=True)
+                code = f"from dataward.testing.cliproc import _serve; _serve({str(self._socket)!r})"
+                self._server = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=self._env)
+                assert self._server.stdout is not None
+                ready, _, _ = select.select([self._server.stdout], [], [], 300)
+                line = self._server.stdout.readline() if ready else b""
+                if json.loads(line or b"{}").get("ready") is not True:
+                    self._server.kill()
+                    raise RuntimeError(f"the preloaded dataward helper did not start ({self._server.wait()})")
+        return True
 
     def close(self) -> None:
         if self._server is not None:
@@ -104,17 +79,6 @@ class PreloadedCli:
             if self._server.stdout:
                 self._server.stdout.close()
             self._server = None
-        if self._proc is not None:
-            if self._proc.stdin:
-                self._proc.stdin.close()
-            try:
-                self._proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-            if self._proc.stdout:
-                self._proc.stdout.close()
-            self._proc = None
         self._outdir.cleanup()
 
     def __enter__(self) -> PreloadedCli:
@@ -137,81 +101,64 @@ class PreloadedCli:
         """Like ``subprocess.run([python, -m, dataward, *args], capture_output=True, text=True, env=env, cwd=cwd)``."""
         full_env = dict(os.environ if env is None else env)
         argv = [sys.executable, "-m", "dataward", *args]
-        with self._lock:
-            helper = self._helper()
-            if helper is None or _interpreter_env(full_env) != _interpreter_env(self._env):
-                return subprocess.run(argv, capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout,
-                                      stdin=subprocess.DEVNULL)  # fmt: skip
-            out = Path(self._outdir.name)
-            stdout, stderr = out / "stdout", out / "stderr"
-            request = {"args": list(args), "env": full_env, "cwd": str(Path(cwd or os.getcwd()).resolve()),
-                       "stdout": str(stdout), "stderr": str(stderr)}  # fmt: skip
-            assert helper.stdin is not None
-            data = memoryview(json.dumps(request).encode() + b"\n")
-            while data:
-                data = data[os.write(helper.stdin.fileno(), data) :]
-            pid = int(self._read(helper, timeout=30)["pid"])
+        if _interpreter_env(full_env) != _interpreter_env(self._env) or not self._ensure_server():
+            return subprocess.run(argv, capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout,
+                                  stdin=subprocess.DEVNULL)  # fmt: skip
+        request = {"args": list(args), "env": full_env, "cwd": str(Path(cwd or os.getcwd()).resolve())}
+        with (
+            tempfile.TemporaryFile(dir=self._outdir.name) as stdout,
+            tempfile.TemporaryFile(dir=self._outdir.name) as stderr,
+            open(os.devnull, "rb") as stdin,
+            socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn,
+        ):
+            conn.settimeout(30)
+            conn.connect(str(self._socket))
+            socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], [stdin.fileno(), stdout.fileno(),
+                                                                           stderr.fileno()])  # fmt: skip
+            answers = conn.makefile("rb")
+            pid = int(json.loads(answers.readline())["pid"])
+            conn.settimeout(timeout)
             try:
-                status = int(self._read(helper, timeout=timeout)["status"])
-            except subprocess.TimeoutExpired:
-                os.kill(pid, 9)
-                self._read(helper, timeout=30)
+                line = answers.readline()
+            except TimeoutError:
+                os.kill(pid, signal.SIGKILL)
                 raise subprocess.TimeoutExpired(argv, timeout) from None
+            status = int(json.loads(line)["status"]) if line else 70
+            stdout.seek(0)
+            stderr.seek(0)
             return subprocess.CompletedProcess(
-                argv, status, stdout.read_text(errors="replace"), stderr.read_text(errors="replace")
+                argv, status, stdout.read().decode(errors="replace"), stderr.read().decode(errors="replace")
             )
 
-    def _read(self, helper: subprocess.Popen[bytes], timeout: float) -> dict[str, Any]:
-        """The helper's next answer line (read from the pipe's fd, so no line waits in a Python buffer)."""
-        assert helper.stdout is not None
-        fd = helper.stdout.fileno()
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._pending:
-            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                raise subprocess.TimeoutExpired("dataward helper", timeout)
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                raise RuntimeError(f"the preloaded dataward helper exited ({helper.wait()})")
-            self._pending += chunk
-        line, _, self._pending = self._pending.partition(b"\n")
-        answer: dict[str, Any] = json.loads(line)
-        return answer
+    def bin_dir(self) -> Path:
+        """A folder with a ``dataward`` executable that runs the CLI forked from the preloaded helper.
+
+        Put it first on a shell's PATH (documented examples): the shim hands the helper its own stdin, stdout
+        and stderr, working folder, environment and arguments, forwards SIGINT/SIGTERM/SIGHUP to the CLI's
+        process and exits with its status, so the shell sees what the console script would give it. When the
+        helper cannot be reached, or the interpreter's environment differs, it execs the real script.
+        """
+        folder = Path(self._outdir.name) / "bin"
+        shim = folder / "dataward"
+        real = Path(sys.executable).with_name("dataward")
+        if not shim.exists():
+            self._ensure_server()
+            folder.mkdir(exist_ok=True)
+            shim.write_text(_SHIM.format(
+                python=sys.executable, socket=str(self._socket), interpreter_env=_interpreter_env(self._env),
+                real=[str(real)] if real.exists() else [sys.executable, "-m", "dataward"],
+            ))  # fmt: skip
+            shim.chmod(0o755)
+        return folder
 
 
 # ---- the helper process -------------------------------------------------------------------------------------
-def _serve() -> None:
-    """Import the CLI once, then fork one child per request (a JSON line on stdin); answer pid, then status.
-
-    Answers go to a private copy of the pipe's fd; fd 1 points at stderr, so nothing the imports print can
-    be taken for an answer.
-    """
-    answers = os.dup(1)
-    os.dup2(2, 1)
-    _preload()
-    _answer(answers, {"ready": True})
-    for line in sys.stdin:
-        request = json.loads(line)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            os.close(answers)
-            _child(request)  # never returns
-        _answer(answers, {"pid": pid})
-        _, wait_status = os.waitpid(pid, 0)
-        _answer(answers, {"status": os.waitstatus_to_exitcode(wait_status)})
-
-
-def _serve_socket(path: str) -> None:
+def _serve(path: str) -> None:
     """Import the CLI once, then serve the ``dataward`` shim: one connection is one CLI process.
 
     Each connection carries a JSON request and the shim's three stdio fds; a supervisor forked for it forks the
     CLI's process on those fds, answers its pid, waits for it and answers its status.
     """
-    import signal
-    import socket
-
     answers = os.dup(1)
     os.dup2(2, 1)
     _preload()
@@ -232,9 +179,7 @@ def _serve_socket(path: str) -> None:
         conn.close()
 
 
-def _supervise(conn: Any) -> None:
-    import socket
-
+def _supervise(conn: socket.socket) -> None:
     try:
         data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
         while not data.endswith(b"\n"):
@@ -317,9 +262,9 @@ def _answer(fd: int, message: dict[str, object]) -> None:
         data = data[os.write(fd, data) :]
 
 
-def _child(request: dict[str, Any], stdio: tuple[int, int, int] | None = None) -> None:
+def _child(request: dict[str, Any], stdio: tuple[int, int, int]) -> None:
     """Become ``python -m dataward ARGS`` (or the ``dataward`` script) in the request's folder and environment,
-    on ``stdio`` (else /dev/null and the request's output files); never returns."""
+    on the ``stdio`` fds it was handed; never returns."""
     import runpy
 
     try:
@@ -327,12 +272,6 @@ def _child(request: dict[str, Any], stdio: tuple[int, int, int] | None = None) -
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(request["env"])
-        if stdio is None:
-            stdio = (
-                os.open(os.devnull, os.O_RDONLY),
-                os.open(str(request["stdout"]), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-                os.open(str(request["stderr"]), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600),
-            )
         for fd, source in enumerate(stdio):
             os.dup2(source, fd)
         for source in set(stdio) - {0, 1, 2}:

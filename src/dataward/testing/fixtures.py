@@ -224,7 +224,8 @@ def netns(netns_factory: Callable[[], NetNamespace]) -> NetNamespace:
 @pytest.fixture(scope="session")
 def dataward_cli() -> Iterator[PreloadedCli]:
     """``dataward_cli.run(args, env=, cwd=)`` -> CompletedProcess of a real ``python -m dataward`` process,
-    forked from a helper that imported the CLI once (milliseconds instead of a second per run)."""
+    forked from a helper that imported the CLI once (milliseconds instead of a second per run);
+    ``dataward_cli.bin_dir()`` -> a folder whose ``dataward`` does the same for a shell (put it first on PATH)."""
     with PreloadedCli() as cli:
         yield cli
 
