@@ -74,8 +74,12 @@ class PreloadedCli:
 
     def close(self) -> None:
         if self._server is not None:
-            self._server.terminate()
-            self._server.wait()
+            self._server.terminate()  # the helper waits for runs still going, then exits
+            try:
+                self._server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self._server.kill()
+                self._server.wait()
             if self._server.stdout:
                 self._server.stdout.close()
             self._server = None
@@ -165,18 +169,44 @@ def _serve(path: str) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
     listener.listen(64)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # supervisors reap themselves
+    # Supervisors are reaped (not ignored) so that their CPU time and their CLI process's add up to this
+    # helper's, and to the test run's (``time pytest``) when the helper is reaped in turn.
+    signal.signal(signal.SIGCHLD, _reap)
+    signal.signal(signal.SIGTERM, _stop)
     _answer(answers, {"ready": True})
     os.close(answers)
-    while True:
-        conn, _ = listener.accept()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        if os.fork() == 0:
-            listener.close()
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            _supervise(conn)  # never returns
-        conn.close()
+    try:
+        while True:
+            conn, _ = listener.accept()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            if os.fork() == 0:
+                listener.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                _supervise(conn)  # never returns
+            conn.close()
+    except SystemExit:
+        listener.close()
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        while True:  # what is still running is the caller's to stop; wait for it
+            try:
+                os.wait()
+            except ChildProcessError:
+                break
+        os._exit(0)
+
+
+def _reap(signum: int, frame: object) -> None:
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _supervise(conn: socket.socket) -> None:
