@@ -125,6 +125,12 @@ def test_free_text_with_embedded_names_phones_and_emails_is_found() -> None:
     assert classify_values(pa.array(NOTES[1:5], pa.string()), "notes").free_text == ()  # prose without PII
 
 
+@pytest.mark.parametrize("note", ["please ring Jürgen Müller tomorrow", "call Émilie Dubois after lunch",
+                                  "Øyvind Larsen called about the camera"])
+def test_names_with_accents_inside_free_text(note: str) -> None:
+    assert classify_values(pa.array([note, "ok", "fine thanks"]), "notes").free_text == ("person_name",)
+
+
 def test_free_text_inside_json_blobs_is_found() -> None:
     blobs = ['{"note": "ring Emma Johnson before delivery", "n": 1}', '{"note": "fragile", "n": 2}']
     result = classify_values(pa.array(blobs), "payload")

@@ -290,6 +290,10 @@ class PhoneInText(Detector):
         return _valid_phone(value)
 
 
+# Byte-level name candidates (Hyperscan scans UTF-8 bytes): a capital, ASCII or Latin-1/Latin Extended-A
+# ('Émilie', 'Øyvind'), then lower-case letters or such two-byte letters ('Jürgen Müller', 'Zoë').
+_NAME_UPPER = r"(?:[A-Z]|[\xC3-\xC5][\x80-\xBF])"
+_NAME_LOWER = r"(?:[a-z]|[\xC3-\xC5][\x80-\xBF])+"
 _TEXT_WORD = re.compile(r"[^\W\d_]+(?:[-'\u2019][^\W\d_]+)*")
 
 
@@ -299,7 +303,7 @@ class NameInText(Detector):
     two or three adjacent capitalised words that the name lists know. The free_text finding only."""
 
     category = "person_name"
-    patterns = (r"[A-Z][a-z]+[ ]+[A-Z][a-z]+",)
+    patterns = (f"{_NAME_UPPER}{_NAME_LOWER}[ ]+{_NAME_UPPER}{_NAME_LOWER}",)
     embedded = True
     text_only = True
     exclusive = False
