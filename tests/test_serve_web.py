@@ -30,6 +30,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from playwright.sync_api import Browser, Page, sync_playwright
+from sqlalchemy import func, select
 
 from dataward.cli import cli
 from dataward.localservers.ports import free_port
@@ -310,6 +311,12 @@ def test_idle_sessions_expire(client: TestClient, clock: Clock) -> None:
     clock.advance(minutes=31)
     assert client.get("/").status_code == 303
     assert client.get("/api/v1/stores").status_code == 401
+    other = TestClient(client.app, follow_redirects=False)
+    assert login(other, "rita")[0] == 303
+    clock.advance(hours=13)
+    assert login(client, "val")[0] == 303  # and the 13-hour-old session of rita is purged from the table
+    with app_of(client).state.db.engine.begin() as conn:
+        assert conn.execute(select(func.count()).select_from(schema.cp_sessions)).scalar_one() == 1
 
 
 def test_a_disabled_user_loses_their_session(client: TestClient) -> None:

@@ -129,6 +129,7 @@ async def login(request: Request) -> Response:
     throttle.succeeded(name, address)
     store = auth.sessions(request)
     store.end(request.cookies.get(auth.cookie_name(request)))  # a new session id on every login
+    store.purge()  # expired sessions go at the next login: the table holds live ones only
     cookie, _ = store.start(user)
     response = RedirectResponse(next_path, status_code=303)
     _set_cookie(request, response, auth.cookie_name(request), cookie)
