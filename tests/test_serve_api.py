@@ -32,11 +32,15 @@ from sqlalchemy import select
 
 from dataward.cli import cli
 from dataward.findings import Finding, Severity
+from dataward.incident.audit import AuditLog, write_public_key
 from dataward.localservers.ports import free_port
+from dataward.manifest import MANIFEST_FILE, Manifest, TableCopy
+from dataward.policy import load_policy
 from dataward.serve import accounts
 from dataward.serve.app import create_app
 from dataward.state import open_state_db, schema
 from dataward.testing.fixtures import ServerFactory
+from dataward.testing.receivers import WebhookReceiver
 from dataward.testing.servers import RedisServer
 from dataward.testing.waiting import wait_until
 from dataward.watch.state import StateDB
@@ -48,6 +52,7 @@ CANARIES = (CANARY_EMAIL, CANARY_TOKEN, "5d2e8", "cache-pw-5d2e8")
 OPEN = {"/healthz"}
 STREAMS = {"/api/v1/events"}
 ADMIN_ONLY = {"/api/v1/users", "/api/v1/audit"}
+ADMIN_MUTATING = {"/api/v1/sinks/{index}/test"}
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -158,6 +163,10 @@ def test_viewer_and_responder_are_refused_what_their_role_does_not_allow(api: Ap
         for role in ("viewer", "responder"):
             assert api.client.get(path, headers=api.headers(role)).status_code == 403
         assert api.client.get(path, headers=api.headers("admin")).status_code == 200
+    assert {p for _, p in mutating} >= ADMIN_MUTATING
+    for method, path in mutating:  # a responder runs incident steps and suppresses, but manages no sink
+        if path in ADMIN_MUTATING:
+            assert api.client.request(method, path, headers=api.headers("responder")).status_code == 403, path
     for method, path in routes(api.client):  # every read a viewer may do answers
         if method == "GET" and path not in STREAMS | ADMIN_ONLY and "{" not in path:
             assert api.client.get(path, headers=api.headers("viewer")).status_code == 200, path
@@ -335,6 +344,88 @@ def test_incidents_open_list_and_blast_radius_equal_to_the_cli(api: Api, product
     audit = [(e["user"], e["action"], e["subject"]) for e in api.get("/api/v1/audit", role="admin")["entries"]]
     assert ("responder-user", "incident.open", "dec-leak") in audit
     assert ("responder-user", "incident.open", "mqtt-open") in audit
+
+
+def test_incident_shows_whether_its_audit_log_verifies(api: Api, tmp_path: Path) -> None:
+    plane = api.client.app.state.plane  # type: ignore[attr-defined]
+    log, key = tmp_path / "audit.jsonl", tmp_path / "keys" / "audit-ed25519"
+    plane.audit_log, plane.audit_public_key = str(log), None
+    plane.audit_key_fingerprint = "sha256:" + "0" * 64  # pinned: no local key is looked for
+    body = {"name": "audit-trail", "store": "telemetry", "from": "2026-12-06", "to": "2026-12-07"}
+    assert api.client.post("/api/v1/incidents", headers=api.headers("responder"), json=body).status_code == 201
+    assert api.get("/api/v1/incidents/audit-trail")["audit_log"]["status"] == "absent"
+    audit = AuditLog(log, key)
+    audit.extend([{"action": "respond.start", "incident": "audit-trail"}, {"action": "respond.end", "incident": "x"}])
+    audit.checkpoint()
+    assert api.get("/api/v1/incidents/audit-trail")["audit_log"]["status"] == "failed"  # not the pinned key
+    plane.audit_public_key, plane.audit_key_fingerprint = str(write_public_key(key)), None
+    status = api.get("/api/v1/incidents/audit-trail")["audit_log"]
+    assert (status["status"], status["ok"], status["entries"], status["checkpoints"]) == ("verified", True, 3, 1)
+    assert status["incident_entries"] == 1 and status["trust"] == "pinned" and str(tmp_path) not in json.dumps(status)
+    lines = log.read_text().splitlines()
+    log.write_text("\n".join([lines[0].replace("respond.start", "respond.stop"), *lines[1:]]) + "\n")  # edited
+    status = api.get("/api/v1/incidents/audit-trail")["audit_log"]
+    assert status["status"] == "failed" and status["bad_entry"] == 1 and "edited" in status["reason"]
+    plane.audit_log = plane.audit_public_key = None
+
+
+def test_copies_settings_and_a_test_alert(api: Api, tmp_path: Path, webhook_receiver: WebhookReceiver) -> None:
+    secret = "sink-secret-5d2e8"
+    for name, expires in (("safe-copy", "2999-01-31"), ("old-copy", "2026-01-31")):
+        (tmp_path / name).mkdir()
+        manifest = Manifest(source="postgresql://prod.internal:5432/app", plan_hash="abc", key_id="k-7f3e9a",
+                            created_at="2026-11-01T00:00:00Z", expires=expires, k=5,
+                            tables={"customers": TableCopy(rows=2_400, suppressed=31)})
+        (tmp_path / name / MANIFEST_FILE).write_text(json.dumps(manifest.to_json()))
+    (tmp_path / "dataward.toml").write_text(f"""
+[[store]]
+name = "safe-copy"
+url = "file://{tmp_path}/safe-copy"
+[[store]]
+name = "old-copy"
+url = "file://{tmp_path}/old-copy"
+[[store]]
+name = "cache"
+url = "redis://:cache-pw-5d2e8@127.0.0.1:1"
+[[alert]]
+url = "{webhook_receiver.url}?token={secret}"
+name = "security-webhook"
+[[alert]]
+url = "http://127.0.0.1:{free_port()}/hook"
+""")
+    app = api.client.app
+    app.state.policy = load_policy(str(tmp_path / "dataward.toml"))  # type: ignore[attr-defined]
+    try:
+        copies = api.client.get("/api/v1/copies?refresh=true", headers=api.headers("viewer")).json()
+        assert copies["schema"] == "dataward.copies/v1" and copies["stores_read"] == 3 and copies["expired"] == 1
+        rows = {c["name"]: c for c in copies["copies"]}
+        assert set(rows) == {"safe-copy", "old-copy"}  # a Redis holds no copy
+        assert (rows["old-copy"]["expired"], rows["safe-copy"]["expired"]) == (True, False)
+        assert rows["safe-copy"]["key_id"] == "k-7f3e9a" and rows["safe-copy"]["k"] == 5
+        assert rows["safe-copy"]["source"].startswith("postgresql://") and rows["safe-copy"]["rows"] == 2_400
+
+        viewer = api.get("/api/v1/settings")
+        assert viewer["schema"] == "dataward.settings/v1" and "users" not in viewer and "audit" not in viewer
+        assert [s["label"] for s in viewer["sinks"]][0] == "security-webhook" and "alert" not in viewer["policy"]
+        assert {s["name"] for s in viewer["policy"]["store"]} >= {"safe-copy", "cache"}
+        admin = api.get("/api/v1/settings", role="admin")
+        assert {u["name"] for u in admin["users"]} >= {"viewer-user", "admin-user"}
+        for text in (json.dumps(viewer), json.dumps(admin), json.dumps(copies)):
+            assert secret not in text and "cache-pw-5d2e8" not in text and PASSWORD not in text
+
+        for role in ("viewer", "responder"):
+            assert api.client.post("/api/v1/sinks/0/test", headers=api.headers(role)).status_code == 403
+        sent = api.client.post("/api/v1/sinks/0/test", headers=api.headers("admin"))
+        assert sent.status_code == 200 and sent.json()["sink"] == "security-webhook"
+        assert [(m["event"], m["sent_by"]) for m in webhook_receiver.received] == [("test", "admin-user")]
+        failed = api.client.post("/api/v1/sinks/1/test", headers=api.headers("admin"))
+        assert failed.status_code == 502 and "failed" in failed.json()["detail"]
+        assert api.client.post("/api/v1/sinks/7/test", headers=api.headers("admin")).status_code == 404
+        audit = [(e["user"], e["action"]) for e in api.get("/api/v1/audit", role="admin")["entries"]]
+        assert audit[:2] == [("admin-user", "alert.test")] * 2
+    finally:
+        app.state.policy = None  # type: ignore[attr-defined]
+        app.state.copies_cache = None  # type: ignore[attr-defined]
 
 
 # ---- schemathesis ----------------------------------------------------------------------------------------------------

@@ -35,8 +35,16 @@ if TYPE_CHECKING:
 @click.option("--baseline", "baseline", type=click.Path(dir_okay=False), default=None,
               help="Baseline file that suppressions are written to. Default: [scan] baseline of --config, "
                    "else baseline.json beside the state database.")
+@click.option("--audit-log", envvar="DATAWARD_AUDIT_LOG", default="dataward-audit.jsonl", show_default=True,
+              help="The incident audit log whose verification the incidents show (env DATAWARD_AUDIT_LOG).")
+@click.option("--audit-public-key", envvar="DATAWARD_AUDIT_PUBLIC_KEY", type=click.Path(dir_okay=False), default=None,
+              help="The audit signer's public key, kept away from the log (env DATAWARD_AUDIT_PUBLIC_KEY); default: "
+                   "the public half of this machine's signing key.")
+@click.option("--audit-key-fingerprint", envvar="DATAWARD_AUDIT_KEY_FINGERPRINT", default=None,
+              help="Or its pinned sha256:HEX fingerprint (env DATAWARD_AUDIT_KEY_FINGERPRINT).")
 def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str | None, tls_key: str | None,
-                  baseline: str | None) -> None:
+                  baseline: str | None, audit_log: str, audit_public_key: str | None,
+                  audit_key_fingerprint: str | None) -> None:
     """Watch the stores of --config (as `dataward watch` does) and serve the API over the same state database.
 
     Bearer tokens come from `dataward users token create`. SIGTERM or Ctrl-C stops the watch between probes
@@ -74,7 +82,8 @@ def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str
         sock.close()
         raise
     bus = EventBus()
-    app = create_app(db_state, baseline=baseline, bus=bus)
+    app = create_app(db_state, baseline=baseline, bus=bus, audit_log=audit_log, audit_public_key=audit_public_key,
+                     audit_key_fingerprint=audit_key_fingerprint)
     app.state.policy = policy  # the settings and copies pages show it (dataward.serve.web)
     runner: WatchRunner | HistoryPoller
     if targets:

@@ -25,7 +25,7 @@ from dataward.serve.accounts import User
 from dataward.serve.auth import require
 from dataward.serve.events import Closed, EventBus
 from dataward.serve.sessions import Clock
-from dataward.serve.views import Conflict, FindingFilter, NotFound, Plane
+from dataward.serve.views import Conflict, DeliveryFailed, FindingFilter, NotFound, Plane
 from dataward.watch.state import StateDB
 
 API = "/api/v1"
@@ -43,6 +43,7 @@ _INCIDENT = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="An i
 
 
 Responder = Annotated[User, Depends(require("responder"))]
+Admin = Annotated[User, Depends(require("admin"))]
 
 
 class SuppressRequest(BaseModel):
@@ -61,12 +62,18 @@ class IncidentRequest(BaseModel):
 
 
 def create_app(db: StateDB, *, baseline: str | None = None, bus: EventBus | None = None,
-               clock: Clock | None = None) -> FastAPI:
+               clock: Clock | None = None, audit_log: str | None = None, audit_public_key: str | None = None,
+               audit_key_fingerprint: str | None = None) -> FastAPI:
     """The application over an open state database (the caller closes it); suppressions go to ``baseline``
-    (default: ``baseline.json`` beside a SQLite state file); the watcher's events come through ``bus``."""
+    (default: ``baseline.json`` beside a SQLite state file); the watcher's events come through ``bus``; the
+    incident audit log to verify (and the key to verify it with) through ``audit_*``. The caller may set
+    ``app.state.policy`` (the settings, copies and sinks come from it)."""
     app = FastAPI(title="dataward", version="1", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.db = db
-    app.state.plane = Plane(db, baseline or views.default_baseline(db.location), bus or EventBus())
+    app.state.policy = None
+    app.state.plane = Plane(db, baseline or views.default_baseline(db.location), bus or EventBus(),
+                            audit_log=audit_log, audit_public_key=audit_public_key,
+                            audit_key_fingerprint=audit_key_fingerprint)
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(DatawardError, _dataward_error)
     _routes(app)
@@ -101,7 +108,8 @@ _LOWER_HEADERS = {k.lower() for k in SECURITY_HEADERS}
 
 async def _dataward_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DatawardError)
-    status = 404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict) else 400
+    status = (404 if isinstance(exc, NotFound) else 409 if isinstance(exc, Conflict)
+              else 502 if isinstance(exc, DeliveryFailed) else 400)
     return JSONResponse({"detail": exc.message, "tip": exc.tip}, status_code=status)
 
 
@@ -183,6 +191,20 @@ def _routes(app: FastAPI) -> None:
     @app.get(f"{API}/audit", dependencies=[Depends(require("admin"))])
     def audit(limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:
         return views.audit_document(plane, limit)
+
+    @app.get(f"{API}/copies", dependencies=viewer)
+    def copies(refresh: Annotated[bool, Query(description="Read the manifests now (else at most a minute old).")]
+               = False) -> dict[str, Any]:
+        return views.copies_document(app.state, datetime.now(UTC), refresh)
+
+    @app.get(f"{API}/settings")
+    def settings(user: Annotated[User, Depends(require("viewer"))]) -> dict[str, Any]:
+        return views.settings_document(plane, app.state.policy, admin=user.allows("admin"))
+
+    @app.post(f"{API}/sinks/{{index}}/test")
+    def test_alert(index: Annotated[int, Path(ge=0, le=10_000, description="The sink's index in GET /api/v1/settings.")],
+                   user: Admin) -> dict[str, Any]:
+        return views.send_test_alert(plane, app.state.policy, index, user, datetime.now(UTC))
 
     @app.get(f"{API}/users", dependencies=[Depends(require("admin"))])
     def users() -> dict[str, Any]:

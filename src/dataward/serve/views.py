@@ -20,6 +20,10 @@ Stable signatures (the pages call these)::
     open_incident(plane, name, user, store=, window_from=, window_to=, window_id=)
     blast_radius_document(plane, name)            -> dataward.blast_radius/v1 (as `incident blast-radius --format json`)
     audit_document(plane, limit=)                 -> dataward.audit/v1
+    audit_log_status(plane, incident=)            -> the incident audit log's verification (dataward.audit_verify/v2+)
+    copies_of(state, now, refresh=)               -> (read at, dataward copy manifests, stores read): cached a minute
+    settings_document(plane, policy, admin=)      -> dataward.settings/v1 (effective policy redacted, sinks labelled)
+    send_test_alert(plane, policy, index, user, now) -> the test alert's payload (DeliveryFailed: 502)
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from dataward.incident.store import IncidentDB
 from dataward.report.base import FORMATS
 from dataward.report.model import Report, ScannedTarget
 from dataward.scan.baseline import DEFAULT_DAYS, Baseline, Suppression, load_baseline, write_baseline
+from dataward.serve import accounts, pages_data
 from dataward.serve.accounts import User
 from dataward.serve.events import EventBus
 from dataward.state.engine import is_sqlite, sqlite_path
@@ -72,6 +77,10 @@ class Conflict(DatawardError):
     """The name is already taken (409)."""
 
 
+class DeliveryFailed(DatawardError):
+    """An alert sink refused or could not be reached (502)."""
+
+
 @dataclass
 class Plane:
     """What the API and the pages work on: the state database, the baseline file and the event bus."""
@@ -81,6 +90,10 @@ class Plane:
     bus: EventBus = field(default_factory=EventBus)
     watch: str = "off"  # "running" (the watch engine in this process), "external" (history polled), "off"
     watch_alive: Callable[[], bool] | None = field(default=None, repr=False)
+    audit_log: str | None = None  # the incident audit log (`incident respond/notify --audit-log`); None: not set
+    audit_public_key: str | None = None  # the signer's public key, kept away from the log
+    audit_key_fingerprint: str | None = None  # or a pinned fingerprint
+    _verified: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def watch_state(self) -> str:
@@ -545,6 +558,7 @@ def incident_document(plane: Plane, name: str) -> dict[str, Any]:
         "obligations": radius.get("obligations", []) if isinstance(radius, dict) else [],
         "respond": respond,
         "notify": {state: int(n) for state, n in sent},
+        "audit_log": audit_log_status(plane, incident=name),
     }
 
 
@@ -605,3 +619,120 @@ def audit_document(plane: Plane, limit: int = 200) -> dict[str, Any]:
     return {"schema": AUDIT_SCHEMA, "entries": [
         {"id": r.id, "at": r.at, "user": r.user_name, "action": r.action, "subject": r.subject,
          "detail": json.loads(r.detail)} for r in rows]}
+
+
+# ---- the incident audit log: its verification status ----------------------------------------------------------
+def audit_log_status(plane: Plane, incident: str | None = None) -> dict[str, Any]:
+    """Whether the incident audit log (the hash chain `incident respond` and `notify` append to) verifies, as
+    `dataward incident audit verify --format json` says, with the key pinned to serve (``--audit-public-key`` or
+    ``--audit-key-fingerprint``; else the public half of this machine's signing key, never a file beside the
+    log), and how many entries name ``incident``. ``status``: ``verified``, ``failed``, ``absent`` (no log
+    yet) or ``no-key``. The walk is cached until the log file changes."""
+    from dataward.incident.audit import default_key_path, public_key_path, verify_log
+
+    path = Path(plane.audit_log or "dataward-audit.jsonl")
+    key: str | None = plane.audit_public_key
+    trust = "pinned" if key or plane.audit_key_fingerprint else "local signing key"
+    if key is None and not plane.audit_key_fingerprint:
+        local = public_key_path(default_key_path())
+        key = str(local) if local.is_file() else None
+    out: dict[str, Any] = {"log": path.name, "trust": trust}
+    try:
+        stat = path.stat()
+    except OSError:
+        return {**out, "status": "absent", "ok": None, "reason": "no audit log yet (no respond or notify run)"}
+    if key is None and not plane.audit_key_fingerprint:
+        return {**out, "status": "no-key", "ok": None,
+                "reason": "no public key to verify with", "tip": "start serve with --audit-public-key FILE"}
+    version = (str(path), stat.st_mtime_ns, stat.st_size, key, plane.audit_key_fingerprint, incident)
+    cached = plane._verified.get(version)
+    if cached is not None:
+        return cached
+    try:
+        result = verify_log(path, key, key_fingerprint=plane.audit_key_fingerprint).to_json()
+    except DatawardError as exc:
+        return {**out, "status": "no-key", "ok": None, "reason": exc.message}
+    mine = 0
+    if incident is not None:
+        needle = b'"incident":' + json.dumps(incident).encode()
+        with open(path, "rb") as fh:
+            mine = sum(1 for line in fh if needle in line)
+    answer = {**out, **result, "status": "verified" if result["ok"] else "failed", "incident_entries": mine}
+    with plane._lock:
+        if len(plane._verified) > 64:
+            plane._verified.clear()
+        plane._verified[version] = answer
+    return answer
+
+
+# ---- copies and settings (the copies and settings pages' data) -----------------------------------------------
+COPIES_SCHEMA: Final = "dataward.copies/v1"
+SETTINGS_SCHEMA: Final = "dataward.settings/v1"
+COPIES_TTL: Final = timedelta(seconds=60)
+
+
+def copies_of(state: Any, now: datetime, refresh: bool = False) -> tuple[datetime, list[dict[str, Any]], int]:
+    """The safe copies among the policy's stores (``state.policy``; see :func:`pages_data.copies`): (read at,
+    rows, stores read). Reading opens every store, so the answer is kept a minute in ``state.copies_cache``,
+    which the copies page shares."""
+    policy = getattr(state, "policy", None)
+    targets = [(t.name or t.url, t.url) for t in policy.targets()] if policy is not None else []
+    cached = getattr(state, "copies_cache", None)
+    if cached is None or refresh or now - cached[0] > COPIES_TTL:
+        cached = (now, pages_data.copies(targets, now))
+        state.copies_cache = cached
+    return cached[0], cached[1], len(targets)
+
+
+def copies_document(state: Any, now: datetime, refresh: bool = False) -> dict[str, Any]:
+    """``dataward.copies/v1``: every safe copy's manifest (source, destination, key id, expiry, k-anonymity,
+    ``expired``), expired ones first; URLs redacted."""
+    read_at, rows, read = copies_of(state, now, refresh)
+    return {"schema": COPIES_SCHEMA, "read_at": iso(read_at), "stores_read": read,
+            "expired": sum(1 for r in rows if r.get("expired")), "copies": rows}
+
+
+def alert_sinks(policy: Any) -> list[Any]:
+    from dataward.watch import config_from_policy
+
+    return list(config_from_policy(policy).alerts) if policy is not None else []
+
+
+def settings_document(plane: Plane, policy: Any, *, admin: bool) -> dict[str, Any]:
+    """``dataward.settings/v1``: the effective policy, read-only, every URL redacted and without its alert
+    section (alert URLs carry their secret in the path); the alert sinks by label and events; the watch state.
+    For an admin also the users (no password, no token) and the latest audit entries."""
+    document = None
+    if policy is not None:
+        document = pages_data.redacted_config(policy.model_dump(mode="json", by_alias=True, exclude_none=True))
+        document.pop("alert", None)
+    out: dict[str, Any] = {
+        "schema": SETTINGS_SCHEMA, "source": str(getattr(policy, "source", None) or "") or None, "policy": document,
+        "sinks": [{"index": i, "label": a.label, "events": list(a.events)} for i, a in enumerate(alert_sinks(policy))],
+        "watch": plane.watch_state(), "baseline": Path(plane.baseline).name,
+    }
+    if admin:
+        out["users"] = [{"name": u.name, "role": u.role, "disabled": u.disabled, "created_at": u.created_at,
+                         "tokens": u.tokens} for u in accounts.list_users(plane.engine)]
+        out["audit"] = audit_document(plane, limit=20)["entries"]
+    return out
+
+
+def send_test_alert(plane: Plane, policy: Any, index: int, user: User, now: datetime) -> dict[str, Any]:
+    """Send a test alert (``event: test``, no finding) to the policy's alert sink ``index``. Audited before the
+    send; a refused delivery is :class:`DeliveryFailed`."""
+    from dataward.watch.alerts.base import DeliveryError, sink_for
+
+    sinks = alert_sinks(policy)
+    if not 0 <= index < len(sinks):
+        raise NotFound(f"there is no alert sink {index}", tip="GET /api/v1/settings lists them")
+    sink = sinks[index]
+    payload: dict[str, Any] = {"schema": "dataward.alert/v1", "event": "test", "store": "dataward-test-alert",
+                               "at": iso(now), "target": "test://", "finding": None, "categories": [], "window": {},
+                               "test": True, "sent_by": user.name}
+    record(plane.engine, user, "alert.test", sink.label, {})
+    try:
+        sink_for(sink.url).send(payload)
+    except DeliveryError as exc:
+        raise DeliveryFailed(f"the test alert to {sink.label} failed: {exc}") from None
+    return {"sink": sink.label, "sent": True, "payload": payload}
