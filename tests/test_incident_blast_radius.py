@@ -427,6 +427,8 @@ def test_categories_limit_the_blast_radius(prod, stores, tmp_path, monkeypatch):
     r = runner.invoke(cli, [*args, "--classification", str(path), "--categories", "identity", "--format", "json"])
     assert r.exit_code == 0, r.output
     assert set(json.loads(r.output)["by_field"]) == {"email"}  # wifi_ssid is device tier
+    r = runner.invoke(cli, [*args, "--categories", " , "])
+    assert r.exit_code == 2 and "--categories names no category" in r.output
     r = runner.invoke(cli, [*args, "--categories", "email,emial"])
     assert r.exit_code == 2
     assert r.output.strip().splitlines()[0] == (

@@ -77,6 +77,8 @@ def parse_categories(words: Iterable[str], option: str = "--categories") -> froz
     is one sentence with a suggestion, never a silent empty selection."""
     names = [*CATEGORIES, *(t.value for t in Tier)]
     given = [w.strip() for word in words for w in word.split(",") if w.strip()]
+    if not given:
+        raise ConfigError(f"{option} names no category", tip="write e.g. email,credential (ids or tiers)")
     for word in given:
         if word not in names:
             raise ConfigError(
