@@ -219,6 +219,7 @@ def test_findings_export_json_sarif_ocsf_of_the_current_filter(api: Api) -> None
 def test_suppress_hides_writes_the_baseline_audits_and_is_reversible(api: Api) -> None:
     expires = (date.today() + timedelta(days=30)).isoformat()
     path = f"/api/v1/findings/{MQ.id}/suppress"
+    assert MQ.id in {f["id"] for f in api.get("/api/v1/findings", limit=20)["findings"]}  # a cached page
     answer = api.client.post(path, headers=api.headers("responder"),
                              json={"reason": "test broker, no customer data", "expires": expires})
     assert answer.status_code == 200, answer.text
@@ -228,6 +229,7 @@ def test_suppress_hides_writes_the_baseline_audits_and_is_reversible(api: Api) -
                                          "expires": expires, "rule": MQ.rule, "target": MQ.target,
                                          "object": None, "added": date.today().isoformat()}]
     assert MQ.id not in {f["id"] for f in api.get("/api/v1/findings")["findings"]}
+    assert MQ.id not in {f["id"] for f in api.get("/api/v1/findings", limit=20)["findings"]}  # not from the cache
     shown = api.get("/api/v1/findings", state="suppressed")["findings"]
     assert [(f["id"], f["suppressed"], f["suppression"]["reason"]) for f in shown] == [
         (MQ.id, True, "test broker, no customer data")]
@@ -237,6 +239,7 @@ def test_suppress_hides_writes_the_baseline_audits_and_is_reversible(api: Api) -
     assert api.client.delete(path, headers=api.headers("responder")).status_code == 200
     assert json.loads(api.baseline.read_text())["suppressions"] == []
     assert MQ.id in {f["id"] for f in api.get("/api/v1/findings")["findings"]}
+    assert MQ.id in {f["id"] for f in api.get("/api/v1/findings", limit=20)["findings"]}
     assert api.client.post(path, headers=api.headers("admin"), json={"reason": "again"}).status_code == 200
     assert api.client.post(f"/api/v1/findings/{MQ.id}/unsuppress", headers=api.headers("admin")).status_code == 200
     actions = [(e["user"], e["action"]) for e in api.get("/api/v1/audit", role="admin")["entries"][:4]]

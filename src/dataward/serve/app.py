@@ -10,7 +10,7 @@ and sessions are :mod:`dataward.serve.web` and :mod:`dataward.serve.auth`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
@@ -71,6 +71,7 @@ def create_app(db: StateDB, *, baseline: str | None = None, bus: EventBus | None
     app = FastAPI(title="dataward", version="1", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.db = db
     app.state.policy = None
+    app.state.api_cache = pages_data.VersionedCache()  # the overview and findings pages of the API
     app.state.plane = Plane(db, baseline or views.default_baseline(db.location), bus or EventBus(),
                             audit_log=audit_log, audit_public_key=audit_public_key,
                             audit_key_fingerprint=audit_key_fingerprint)
@@ -113,9 +114,19 @@ async def _dataward_error(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": exc.message, "tip": exc.tip}, status_code=status)
 
 
+CACHED_LIMIT = 1000  # findings pages up to this size are cached per state version
+
+
 def _routes(app: FastAPI) -> None:
     viewer = [Depends(require("viewer"))]
     plane: Plane = app.state.plane
+
+    def cached(key: tuple[Any, ...], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """``compute()`` while the state version (last event, window, probe; the baseline file) is unchanged:
+        a dashboard or script polling between two probes costs a few index lookups."""
+        version = pages_data.state_version(plane.engine, plane.baseline)
+        value: dict[str, Any] = app.state.api_cache.get(key, version, compute)
+        return value
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -138,7 +149,7 @@ def _routes(app: FastAPI) -> None:
 
     @app.get(f"{API}/overview", dependencies=viewer)
     def overview() -> dict[str, Any]:
-        return views.overview_document(plane)
+        return views.overview_now(cached(("overview",), lambda: views.overview_document(plane)), plane)
 
     @app.get(f"{API}/findings", dependencies=viewer, response_model=None)
     def findings(
@@ -153,6 +164,8 @@ def _routes(app: FastAPI) -> None:
     ) -> dict[str, Any] | Response:
         filters = FindingFilter(severity, store, rule, category, state, limit, offset)
         if format is None:
+            if limit is not None and limit <= CACHED_LIMIT:
+                return cached(("findings", filters), lambda: views.findings_document(plane, filters))
             return views.findings_document(plane, filters)
         text, media = views.export_findings(plane, filters, format)
         suffix = {"json": "json", "sarif": "sarif", "ocsf": "ocsf.jsonl"}[format]

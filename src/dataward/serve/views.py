@@ -212,6 +212,19 @@ def overview_document(plane: Plane, worst: int = 10, windows_shown: int = 100) -
     }
 
 
+def overview_now(doc: dict[str, Any], plane: Plane) -> dict[str, Any]:
+    """An overview document (perhaps cached while the state is unchanged) with its time-dependent fields
+    computed afresh: ``generated_at``, the windows' ``open_seconds`` and ``open_for``, the watch state."""
+    now = datetime.now(UTC)
+
+    def aged(w: dict[str, Any]) -> dict[str, Any]:
+        return {**w, "open_seconds": max(0, int((now - parse_iso(w["opened"])).total_seconds())),
+                "open_for": duration_text(w["opened"], None)}
+
+    return {**doc, "generated_at": iso(now), "store_windows": [aged(w) for w in doc["store_windows"]],
+            "open_windows": [aged(w) for w in doc["open_windows"]], "watch": plane.watch_state()}
+
+
 # ---- findings ------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class FindingFilter:
