@@ -125,14 +125,16 @@ def default_baseline(state: str) -> str:
 
 
 # ---- stores, history, overview -------------------------------------------------------------------------------
-def stores_document(engine: Engine) -> dict[str, Any]:
-    """Every watched store with its state: exposed (an open window), unreachable, protected, or unknown."""
+def stores_document(engine: Engine, opened: dict[str, str] | None = None) -> dict[str, Any]:
+    """Every watched store with its state: exposed (an open window), unreachable, protected, or unknown.
+    ``opened``: each exposed store's oldest open window, when the caller has it already (the overview)."""
     with engine.begin() as conn:
         rows = conn.execute(select(stores.c.store, stores.c.kind, stores.c.reachable, stores.c.last_probe,
                                    stores.c.last_secure).order_by(stores.c.store)).all()
-        opened: dict[str, str] = {store: at for store, at in conn.execute(
-            select(windows.c.store, func.min(windows.c.opened))
-            .where(windows.c.closed.is_(None)).group_by(windows.c.store))}
+        if opened is None:
+            opened = {store: at for store, at in conn.execute(
+                select(windows.c.store, func.min(windows.c.opened))
+                .where(windows.c.closed.is_(None)).group_by(windows.c.store))}
         unreachable: dict[str, str] = {store: at for store, at in conn.execute(
             select(events.c.store, func.max(events.c.at))
             .where(events.c.event == "unreachable").group_by(events.c.store))}
@@ -161,10 +163,6 @@ def overview_document(plane: Plane, worst: int = 10, windows_shown: int = 100) -
     finding windows (``open_windows``, at most ``windows_shown``, of ``open_windows_total``); the worst open
     findings (suppressed ones left out); the last probe overall and per store; the watch engine's state
     (``running``, ``stopped``, ``external``: a watcher elsewhere, or ``off``)."""
-    doc = stores_document(plane.engine)
-    by_state: dict[str, list[str]] = {s: [] for s in ("exposed", "unreachable", "protected", "unknown")}
-    for s in doc["stores"]:
-        by_state[s["state"]].append(s["name"])
     now = datetime.now(UTC)
 
     def since(opened: str) -> dict[str, Any]:
@@ -174,7 +172,6 @@ def overview_document(plane: Plane, worst: int = 10, windows_shown: int = 100) -
     c = windows.c
     is_open = c.closed.is_(None)
     with plane.engine.begin() as conn:
-        total = conn.execute(select(func.count()).where(is_open)).scalar_one()
         oldest = conn.execute(select(c.id, c.store, c.finding, c.rule, c.severity, c.title, c.opened, c.last_seen)
                               .where(is_open).order_by(c.opened, c.store, c.id).limit(windows_shown)).all()
         # per store: since when, how bad, how many; its first window (the watcher inserts windows as they open)
@@ -183,6 +180,11 @@ def overview_document(plane: Plane, worst: int = 10, windows_shown: int = 100) -
                              .where(is_open).group_by(c.store)).all()
         titles = {i: (rule, title) for i, rule, title in
                   conn.execute(select(c.id, c.rule, c.title).where(c.id.in_([h.id for h in heads])))}
+    total = sum(int(h.findings) for h in heads)
+    doc = stores_document(plane.engine, opened={h.store: h.opened for h in heads})
+    by_state: dict[str, list[str]] = {s: [] for s in ("exposed", "unreachable", "protected", "unknown")}
+    for s in doc["stores"]:
+        by_state[s["state"]].append(s["name"])
     store_windows = [
         {"store": h.store, "window_id": h.id, "opened": h.opened, **since(h.opened),
          "severity": Severity(int(h.worst or 0)).label, "findings": int(h.findings), "rule": titles[h.id][0],
