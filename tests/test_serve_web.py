@@ -512,9 +512,17 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return artifacts(tmp_path_factory)
 
 
+def watch_console(page: Page) -> list[str]:
+    """The page's console errors from here on (a CSP violation is one: "Refused to ... Content Security Policy")."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return errors
+
+
 def browser_login(browser: Browser, server: ThreadedServer | LiveServe, name: str, path: str = "/") -> Page:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
+    page.console_errors = watch_console(page)  # type: ignore[attr-defined]
     page.goto(server.url + path)
     assert "/login" in page.url
     page.fill("input[name=name]", name)
@@ -527,8 +535,7 @@ def browser_login(browser: Browser, server: ThreadedServer | LiveServe, name: st
 def test_browser_login_and_overview(browser: Browser, server: ThreadedServer, shots: Path) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "CSP" in m.text else None)
+    errors = watch_console(page)
     page.goto(server.url + "/")
     page.wait_for_url(re.compile(r".*/login.*"))
     page.screenshot(path=str(shots / "login.png"))
@@ -537,13 +544,14 @@ def test_browser_login_and_overview(browser: Browser, server: ThreadedServer, sh
     page.click("button[type=submit]")
     assert "Wrong name or password" in page.inner_text(".error")
     page.fill("input[name=password]", PASSWORD)
+    errors.clear()  # the wrong password's 401 was expected
     page.click("button[type=submit]")
     page.wait_for_url(server.url + "/")
     assert page.is_visible("#exposed-banner") and "analytics-copy" in page.inner_text("#exposed-banner")
     assert page.inner_text("tr[data-store=cache] .state-cell") == "unreachable"
     assert "Open an incident" not in page.content()  # a viewer gets no response-step button
     page.screenshot(path=str(shots / "overview.png"), full_page=True)
-    assert not errors, errors  # no CSP violation: no inline script or style
+    assert not errors, errors  # no CSP violation (no inline script or style), no script error
     context.close()
 
 
@@ -561,6 +569,7 @@ def test_browser_pages_by_role(browser: Browser, server: ThreadedServer, shots: 
     page.goto(server.url + "/settings")
     assert page.is_visible("text=Send test alert") and page.is_visible("#users")
     page.screenshot(path=str(shots / "settings.png"), full_page=True)
+    assert not page.console_errors, page.console_errors  # type: ignore[attr-defined]
     page.context.close()
     viewer = browser_login(browser, server, "val", "/settings")
     assert not viewer.is_visible("text=Send test alert") and not viewer.is_visible("#users")
@@ -614,6 +623,7 @@ def test_browser_suppress_and_incident_with_the_clis_blast_radius(browser: Brows
     page.screenshot(path=str(shots / "incident.png"), full_page=True)
     page.goto(server.url + "/incidents")
     page.screenshot(path=str(shots / "incidents.png"), full_page=True)
+    assert not page.console_errors, page.console_errors  # type: ignore[attr-defined]
     page.context.close()
 
 
@@ -706,4 +716,5 @@ def test_browser_banner_appears_without_reload_when_protection_is_switched_off(
         assert answer.status == 200, path
         assert CANARY not in answer.text() and "cache-pw-web-41c" not in answer.text(), path
     assert "email" in page.request.get(live.url + "/stores/cache").text()  # what was sampled, as a category
+    assert not page.console_errors, page.console_errors  # type: ignore[attr-defined]
     page.context.close()
