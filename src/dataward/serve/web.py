@@ -2,9 +2,11 @@
 
 Every page needs a session (:func:`dataward.serve.auth.require_page`); without one the browser is sent to
 ``/login``. Every form carries the session's CSRF token; a POST without it is refused (403). Buttons for a
-step the caller's role may not run are not drawn, and the POST behind them checks the role again. The only
-script is ``static/dataward.js`` (the CSP forbids inline script): it shows the "exposed now" banner from the
-Server-Sent Events of ``/api/v1/events`` without a reload.
+step the caller's role may not run are not drawn, and the POST behind them checks the role again; every
+change goes to the audit log with the user's name. The data comes from :mod:`dataward.serve.views` (the API's
+library) and :mod:`dataward.serve.pages_data`; the overview, stores and findings pages are cached per state
+version. The only script is ``static/dataward.js`` (the CSP forbids inline script): the "exposed now" banner
+from the Server-Sent Events of ``/api/v1/events``, and an incident's progress, without a reload.
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ NAV = (("overview", "/", "Overview"), ("stores", "/stores", "Stores"), ("finding
        ("settings", "/settings", "Settings"))
 PAGES = ("/", "/stores", "/findings", "/copies", "/incidents", "/settings")  # the route walk's list
 
-viewer = require_page("viewer")
-Viewer = Annotated[Caller, Depends(viewer)]
+Viewer = Annotated[Caller, Depends(require_page("viewer"))]
+Responder = Annotated[Caller, Depends(require_page("responder"))]
+Admin = Annotated[Caller, Depends(require_page("admin"))]
 router = APIRouter(include_in_schema=False)
 
 
@@ -222,9 +225,6 @@ def _settings(request: Request, caller: Caller, *, status: int = 200, **extra: A
                   **extra)
 
 
-Admin = Annotated[Caller, Depends(require_page("admin"))]
-
-
 @router.post("/settings/users")
 async def add_user_form(request: Request, caller: Admin) -> Response:
     form = await form_of(request)
@@ -278,7 +278,6 @@ def test_alert_form(request: Request, caller: Admin, index: int) -> Response:
 # ---- findings and incidents (the library: dataward.serve.views, the same functions as the API) -----------
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 PAGE_SIZE = 100
-Responder = Annotated[Caller, Depends(require_page("responder"))]
 
 
 def plane_of(request: Request) -> views.Plane:
