@@ -378,6 +378,17 @@ resends = 2
     assert all(len(set(received[d])) == 1 for d in received)
     assert all(len(received[d]) == 3 for d in dead)  # first send and two re-sends
     assert all(len(v) == 1 for d, v in received.items() if d not in flaky | dead)
+    # the CLI: a re-run re-sends only to the silent devices (still 'published' in the ledger), names them,
+    # and exits 1, since a command that may not have reached a device is not a success (like notify)
+    from click.testing import CliRunner
+
+    from dataward.cli import cli
+
+    result = CliRunner().invoke(cli, ["incident", "respond", "leak", "--playbook", str(playbook),
+                                       "--db", str(tmp_path / "inc.db"), "--audit-log", str(tmp_path / "audit.jsonl"),
+                                       "--signing-key", str(tmp_path / "audit.pem")])
+    assert result.exit_code == 1, result.output
+    assert f"{len(dead)} never acknowledged" in result.output
 
 
 @pytest.mark.parametrize("setting", ['window = 0', 'window = "x"', 'resends = -1', 'window_wait = "soon"'])

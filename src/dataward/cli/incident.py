@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -13,6 +13,9 @@ from dataward.cli._common import COMMANDS, check_writable, progress, schema_opti
 from dataward.cli._engine import engine_from, engine_options
 from dataward.errors import DatawardError
 from dataward.schemamap import SchemaMap
+
+if TYPE_CHECKING:
+    from dataward.incident.respond import StepReport
 from dataward.targets import parse_target
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -251,6 +254,7 @@ def respond_cmd(
 
     Resumable: a re-run after a crash continues where it stopped and never repeats a side effect. Tokens,
     integrations and devices are found through the [schema] map of --config (default: the reference one).
+    Exit 1 when a device never acknowledged its command (they are named; a re-run re-sends to them).
 
     \b
     Example:
@@ -276,7 +280,13 @@ def respond_cmd(
                 indent=2,
             )
         )
-        return
+    else:
+        _print_respond_table(reports, dry_run)
+    if not dry_run and any(r.outcome.unconfirmed for r in reports):
+        sys.exit(1)  # a command that may not have reached a device is not a success (exit 1, like notify)
+
+
+def _print_respond_table(reports: list[StepReport], dry_run: bool) -> None:
     for r in reports:
         counts = ", ".join(f"{k} {v:,}" for k, v in r.outcome.counts.items() if v)
         verb = "would change" if dry_run else "changed"
