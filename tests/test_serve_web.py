@@ -550,6 +550,7 @@ def test_browser_login_and_overview(browser: Browser, server: ThreadedServer, sh
     assert page.is_visible("#exposed-banner") and "analytics-copy" in page.inner_text("#exposed-banner")
     assert page.inner_text("tr[data-store=cache] .state-cell") == "unreachable"
     assert "Open an incident" not in page.content()  # a viewer gets no response-step button
+    assert page.is_visible("#windows tr[data-window-store=analytics-copy]")
     page.screenshot(path=str(shots / "overview.png"), full_page=True)
     assert not errors, errors  # no CSP violation (no inline script or style), no script error
     context.close()
@@ -701,6 +702,7 @@ def test_browser_banner_appears_without_reload_when_protection_is_switched_off(
     assert "cache" in page.inner_text("#exposed-banner")
     assert page.inner_text("tr[data-store=cache] .state-cell") == "exposed"
     assert (page.inner_text("#count-exposed"), page.inner_text("#count-protected")) == ("1", "0")
+    assert page.is_visible("#windows tr[data-window-store=cache]") and page.is_hidden("#no-windows")
     page.screenshot(path=str(shots / "overview-live.png"), full_page=True)
     (shots / "banner-seconds.txt").write_text(f"{seen:.2f}\n")  # from the switch, probe interval 1 s included
 

@@ -41,6 +41,52 @@
       }
     }
   }
+  function windowRow(data) {  // a new open window, live; reload for its incident button
+    var table = document.getElementById("windows");
+    if (!table || !data.store) { return; }
+    var rows = table.querySelectorAll("tr[data-window-store]");
+    for (var i = 0; i < rows.length; i++) {
+      if (rows[i].getAttribute("data-window-store") === data.store) { return; }
+    }
+    var tr = document.createElement("tr");
+    tr.setAttribute("data-window-store", data.store);
+    var link = document.createElement("a");
+    link.href = "/stores/" + encodeURIComponent(data.store);
+    link.textContent = data.store;
+    var opened = (data.window && data.window.opened) || data.at || "";
+    var severity = (data.finding && data.finding.severity) || "";
+    var badge = document.createElement("span");
+    badge.className = "sev sev-" + severity;
+    badge.textContent = severity;
+    var cells = [link, document.createTextNode(opened), document.createTextNode("just now"),
+                 document.createTextNode(String((data.findings || []).length || 1)), badge];
+    cells.forEach(function (content, n) {
+      var td = document.createElement("td");
+      if (n === 3) { td.className = "num"; }
+      td.appendChild(content);
+      tr.appendChild(td);
+    });
+    table.querySelector("tbody").appendChild(tr);
+    table.hidden = false;
+    var none = document.getElementById("no-windows");
+    if (none) { none.hidden = true; }
+  }
+  function dropWindow(store) {
+    var table = document.getElementById("windows");
+    if (!table) { return; }
+    var rows = table.querySelectorAll("tr[data-window-store]");
+    for (var i = 0; i < rows.length; i++) {
+      if (rows[i].getAttribute("data-window-store") === store) { rows[i].remove(); }
+    }
+    if (!table.querySelectorAll("tr[data-window-store]").length) {
+      table.hidden = true;
+      var none = document.getElementById("no-windows");
+      if (none) { none.hidden = false; }
+    }
+  }
+  function dataOf(event) {
+    try { return JSON.parse(event.data) || {}; } catch (e) { return {}; }
+  }
   function storeOf(event) {
     try { return JSON.parse(event.data).store || null; } catch (e) { return null; }
   }
@@ -50,12 +96,13 @@
     if (!store) { return; }
     if (exposed.indexOf(store) < 0) { exposed.push(store); }
     mark(store, "exposed");
+    windowRow(dataOf(event));
     show();
   });
   source.addEventListener("fixed", function (event) {
     var store = storeOf(event);
     exposed = exposed.filter(function (s) { return s !== store; });
-    if (store) { mark(store, "protected"); }
+    if (store) { mark(store, "protected"); dropWindow(store); }
     show();
   });
   source.addEventListener("unreachable", function (event) {
