@@ -457,6 +457,7 @@ def test_incident_from_a_window_by_role(client: TestClient) -> None:
              "updated_at": "2026-12-07T10:00:00Z"} for i in range(7)])
     page = client.get(answer.headers["location"]).text
     assert "revoke_tokens" in page and "done 3, pending 2" in page
+    assert 'id="audit-log"><span class="audit-absent">absent</span>' in page  # no respond or notify run yet
     assert "sent</td><td class=\"num\">7</td>" in page
     listed = client.get("/incidents").text
     assert 'data-incident="analytics-copy-2026-12-07"' in listed
