@@ -14,9 +14,10 @@ findings p95 under 150 ms, each page under 200 KB.
 Part 2 (``--live-stores N``, 0 to skip) starts N real stores exactly as bench/watch.py does (its mix: Redis,
 memcached, Mosquitto, PostgreSQL, MariaDB with authentication on), runs `dataward serve --config` over them
 (interval ``--interval``), listens to /api/v1/events, and once every store has been probed switches the
-protection of 10% of them off. Prints the exposed event's latency after the watcher's transition (the event's
-``at``, which has one-second resolution: the figure is an upper bound) and after the switch (which includes the
-wait for the next probe), and the serve process's RSS (peak and last) after ``--rounds`` rounds while the
+protection of 10% of them off. Prints the exposed event's latency after the watcher's transition (when the
+store's open window first shows in the state database, polled every 100 ms), after the start of the probe that
+found it (the event's ``at``: this includes the full scan an exposure triggers) and after the switch (which
+also includes the wait for the next probe), and the serve process's RSS (peak and last) after ``--rounds`` rounds while the
 overview, findings and stores are requested through the API. Goals: the event within 2 s of the transition, RSS under 400 MB at 200
 stores every 15 s. The machine's load average is printed with the figures: on a shared VM they are upper bounds.
 """
@@ -135,12 +136,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stores", type=int, default=200)
     parser.add_argument("--findings", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=30, help="requests per page and API answer (0: skip part 1)")
     parser.add_argument("--live-stores", type=int, default=200, help="real stores watched by a serve (0: skip)")
     parser.add_argument("--interval", type=float, default=15.0, help="the live serve's probe interval, seconds")
     parser.add_argument("--rounds", type=int, default=4, help="probe rounds before the RSS is read")
     args = parser.parse_args()
-    pages_and_api(args)
+    if args.runs:
+        pages_and_api(args)
     if args.live_stores:
         live(args)
 
@@ -183,6 +185,9 @@ def print_load() -> None:
 
 
 # ---- part 2: a live serve watching real stores ---------------------------------------------------------------
+POLL_S = 0.1
+
+
 class Listener:
     """/api/v1/events in a thread: (event, data, arrival time) of every event."""
 
@@ -264,6 +269,21 @@ def _live_run(args: Any, rng: random.Random, stores: list[Any], folder: Path, pr
     print(f"live: first round (probe and full scan of every store) in {time.monotonic() - begun:.1f} s", flush=True)
     listener = Listener(f"{base}/api/v1/events", token)
     listener.open.wait(10)
+    committed: dict[str, float] = {}  # when each store's open window was first seen in the state database
+    polling = threading.Event()
+
+    def poll() -> None:
+        import sqlite3
+
+        with sqlite3.connect(folder / "watch.db", timeout=5) as conn:
+            while not polling.is_set():
+                at = time.time()
+                for (store,) in conn.execute("SELECT DISTINCT store FROM windows WHERE closed IS NULL"):
+                    committed.setdefault(store, at)
+                conn.commit()  # end the read transaction: the next poll sees new commits
+                time.sleep(POLL_S)
+
+    threading.Thread(target=poll, daemon=True).start()
     flippable = [s for s in stores if s.flip is not None]
     chosen = rng.sample(flippable, max(2, round(0.10 * len(stores))))
     flipped: dict[str, float] = {}
@@ -282,7 +302,9 @@ def _live_run(args: Any, rng: random.Random, stores: list[Any], folder: Path, pr
     for event, data, at in listener.events:
         if event == "exposed" and data["store"] in flipped and data["store"] not in first:
             first[data["store"]] = (data, at)
-    after_transition = [at - parse_iso(d["at"]).timestamp() for d, at in first.values()]
+    polling.set()
+    after_probe = [at - parse_iso(d["at"]).timestamp() for d, at in first.values()]
+    after_commit = [at - committed[name] for name, (_, at) in first.items() if name in committed]
     after_switch = [at - flipped[name] for name, (_, at) in first.items()]
     # the remaining rounds, with a dashboard reading the overview and findings meanwhile
     until = time.monotonic() + args.rounds * args.interval
@@ -298,9 +320,14 @@ def _live_run(args: Any, rng: random.Random, stores: list[Any], folder: Path, pr
     print(f"live serve: {len(stores)} stores every {args.interval:g} s; switched {len(flipped)} off, exposed "
           f"events for {len(first)}, other exposed events "
           f"{sum(1 for e, d, _ in listener.events if e == 'exposed' and d['store'] not in flipped)}")
-    if after_transition:
-        print(f"  exposed event after the watcher's transition: p50 {statistics.median(after_transition):.2f} s, "
-              f"max {max(after_transition):.2f} s (upper bound: 'at' has one-second resolution; goal < 2 s)")
+    if after_commit:
+        print(f"  exposed event after the watcher's transition (its window seen in the database, polled every "
+              f"{1000 * POLL_S:.0f} ms): p50 {statistics.median(after_commit):.2f} s, max {max(after_commit):.2f} s "
+              f"(goal < 2 s; up to {POLL_S:g} s either way is the poll's resolution)")
+    if after_probe:
+        print(f"  exposed event after the start of the probe that found it (its 'at', one-second resolution; "
+              f"includes the full scan an exposure triggers): p50 {statistics.median(after_probe):.2f} s, "
+              f"max {max(after_probe):.2f} s")
         print(f"  exposed event after the switch (includes the wait for the next probe): p50 "
               f"{statistics.median(after_switch):.1f} s, max {max(after_switch):.1f} s")
     print(f"  serve process RSS after {args.rounds} more rounds: {now_mb:.0f} MB now, peak {peak_mb:.0f} MB "
