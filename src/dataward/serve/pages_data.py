@@ -71,6 +71,20 @@ def overview(engine: Engine, now: datetime | None = None, suppressed: frozenset[
             "exposed": [s["name"] for s in listed if s["state"] == "exposed"]}
 
 
+def state_of(name: str, reachable: bool | None, last_probe: str | None, last_secure: str | None,
+             opened: dict[str, str], unreachable: dict[str, str]) -> tuple[str, str | None]:
+    """A store's state and since when (``dataward.stores/v1``): exposed (an open window, since the oldest
+    ``opened``), unknown (never probed), unreachable (since the last ``unreachable`` event), else protected
+    (since the last secure probe)."""
+    if name in opened:
+        return "exposed", opened[name]
+    if reachable is None:
+        return "unknown", None
+    if not reachable:
+        return "unreachable", unreachable.get(name, last_probe)
+    return "protected", last_secure
+
+
 def store_states(engine: Engine, now: datetime, heads: list[dict[str, Any]],
                  store: str | None = None) -> list[dict[str, Any]]:
     """Every store (or one) with its state as ``dataward.stores/v1`` defines it (exposed: an open window, since
@@ -87,14 +101,7 @@ def store_states(engine: Engine, now: datetime, heads: list[dict[str, Any]],
         unreachable: dict[str, str] = {name: at for name, at in conn.execute(events_q)}
     out = []
     for name, kind, reachable, last_probe, last_secure in rows:
-        if name in opened:
-            state, since = "exposed", opened[name]
-        elif reachable is None:
-            state, since = "unknown", None
-        elif not reachable:
-            state, since = "unreachable", unreachable.get(name, last_probe)
-        else:
-            state, since = "protected", last_secure
+        state, since = state_of(name, reachable, last_probe, last_secure, opened, unreachable)
         out.append({"name": name, "kind": kind, "state": state, "since": since, "last_probe": last_probe,
                     "age": age_text(since, now) if state != "unknown" else "—",
                     "probed": age_text(last_probe, now) + " ago" if last_probe else "never"})

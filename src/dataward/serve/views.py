@@ -140,14 +140,7 @@ def stores_document(engine: Engine, opened: dict[str, str] | None = None) -> dic
             .where(events.c.event == "unreachable").group_by(events.c.store))}
     out = []
     for name, kind, reachable, last_probe, last_secure in rows:
-        if name in opened:
-            state, since = "exposed", opened[name]
-        elif reachable is None:
-            state, since = "unknown", None
-        elif not reachable:
-            state, since = "unreachable", unreachable.get(name, last_probe)
-        else:
-            state, since = "protected", last_secure
+        state, since = pages_data.state_of(name, reachable, last_probe, last_secure, opened, unreachable)
         out.append({"name": name, "kind": kind, "state": state, "since": since, "last_probe": last_probe})
     return {"schema": STORES_SCHEMA, "generated_at": iso(datetime.now(UTC)), "stores": out}
 

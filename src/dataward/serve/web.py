@@ -34,8 +34,6 @@ from dataward.serve import accounts, auth, pages_data, views
 from dataward.serve.auth import Caller, LoginRequired, form_of, require_page
 from dataward.serve.sessions import Clock, same_token
 from dataward.state.schema import stores as stores_t
-from dataward.watch.alerts.base import DeliveryError, sink_for
-from dataward.watch.config import config_from_policy
 
 LOGIN_COOKIE = "dw_login"  # the login form's own CSRF token (double submit: cookie and form field)
 STATIC = Path(__file__).parent / "static"
@@ -185,21 +183,12 @@ def store_page(request: Request, caller: Viewer, name: str) -> Response:
     return render(request, "store.html", caller, **data)
 
 
-COPIES_TTL = timedelta(seconds=60)
-
-
 @router.get("/copies")
 def copies_page(request: Request, caller: Viewer, refresh: str = "") -> Response:
     """Every safe copy's manifest among the policy's stores (read at most once a minute: it opens each store)."""
-    policy = getattr(request.app.state, "policy", None)
-    targets = [(t.name or t.url, t.url) for t in policy.targets()] if policy is not None else []
-    cached = getattr(request.app.state, "copies_cache", None)
-    at = now(request)
-    if cached is None or refresh or at - cached[0] > COPIES_TTL:
-        cached = (at, pages_data.copies(targets, at))
-        request.app.state.copies_cache = cached
-    return render(request, "copies.html", caller, copies=cached[1], read_at=cached[0], stores=len(targets),
-                  has_policy=policy is not None)
+    read_at, copies, read = views.copies_of(request.app.state, now(request), bool(refresh))
+    return render(request, "copies.html", caller, copies=copies, read_at=read_at, stores=read,
+                  has_policy=getattr(request.app.state, "policy", None) is not None)
 
 
 @router.get("/settings")
@@ -208,21 +197,13 @@ def settings_page(request: Request, caller: Viewer) -> Response:
 
 
 def _settings(request: Request, caller: Caller, *, status: int = 200, **extra: Any) -> Response:
-    policy = getattr(request.app.state, "policy", None)
-    document = None
-    sinks: list[dict[str, Any]] = []
-    if policy is not None:
-        document = pages_data.redacted_config(policy.model_dump(mode="json", by_alias=True, exclude_none=True))
-        document.pop("alert", None)  # alert URLs often carry their secret in the path: only their labels below
-        sinks = [{"index": i, "label": a.label, "events": list(a.events)}
-                 for i, a in enumerate(config_from_policy(policy).alerts)]
-    admin = caller.user.allows("admin")
-    users = accounts.list_users(request.app.state.db.engine) if admin else []
-    audit = views.audit_document(plane_of(request), limit=20)["entries"] if admin else []
+    doc = views.settings_document(plane_of(request), getattr(request.app.state, "policy", None),
+                                  admin=caller.user.allows("admin"))
+    document = doc["policy"]
     return render(request, "settings.html", caller, status=status, policy=document,
                   policy_json=json.dumps(document, indent=2, sort_keys=True) if document else None,
-                  source=getattr(policy, "source", None), sinks=sinks, users=users, roles=accounts.ROLES, audit=audit,
-                  **extra)
+                  source=doc["source"], sinks=doc["sinks"], users=doc.get("users", []), roles=accounts.ROLES,
+                  audit=doc.get("audit", []), **extra)
 
 
 @router.post("/settings/users")
@@ -259,20 +240,14 @@ def create_token_form(request: Request, caller: Admin, name: str) -> Response:
 
 @router.post("/settings/alerts/{index}/test")
 def test_alert_form(request: Request, caller: Admin, index: int) -> Response:
-    policy = getattr(request.app.state, "policy", None)
-    sinks = config_from_policy(policy).alerts if policy is not None else ()
-    if not 0 <= index < len(sinks):
-        raise HTTPException(404, "there is no such alert sink")
-    sink = sinks[index]
-    payload: dict[str, Any] = {"schema": "dataward.alert/v1", "event": "test", "store": "dataward-test-alert",
-               "at": now(request).strftime("%Y-%m-%dT%H:%M:%SZ"), "target": "test://", "finding": None,
-               "categories": [], "window": {}, "test": True, "sent_by": caller.user.name}
-    views.record(request.app.state.db.engine, caller.user, "alert.test", sink.label, {})
     try:
-        sink_for(sink.url).send(payload)
-    except DeliveryError as exc:
-        return _settings(request, caller, status=502, error=f"The test alert to {sink.label} failed: {exc}")
-    return _settings(request, caller, notice=f"A test alert was sent to {sink.label}.")
+        sent = views.send_test_alert(plane_of(request), getattr(request.app.state, "policy", None), index,
+                                     caller.user, now(request))
+    except views.NotFound:
+        raise HTTPException(404, "there is no such alert sink") from None
+    except views.DeliveryFailed as exc:
+        return _settings(request, caller, status=502, error=exc.message[:1].upper() + exc.message[1:])
+    return _settings(request, caller, notice=f"A test alert was sent to {sent['sink']}.")
 
 
 # ---- findings and incidents (the library: dataward.serve.views, the same functions as the API) -----------
