@@ -316,6 +316,15 @@ def test_incidents_open_list_and_blast_radius_equal_to_the_cli(api: Api, product
     radius = api.get("/api/v1/incidents/dec-leak/blast-radius")
     assert radius == json.loads(result.stdout)
     assert not any(email in json.dumps(radius) for email in production["emails"].split("\n"))  # canaries
+    lookup = "/api/v1/incidents/dec-leak/lookup"  # the lookup site, as `incident lookup build` builds it
+    assert api.client.post(lookup, headers=api.headers("viewer")).status_code == 403
+    built = api.client.post(lookup, headers=api.headers("responder"))
+    assert built.status_code == 200, built.text
+    site = Path(built.json()["site"])
+    assert site == Path(api.location).parent / "lookup" / "dec-leak" and (site / "index.html").is_file()
+    assert built.json()["files"] == len(list((site / "range").iterdir())) and built.json()["affected"] > 0
+    assert api.get("/api/v1/incidents/dec-leak")["lookup"]["built_at"] == built.json()["built_at"]
+    assert not any(email in built.text for email in production["emails"].split("\n"))
 
     window_id = next(w["id"] for w in api.get("/api/v1/overview")["open_windows"] if w["store"] == "telemetry")
     answer = api.client.post("/api/v1/incidents", headers=api.headers("responder"),
@@ -347,6 +356,9 @@ def test_incidents_open_list_and_blast_radius_equal_to_the_cli(api: Api, product
     audit = [(e["user"], e["action"], e["subject"]) for e in api.get("/api/v1/audit", role="admin")["entries"]]
     assert ("responder-user", "incident.open", "dec-leak") in audit
     assert ("responder-user", "incident.open", "mqtt-open") in audit
+    assert ("responder-user", "incident.lookup", "dec-leak") in audit
+    no_radius = api.client.post("/api/v1/incidents/mqtt-open/lookup", headers=api.headers("responder"))
+    assert no_radius.status_code == 400 and "no blast radius yet" in no_radius.json()["detail"]
 
 
 def test_incident_shows_whether_its_audit_log_verifies(api: Api, tmp_path: Path) -> None:

@@ -447,6 +447,9 @@ def test_incident_from_a_window_by_role(client: TestClient) -> None:
     assert answer.status_code == 303 and answer.headers["location"] == "/incidents/analytics-copy-2026-12-07"
     page = client.get(answer.headers["location"]).text
     assert "analytics-copy" in page and "2026-12-07T07:33:00Z" in page and "No blast radius yet" in page
+    assert "Build lookup site" not in page  # it needs the blast radius
+    answer_lookup = client.post("/incidents/analytics-copy-2026-12-07/lookup", data={"csrf": hidden(page)})
+    assert answer_lookup.status_code == 400 and "no blast radius yet" in answer_lookup.text
     with app_of(client).state.db.engine.begin() as conn:  # respond and notify progress, as their jobs record it
         conn.execute(schema.ledger.insert(), [
             {"incident": "analytics-copy-2026-12-07", "step": "revoke_tokens", "unit": str(i),
@@ -622,6 +625,12 @@ def test_browser_suppress_and_incident_with_the_clis_blast_radius(browser: Brows
     assert regions == expected["by_region"]
     assert [o.get_attribute("data-obligation") for o in page.locator("#obligations tr[data-obligation]").all()] \
         == [o["id"] for o in expected["obligations"]]
+    assert "Not built yet" in page.inner_text("#lookup")
+    page.click("#lookup button:has-text('Build lookup site')")  # as `incident lookup build`, into --lookup-dir
+    page.wait_for_url(server.url + "/incidents/analytics-copy-2026-12-07")
+    assert "Built" in page.inner_text("#lookup-built") and page.is_visible("text=Rebuild lookup site")
+    site = Path(server.state.location).parent / "lookup" / "analytics-copy-2026-12-07"
+    assert page.inner_text("#lookup-files").replace(",", "") == str(len(list((site / "range").iterdir())))
     page.screenshot(path=str(shots / "incident.png"), full_page=True)
     page.goto(server.url + "/incidents")
     page.screenshot(path=str(shots / "incidents.png"), full_page=True)

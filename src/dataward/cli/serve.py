@@ -42,9 +42,12 @@ if TYPE_CHECKING:
                    "the public half of this machine's signing key.")
 @click.option("--audit-key-fingerprint", envvar="DATAWARD_AUDIT_KEY_FINGERPRINT", default=None,
               help="Or its pinned sha256:HEX fingerprint (env DATAWARD_AUDIT_KEY_FINGERPRINT).")
+@click.option("--lookup-dir", type=click.Path(file_okay=False), default=None,
+              help="Folder that incidents' lookup sites are built in, one folder each (the incident page's "
+                   "\"Build lookup site\"). Default: lookup/ beside the state database.")
 def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str | None, tls_key: str | None,
                   baseline: str | None, audit_log: str, audit_public_key: str | None,
-                  audit_key_fingerprint: str | None) -> None:
+                  audit_key_fingerprint: str | None, lookup_dir: str | None) -> None:
     """Watch the stores of --config (as `dataward watch` does) and serve the API over the same state database.
 
     Bearer tokens come from `dataward users token create`. SIGTERM or Ctrl-C stops the watch between probes
@@ -83,7 +86,7 @@ def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str
         raise
     bus = EventBus()
     app = create_app(db_state, baseline=baseline, bus=bus, audit_log=audit_log, audit_public_key=audit_public_key,
-                     audit_key_fingerprint=audit_key_fingerprint)
+                     audit_key_fingerprint=audit_key_fingerprint, lookup_dir=lookup_dir)
     app.state.policy = policy  # the settings and copies pages show it (dataward.serve.web)
     runner: WatchRunner | HistoryPoller
     if targets:

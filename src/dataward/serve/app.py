@@ -63,10 +63,11 @@ class IncidentRequest(BaseModel):
 
 def create_app(db: StateDB, *, baseline: str | None = None, bus: EventBus | None = None,
                clock: Clock | None = None, audit_log: str | None = None, audit_public_key: str | None = None,
-               audit_key_fingerprint: str | None = None) -> FastAPI:
+               audit_key_fingerprint: str | None = None, lookup_dir: str | None = None) -> FastAPI:
     """The application over an open state database (the caller closes it); suppressions go to ``baseline``
     (default: ``baseline.json`` beside a SQLite state file); the watcher's events come through ``bus``; the
-    incident audit log to verify (and the key to verify it with) through ``audit_*``. The caller may set
+    incident audit log to verify (and the key to verify it with) through ``audit_*``; incidents' lookup sites
+    go under ``lookup_dir`` (default: ``lookup/`` beside a SQLite state file). The caller may set
     ``app.state.policy`` (the settings, copies and sinks come from it)."""
     app = FastAPI(title="dataward", version="1", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.db = db
@@ -74,7 +75,7 @@ def create_app(db: StateDB, *, baseline: str | None = None, bus: EventBus | None
     app.state.api_cache = pages_data.VersionedCache()  # the overview and findings pages of the API
     app.state.plane = Plane(db, baseline or views.default_baseline(db.location), bus or EventBus(),
                             audit_log=audit_log, audit_public_key=audit_public_key,
-                            audit_key_fingerprint=audit_key_fingerprint)
+                            audit_key_fingerprint=audit_key_fingerprint, lookup_dir=lookup_dir)
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(DatawardError, _dataward_error)
     _routes(app)
@@ -200,6 +201,11 @@ def _routes(app: FastAPI) -> None:
     @app.get(f"{API}/incidents/{{name}}/blast-radius", dependencies=viewer)
     def blast_radius(name: Annotated[str, _INCIDENT]) -> dict[str, Any]:
         return views.blast_radius_document(plane, name)
+
+    @app.post(f"{API}/incidents/{{name}}/lookup")
+    def build_lookup(name: Annotated[str, _INCIDENT], user: Responder) -> dict[str, Any]:
+        """Build (or rebuild) the incident's "was I affected?" lookup site, as `dataward incident lookup build`."""
+        return views.build_lookup_site(plane, name, user)
 
     @app.get(f"{API}/audit", dependencies=[Depends(require("admin"))])
     def audit(limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:

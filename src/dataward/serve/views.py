@@ -23,6 +23,7 @@ Stable signatures (the pages call these)::
     audit_log_status(plane, incident=)            -> the incident audit log's verification (dataward.audit_verify/v2+)
     copies_of(state, now, refresh=)               -> (read at, dataward copy manifests, stores read): cached a minute
     settings_document(plane, policy, admin=)      -> dataward.settings/v1 (effective policy redacted, sinks labelled)
+    build_lookup_site(plane, name, user)          -> the incident's lookup site, built (shape and counts)
     send_test_alert(plane, policy, index, user, now) -> the test alert's payload (DeliveryFailed: 502)
 """
 
@@ -93,6 +94,7 @@ class Plane:
     audit_log: str | None = None  # the incident audit log (`incident respond/notify --audit-log`); None: not set
     audit_public_key: str | None = None  # the signer's public key, kept away from the log
     audit_key_fingerprint: str | None = None  # or a pinned fingerprint
+    lookup_dir: str | None = None  # where incidents' lookup sites are built (one folder each); None: the default
     _verified: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -115,6 +117,13 @@ class Plane:
         """Close what the plane opened (not ``db``: its opener closes it)."""
         if "incidents" in self.__dict__:
             self.incidents.close()
+
+
+def default_lookup_dir(state: str) -> str:
+    """``lookup/`` beside a SQLite state file, else in the working directory."""
+    if is_sqlite(state):
+        return str(Path(sqlite_path(state)).with_name("lookup"))
+    return "lookup"
 
 
 def default_baseline(state: str) -> str:
@@ -567,6 +576,7 @@ def incident_document(plane: Plane, name: str) -> dict[str, Any]:
         "respond": respond,
         "notify": {state: int(n) for state, n in sent},
         "audit_log": audit_log_status(plane, incident=name),
+        "lookup": lookup_status(plane, name),
     }
 
 
@@ -608,6 +618,50 @@ def blast_radius_document(plane: Plane, name: str) -> dict[str, Any]:
         raise NotFound(f"incident '{name}' has no blast radius yet",
                        tip=f"run `dataward incident blast-radius {name} --source URL --db STATE` first")
     return dict(radius)
+
+
+def lookup_site_dir(plane: Plane, name: str) -> Path:
+    """The folder an incident's lookup site is built in: ``NAME`` under the plane's lookup folder."""
+    if not _NAME.match(name or ""):
+        raise NotFound(f"there is no incident '{(name or '')[:64]}'")
+    return Path(plane.lookup_dir or default_lookup_dir(plane.db.location)) / name
+
+
+def lookup_status(plane: Plane, name: str) -> dict[str, Any] | None:
+    """When the incident's lookup site was last built and its shape (range files, lines in each, whether it
+    needs the code), from the built site's ``meta.json``; None when it was never built. Nothing of a customer."""
+    meta_file = lookup_site_dir(plane, name) / "meta.json"
+    try:
+        meta = json.loads(meta_file.read_text())
+        built = datetime.fromtimestamp(meta_file.stat().st_mtime, UTC)
+        return {"built_at": iso(built), "files": 16 ** int(meta["prefix_hex"]),
+                "lines_per_file": int(meta["lines_per_file"]), "require_code": bool(meta["require_code"]),
+                "site": str(meta_file.parent)}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def build_lookup_site(plane: Plane, name: str, user: User) -> dict[str, Any]:
+    """Build (or rebuild) the incident's "was I affected?" site into :func:`lookup_site_dir` with the incident
+    library (``dataward incident lookup build``), from its blast radius and the production source it used.
+    Audited; the answer holds the site's shape and counts, never an email."""
+    db = plane.incidents
+    if db.find(name) is None:
+        raise NotFound(f"there is no incident '{name[:64]}'")
+    if db.json_artifact(name, incident_ops.REPORT) is None:
+        raise DatawardError(f"incident '{name}' has no blast radius yet",
+                            tip=f"run `dataward incident blast-radius {name} --source URL --db STATE` first")
+    out = lookup_site_dir(plane, name)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatawardError(f"cannot create the lookup folder {out.parent}: {exc.strerror or exc}",
+                            tip="pass `dataward serve --lookup-dir` a folder it may write") from None
+    summary = incident_ops.build_lookup(db, name, str(out), force=True)
+    record(plane.engine, user, "incident.lookup", name,
+           {"files": summary["files"], "affected": summary["affected"]})
+    status = lookup_status(plane, name) or {}
+    return {**status, "affected": summary["affected"], "missing_email": summary["missing_email"]}
 
 
 # ---- audit ---------------------------------------------------------------------------------------------------

@@ -359,8 +359,25 @@ async def open_incident_form(request: Request, caller: Responder) -> Response:
     return RedirectResponse(f"/incidents/{quote(incident['name'])}", status_code=303)
 
 
+@router.post("/incidents/{name}/lookup")
+async def build_lookup_form(request: Request, caller: Responder, name: str) -> Response:
+    """Build (or rebuild) the incident's lookup site (``views.build_lookup_site``, as the API), then its page."""
+    try:
+        await run_in_threadpool(views.build_lookup_site, plane_of(request), name, caller.user)
+    except views.NotFound as exc:
+        raise HTTPException(404, exc.message) from None
+    except DatawardError as exc:
+        return _incident(request, caller, name, status=400, error=exc.message)
+    return RedirectResponse(f"/incidents/{quote(name)}", status_code=303)
+
+
 @router.get("/incidents/{name}")
 def incident_page(request: Request, caller: Viewer, name: str) -> Response:
+    return _incident(request, caller, name)
+
+
+def _incident(request: Request, caller: Caller, name: str, *, status: int = 200,
+              error: str | None = None) -> Response:
     plane = plane_of(request)
     try:
         incident = views.incident_document(plane, name)
@@ -373,5 +390,6 @@ def incident_page(request: Request, caller: Viewer, name: str) -> Response:
     for o in incident["obligations"]:
         left, overdue = pages_data.time_left(o.get("deadline"), at)
         obligations.append({**o, "left": left, "overdue": overdue})
-    return render(request, "incident.html", caller, incident=incident, radius=radius, obligations=obligations,
-                  respond=incident["respond"], notify=incident["notify"])
+    return render(request, "incident.html", caller, status=status, error=error, incident=incident, radius=radius,
+                  obligations=obligations, respond=incident["respond"], notify=incident["notify"],
+                  lookup=incident["lookup"])
