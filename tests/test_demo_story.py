@@ -228,3 +228,4 @@ def test_serve_mode_serves_the_demo_state_until_ctrl_c(finished: tuple[demo.Demo
     assert seen["healthz"] == {"status": "ok"} and seen["stored_raw"] is False
     assert "analytics-copy" in str(seen["overview"])
     assert ctx.state["incident"] in str(seen["incident"])
+    assert '<span class="audit-verified">verified</span>' in str(seen["incident"])  # the log, the pinned key

@@ -26,12 +26,15 @@ class ControlPlane(LocalServer):
 
     kind = "dataward-serve"
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path, audit_log: Path | None = None, audit_public_key: Path | None = None) -> None:
         super().__init__(start_timeout=60.0)
         self.db = db
+        self.audit = [] if audit_log is None else ["--audit-log", str(audit_log)]
+        self.audit += [] if audit_public_key is None else ["--audit-public-key", str(audit_public_key)]
 
     def _command(self) -> list[str]:
-        return [sys.executable, "-m", "dataward", "serve", "--db", str(self.db), "--listen", f"127.0.0.1:{self.port}"]
+        return [sys.executable, "-m", "dataward", "serve", "--db", str(self.db), "--listen", f"127.0.0.1:{self.port}",
+                *self.audit]
 
     def _ping(self) -> bool:
         with urllib.request.urlopen(f"{self.url}healthz", timeout=2) as answer:
@@ -60,10 +63,12 @@ def add_admin(db: Path) -> str:
     return password
 
 
-def start_control_plane(db: Path) -> tuple[ControlPlane, str]:
-    """An admin account and ``dataward serve`` on the state database ``db``; the caller stops the server."""
+def start_control_plane(db: Path, audit_log: Path | None = None,
+                        audit_public_key: Path | None = None) -> tuple[ControlPlane, str]:
+    """An admin account and ``dataward serve`` on the state database ``db`` (and the incident audit log with the
+    public key pinned for it, so the incident page says whether it verifies); the caller stops the server."""
     password = add_admin(db)
-    server = ControlPlane(db)
+    server = ControlPlane(db, audit_log, audit_public_key)
     try:
         server.start()
     except BaseException:
@@ -78,7 +83,9 @@ def serve_the_state(ctx: DemoContext) -> None:
     if "state_db" not in ctx.state:
         ctx.console.print("   skipped: the watch step did not run, so there is no state to serve")
         return
-    server, password = start_control_plane(Path(ctx.state["state_db"]))
+    audit = ctx.state.get("audit")
+    server, password = start_control_plane(Path(ctx.state["state_db"]), audit.path if audit else None,
+                                           ctx.state.get("audit_pinned"))  # fmt: skip
     ctx.resources.callback(server.stop)
     ctx.console.print(f"   dataward serve is running at [bold]{server.url}[/bold] on {ctx.state['state_db']}",
                       highlight=False, soft_wrap=True)  # fmt: skip
