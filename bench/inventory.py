@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -54,7 +55,11 @@ def timed_inventory(regions: list[str], region_workers: int, calls: int) -> tupl
     took = time.perf_counter() - t0
     if inv.errors:
         print(f"  errors: {inv.errors[:3]}")
-    return took, len(inv.stores), sum(1 for s in inv.stores if s.reachable_from_internet)
+    public = Counter(s.kind for s in inv.stores if s.reachable_from_internet)
+    if region_workers > 1:
+        print("  dataward, reachable from the internet by kind: "
+              + ", ".join(f"{kind} {n}" for kind, n in sorted(public.items())))
+    return took, len(inv.stores), sum(public.values())
 
 
 def prowler(regions: list[str], install_timeout: float) -> None:
@@ -82,12 +87,16 @@ def prowler(regions: list[str], install_timeout: float) -> None:
         print("prowler: gave up after 1800 s")
         return
     took = time.perf_counter() - t0
-    failed = 0
+    by_check: Counter[str] = Counter()
     for file in out.glob("*.ocsf.json"):
-        failed += sum(1 for r in json.loads(file.read_text() or "[]") if r.get("status_code") == "FAIL")
+        by_check.update(r.get("metadata", {}).get("event_code", "?") for r in json.loads(file.read_text() or "[]")
+                        if r.get("status_code") == "FAIL")
+    failed = sum(by_check.values())
     tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] if proc.returncode not in (0, 3) else []
     print(f"prowler: {took:.1f} s, exit {proc.returncode}, {failed} FAIL results"
           + (f"; last line: {tail[0][:200]}" if tail else ""))
+    for check in PROWLER_CHECKS:
+        print(f"  prowler FAIL {by_check.get(check, 0):4d}  {check}")
 
 
 def main() -> None:
