@@ -10,6 +10,7 @@ one server process serves the live ones.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -671,3 +672,54 @@ def test_live_restart_repeats_no_alert(live: Live) -> None:
     engine.dispose()
     assert sent == [("exposed", "sent")]
     assert '"event"' not in live.logs[-1].read_text()
+
+
+# ---- the same state on PostgreSQL (a team's state database) --------------------------------------------------
+VOLATILE = {"generated_at", "age", "age_seconds", "open_for", "open_for_seconds", "now", "cached_at"}
+
+
+def _stable(doc: Any) -> Any:
+    """A document without the keys that depend on the moment it was made."""
+    if isinstance(doc, dict):
+        return {k: _stable(v) for k, v in doc.items() if k not in VOLATILE}
+    if isinstance(doc, list):
+        return [_stable(v) for v in doc]
+    return doc
+
+
+@contextlib.contextmanager
+def _seeded_api(location: str, root: Path) -> Iterator[Api]:
+    seed(location)
+    state = StateDB(location)
+    try:
+        tokens = {}
+        for role in ("viewer", "responder"):
+            accounts.add_user(state.engine, f"{role}-user", role, PASSWORD)
+            tokens[role] = accounts.create_token(state.engine, f"{role}-user")
+        with TestClient(create_app(state, baseline=str(root / "baseline.json"))) as client:
+            yield Api(client, location, root / "baseline.json", tokens)
+    finally:
+        state.close()
+
+
+def test_a_postgresql_state_database_gives_the_same_answers(postgres_factory: Any, tmp_path: Path) -> None:
+    """`serve --db postgresql://…`: migrations run at start, and every read route answers exactly as over a
+    SQLite file with the same state; a suppression writes the baseline and hides the finding there too."""
+    pg = postgres_factory(auth="scram", users={"ward": "ward-pw"}, databases=("servestate",))
+    (tmp_path / "lite").mkdir()
+    (tmp_path / "pg").mkdir()
+    with _seeded_api(str(tmp_path / "lite" / "state.db"), tmp_path / "lite") as lite, \
+            _seeded_api(pg.url(user="ward", db="servestate"), tmp_path / "pg") as pg_api:
+        for path, params in [("/api/v1/stores", {}), ("/api/v1/stores/analytics-copy", {}),
+                             ("/api/v1/overview", {}), ("/api/v1/history", {}),
+                             ("/api/v1/findings", {}), ("/api/v1/findings", {"state": "all"}),
+                             ("/api/v1/findings", {"severity": "critical,high", "store": "telemetry"}),
+                             ("/api/v1/findings", {"category": "location"}),
+                             ("/api/v1/findings", {"limit": 1, "offset": 1}), ("/api/v1/incidents", {})]:
+            assert _stable(pg_api.get(path, **params)) == _stable(lite.get(path, **params)), path
+        answer = pg_api.client.post(f"/api/v1/findings/{MQ.id}/suppress", headers=pg_api.headers("responder"),
+                                    json={"reason": "test broker, no customer data",
+                                          "expires": (date.today() + timedelta(days=90)).isoformat()})
+        assert answer.status_code == 200, answer.text
+        assert MQ.id not in {f["id"] for f in pg_api.get("/api/v1/findings")["findings"]}
+        assert MQ.id in pg_api.baseline.read_text()
