@@ -243,6 +243,8 @@ def test_without_reconciliation_uncertain_sends_wait(incident, smtp, tmp_path):
             str(log),
             "--rate",
             "500/s",
+            "--connections",
+            "3",
         ],
     )
     assert r.exit_code == 0, r.output
@@ -276,6 +278,10 @@ def test_bad_rate_is_a_usage_error(incident, smtp):
         cli, ["incident", "notify", "leak", "--smtp", url, "--rate", "fast", "--db", incident["db"]]
     )
     assert r.exit_code == 2 and "--rate" in r.output
+    r = CliRunner().invoke(
+        cli, ["incident", "notify", "leak", "--smtp", url, "--connections", "0", "--db", incident["db"]]
+    )
+    assert r.exit_code == 2 and "--connections" in r.output
 
 
 def test_pacer_warms_up():

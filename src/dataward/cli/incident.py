@@ -318,6 +318,13 @@ def _print_respond_table(reports: list[StepReport], dry_run: bool) -> None:
 )
 @click.option("--rate", help="Messages per second, e.g. 50/s (default: as fast as the server takes them).")
 @click.option(
+    "--connections",
+    type=click.IntRange(1, 32),
+    default=1,
+    show_default=True,
+    help="SMTP connections used at once (batches, each written ahead before it is sent).",
+)
+@click.option(
     "--warmup",
     default="0s",
     show_default=True,
@@ -346,6 +353,7 @@ def notify_cmd(
     smtp_url: str,
     template_dir: str | None,
     rate: str | None,
+    connections: int,
     warmup: str,
     sender: str,
     company: str,
@@ -391,6 +399,7 @@ def notify_cmd(
             reconcile=reconcile_from_log(reconcile_log) if reconcile_log else None,
             resend_uncertain=resend_uncertain,
             schema=schema,
+            connections=connections,
         )
     if fmt == "json":
         click.echo(json.dumps(report.to_json(), indent=2))
