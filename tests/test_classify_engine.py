@@ -176,3 +176,25 @@ def test_free_text_counts_for_the_object_and_the_scan_evidence() -> None:
     )))
     assert obj.categories == {"person_name", "phone"}
     assert "notes: free text with person_name/phone" in _evidence(obj)
+
+
+def test_text_only_patterns_scan_only_free_text() -> None:
+    """Patterns that count only inside free text (NameInText, PhoneInText) are scanned over values of three
+    words or more only: a names column never pays for them (issue 17's speed goal), prose still finds them,
+    and the hits keep their rows, sorted by value then pattern as one scan gives them."""
+    from dataward.classify.engine import default_matcher
+
+    matcher = default_matcher()
+    text_only = {i for i, p in enumerate(matcher.patterns) if matcher.detectors[p.detector].text_only}
+    assert text_only
+    names = matcher.scan(pa.array(["Emma Johnson", "Jürgen Müller", None, "Émilie Dubois"]))
+    assert not text_only & set(names.pattern.tolist())
+    values = pa.array(["Emma Johnson", "please ring Emma Johnson before delivery", None,
+                       "call +1 415 555 0001 after six"])
+    hits = matcher.scan(values)
+    in_text = {(int(p), int(r)) for p, r in zip(hits.pattern, hits.row, strict=True) if int(p) in text_only}
+    assert {r for _, r in in_text} == {1, 3}
+    assert {type(matcher.detectors[matcher.patterns[p].detector]).__name__ for p, _ in in_text} == {
+        "NameInText", "PhoneInText"}
+    order = list(zip(hits.row.tolist(), hits.pattern.tolist(), strict=True))
+    assert order == sorted(order)

@@ -71,7 +71,9 @@ class Matches:
 
 class Matcher:
     """All detectors' patterns in Hyperscan block-mode databases: one for content patterns, one for the
-    patterns that count only under a hinting column name (scanned only for such columns).
+    patterns that count only under a hinting column name (scanned only for such columns), and one for the
+    patterns that count only inside free text (``Detector.text_only``: scanned only over values of
+    ``PROSE_WORDS`` words or more, since elsewhere their hits could never count).
 
     No start-of-match tracking (SOM) and no bounded repeats of hundreds: both make Hyperscan slow. Embedded
     patterns end on a delimiter so that each occurrence reports once.
@@ -80,14 +82,15 @@ class Matcher:
     def __init__(self, detectors: Sequence[Detector]) -> None:
         self.detectors = tuple(detectors)
         self.patterns: list[_Pattern] = []
-        groups: dict[bool, list[int]] = {False: [], True: []}
+        groups: dict[tuple[bool, bool], list[int]] = {}
         for index, det in enumerate(self.detectors):
             for hinted, group in ((False, det.patterns), (True, det.hinted_patterns)):
                 for pattern in group:
-                    groups[hinted].append(len(self.patterns))
+                    groups.setdefault((hinted, det.text_only), []).append(len(self.patterns))
                     self.patterns.append(_Pattern(index, hinted, det.embedded, pattern))
-        self._dbs = {hinted: self._compile(ids) for hinted, ids in groups.items() if ids}
-        self.hinting = frozenset(self.patterns[i].detector for i in groups[True])
+        self._dbs = {key: self._compile(ids) for key, ids in groups.items()}
+        self.hinting = frozenset(self.patterns[i].detector for (hinted, _), ids in groups.items() if hinted
+                                 for i in ids)
         self._lock = threading.Lock()  # one scratch space per database: scans take turns
 
     def _compile(self, ids: list[int]) -> hs.Database:
@@ -102,6 +105,19 @@ class Matcher:
     def scan(self, values: pa.Array, hinted: bool = False) -> Matches:
         """Every (pattern, value) hit in a string array, in one Hyperscan pass over its joined buffer;
         with ``hinted`` the name-dependent patterns too (a second pass)."""
+        wanted = [(key, db) for key, db in self._dbs.items() if hinted or not key[0]]
+        found = self._scan(values, [db for (_, text_only), db in wanted if not text_only])
+        text_dbs = [db for (_, text_only), db in wanted if text_only]
+        prose = np.flatnonzero(prose_rows(values)) if text_dbs and len(values) else np.zeros(0, np.int64)
+        if len(prose) == 0:
+            return found
+        in_text = self._scan(values.take(pa.array(prose)), text_dbs)
+        pattern = np.concatenate([found.pattern, in_text.pattern])
+        row = np.concatenate([found.row, prose[in_text.row]])
+        order = np.lexsort((pattern, row))  # by value, then pattern, as one scan gives them
+        return Matches(pattern[order], row[order])
+
+    def _scan(self, values: pa.Array, dbs: list[hs.Database]) -> Matches:
         data, offsets = _joined_buffer(values)
         pats: list[int] = []
         ends: list[int] = []
@@ -111,12 +127,21 @@ class Matcher:
             add_pat(pid)
             add_end(end)
 
-        if data:
+        if data and dbs:
             with self._lock:
-                for is_hinted, db in self._dbs.items():
-                    if hinted or not is_hinted:
-                        db.scan(data, match_event_handler=on_match)
+                for db in dbs:
+                    db.scan(data, match_event_handler=on_match)
         return _map_to_rows(np.asarray(pats, np.int32), np.asarray(ends, np.int64), offsets)
+
+
+PROSE_WORDS = 3  # a value of this many words or more is free text (a note, a message, a JSON blob)
+
+
+def prose_rows(strings: pa.Array) -> np.ndarray:
+    """Which values are free text: words = spaces + 1 (values are trimmed), a literal count with one Arrow
+    kernel, several times cheaper than a regex over \\S+. Nulls are not prose."""
+    spaces = pc.count_substring(strings, pattern=" ").fill_null(0).to_numpy(zero_copy_only=False)
+    return np.asarray(spaces) >= PROSE_WORDS - 1
 
 
 def _joined_buffer(values: pa.Array) -> tuple[bytes, np.ndarray]:
@@ -306,9 +331,6 @@ def _classify_column(
                          _evidence(decided, facts), free_text)]
 
 
-_PROSE_WORDS = 3  # a value of this many words or more is free text (a note, a message, a JSON blob)
-
-
 def _free_text(matcher: Matcher, facts: ColumnFacts, strings: pa.Array | None, matches: Matches | None) -> tuple[str, ...]:
     """Categories found inside the column's free text: validated embedded matches (an email, a phone, a
     person's name, a token) in values of three or more words. Word counts are one Arrow kernel; validators
@@ -318,10 +340,7 @@ def _free_text(matcher: Matcher, facts: ColumnFacts, strings: pa.Array | None, m
     embedded = np.fromiter((matcher.patterns[p].embedded for p in matches.pattern.tolist()), bool, len(matches.pattern))
     if not embedded.any():
         return ()
-    # words = spaces + 1 (values are trimmed): a literal count, several times cheaper than a regex over \S+
-    spaces = pc.count_substring(strings, pattern=" ").to_numpy(zero_copy_only=False)
-    prose = np.asarray(spaces) >= _PROSE_WORDS - 1
-    keep = embedded & prose[matches.row]
+    keep = embedded & prose_rows(strings)[matches.row]
     found: set[str] = set()
     for pid, row in zip(matches.pattern[keep].tolist(), matches.row[keep].tolist(), strict=True):
         spec = matcher.patterns[pid]

@@ -303,7 +303,9 @@ class NameInText(Detector):
     two or three adjacent capitalised words that the name lists know. The free_text finding only."""
 
     category = "person_name"
-    patterns = (f"{_NAME_UPPER}{_NAME_LOWER}[ ]+{_NAME_UPPER}{_NAME_LOWER}",)
+    # ends on a byte that cannot continue a lower-case letter (or the value's end): one report per name,
+    # not one per letter (Hyperscan reports every end offset, and each report is a Python callback)
+    patterns = (f"{_NAME_UPPER}{_NAME_LOWER}[ ]+{_NAME_UPPER}{_NAME_LOWER}(?:[^a-z\\xC3-\\xC5]|\\z)",)
     embedded = True
     text_only = True
     exclusive = False
