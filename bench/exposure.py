@@ -15,6 +15,7 @@ list holding only the empty password. Server start-up is not timed.
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import subprocess
 import sys
@@ -146,6 +147,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=3.0, help="dataward's per-connection timeout")
     parser.add_argument("--no-nmap", action="store_true")
     args = parser.parse_args()
+    if not args.no_nmap and shutil.which("nmap") is None:
+        print("nmap: skipped, it is not installed (apt-get install nmap for the side-by-side)", file=sys.stderr)
+        args.no_nmap = True
     budget = Budget(timeout_s=args.timeout)
     print(f"starting {args.servers} servers ({len(CONFIGS)} configurations) ...", file=sys.stderr)
     pairs = start_servers(args.servers)
