@@ -22,6 +22,7 @@ from dataward.scan.baseline import load_baseline
 from dataward.state.schema import events, stores, windows
 from dataward.tables.base import TABLES
 from dataward.targets import parse_target, redact_url
+from dataward.watch.history import seconds_text
 from dataward.watch.model import contents_from_json, iso, parse_iso
 
 T = TypeVar("T")
@@ -37,17 +38,7 @@ def age_text(since: str | None, now: datetime) -> str:
     """'40 s', '27 min', '3 h 5 min', '22 days 4 h' since ``since``."""
     if not since:
         return "—"
-    seconds = max(0, int((now - parse_iso(since)).total_seconds()))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} days {hours} h" if hours else f"{days} days"
+    return seconds_text(int((now - parse_iso(since)).total_seconds()))
 
 
 def overview(engine: Engine, now: datetime | None = None, suppressed: frozenset[str] = frozenset()

@@ -101,7 +101,12 @@ def _minutes(opened: str, closed: str | None) -> float:
 def duration_text(opened: str, closed: str | None) -> str:
     """'27 min', '3 h 5 min', '22 days 4 h', '40 s'."""
     end = parse_iso(closed) if closed else datetime.now(UTC)
-    seconds = max(0, int((end - parse_iso(opened)).total_seconds()))
+    return seconds_text(int((end - parse_iso(opened)).total_seconds()))
+
+
+def seconds_text(seconds: int) -> str:
+    """A span as people read it: '40 s', '27 min', '3 h 5 min', '22 days 4 h' (negative spans are 0 s)."""
+    seconds = max(0, seconds)
     if seconds < 60:
         return f"{seconds} s"
     minutes = seconds // 60
