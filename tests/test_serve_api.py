@@ -316,6 +316,19 @@ def test_incidents_open_list_and_blast_radius_equal_to_the_cli(api: Api, product
     assert result.exit_code == 0, result.output
     radius = api.get("/api/v1/incidents/dec-leak/blast-radius")
     assert radius == json.loads(result.stdout)
+    compute = "/api/v1/incidents/dec-leak/blast-radius"  # the same, computed from `serve --source`
+    plane = api.client.app.state.plane  # type: ignore[attr-defined]
+    assert api.client.post(compute, headers=api.headers("viewer")).status_code == 403
+    no_source = api.client.post(compute, headers=api.headers("responder"))
+    assert no_source.status_code == 400 and "--source" in no_source.json()["detail"]
+    plane.source = production["prod"]
+    try:
+        computed = api.client.post(compute, headers=api.headers("responder"))
+    finally:
+        plane.source = None
+    assert computed.status_code == 200, computed.text
+    assert computed.json() == json.loads(result.stdout) == api.get(compute)
+    assert api.client.post("/api/v1/incidents/nope/blast-radius", headers=api.headers("responder")).status_code == 404
     assert not any(email in json.dumps(radius) for email in production["emails"].split("\n"))  # canaries
     lookup = "/api/v1/incidents/dec-leak/lookup"  # the lookup site, as `incident lookup build` builds it
     assert api.client.post(lookup, headers=api.headers("viewer")).status_code == 403
@@ -358,6 +371,8 @@ def test_incidents_open_list_and_blast_radius_equal_to_the_cli(api: Api, product
     assert ("responder-user", "incident.open", "dec-leak") in audit
     assert ("responder-user", "incident.open", "mqtt-open") in audit
     assert ("responder-user", "incident.lookup", "dec-leak") in audit
+    entry = next(e for e in api.get("/api/v1/audit", role="admin")["entries"] if e["action"] == "incident.blast_radius")
+    assert entry["user"] == "responder-user" and entry["subject"] == "dec-leak" and entry["detail"]["affected"] > 0
     no_radius = api.client.post("/api/v1/incidents/mqtt-open/lookup", headers=api.headers("responder"))
     assert no_radius.status_code == 400 and "no blast radius yet" in no_radius.json()["detail"]
 

@@ -448,6 +448,9 @@ def test_incident_from_a_window_by_role(client: TestClient) -> None:
     page = client.get(answer.headers["location"]).text
     assert "analytics-copy" in page and "2026-12-07T07:33:00Z" in page and "No blast radius yet" in page
     assert "Build lookup site" not in page  # it needs the blast radius
+    assert "Compute blast radius" in page and "--source URL" in page  # serve was started without --source
+    answer_radius = client.post("/incidents/analytics-copy-2026-12-07/blast-radius", data={"csrf": hidden(page)})
+    assert answer_radius.status_code == 400 and "start `dataward serve` with --source" in answer_radius.text
     answer_lookup = client.post("/incidents/analytics-copy-2026-12-07/lookup", data={"csrf": hidden(page)})
     assert answer_lookup.status_code == 400 and "no blast radius yet" in answer_lookup.text
     with app_of(client).state.db.engine.begin() as conn:  # respond and notify progress, as their jobs record it

@@ -45,9 +45,13 @@ if TYPE_CHECKING:
 @click.option("--lookup-dir", type=click.Path(file_okay=False), default=None,
               help="Folder that incidents' lookup sites are built in, one folder each (the incident page's "
                    "\"Build lookup site\"). Default: lookup/ beside the state database.")
+@click.option("--source", envvar="DATAWARD_SOURCE", default=None, metavar="URL",
+              help="Production source URL that the incident page's \"Compute blast radius\" (and POST "
+                   "/api/v1/incidents/NAME/blast-radius) reads, with the [schema] map of --config "
+                   "(env DATAWARD_SOURCE; never shown unredacted).")
 def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str | None, tls_key: str | None,
                   baseline: str | None, audit_log: str, audit_public_key: str | None,
-                  audit_key_fingerprint: str | None, lookup_dir: str | None) -> None:
+                  audit_key_fingerprint: str | None, lookup_dir: str | None, source: str | None) -> None:
     """Watch the stores of --config (as `dataward watch` does) and serve the API over the same state database.
 
     Bearer tokens come from `dataward users token create`. SIGTERM or Ctrl-C stops the watch between probes
@@ -59,6 +63,7 @@ def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str
       dataward serve --db watch.db --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem
     """
     from dataward.scan.baseline import load_baseline
+    from dataward.schemamap import load_schema_map
     from dataward.serve.app import create_app
     from dataward.serve.events import EventBus
     from dataward.serve.runner import HistoryPoller, WatchRunner
@@ -78,6 +83,7 @@ def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str
     baseline = baseline or default_baseline(location)
     load_baseline(baseline, missing_ok=True)  # an unreadable baseline is refused now, not at each request
     targets = policy.targets() if policy else []
+    schema = load_schema_map(config) if config and source else None  # refused now, not at each computation
     sock = _bind(address)
     try:
         db_state = open_state(location)  # created and migrated to the current schema
@@ -86,7 +92,8 @@ def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str
         raise
     bus = EventBus()
     app = create_app(db_state, baseline=baseline, bus=bus, audit_log=audit_log, audit_public_key=audit_public_key,
-                     audit_key_fingerprint=audit_key_fingerprint, lookup_dir=lookup_dir)
+                     audit_key_fingerprint=audit_key_fingerprint, lookup_dir=lookup_dir,
+                     source=source, schema=schema)
     app.state.policy = policy  # the settings and copies pages show it (dataward.serve.web)
     runner: WatchRunner | HistoryPoller
     if targets:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dataward.errors import DatawardError
+from dataward.schemamap import SchemaMap
 from dataward.serve import accounts, pages_data, views, web
 from dataward.serve.accounts import User
 from dataward.serve.auth import require
@@ -63,11 +64,13 @@ class IncidentRequest(BaseModel):
 
 def create_app(db: StateDB, *, baseline: str | None = None, bus: EventBus | None = None,
                clock: Clock | None = None, audit_log: str | None = None, audit_public_key: str | None = None,
-               audit_key_fingerprint: str | None = None, lookup_dir: str | None = None) -> FastAPI:
+               audit_key_fingerprint: str | None = None, lookup_dir: str | None = None,
+               source: str | None = None, schema: SchemaMap | None = None) -> FastAPI:
     """The application over an open state database (the caller closes it); suppressions go to ``baseline``
     (default: ``baseline.json`` beside a SQLite state file); the watcher's events come through ``bus``; the
     incident audit log to verify (and the key to verify it with) through ``audit_*``; incidents' lookup sites
-    go under ``lookup_dir`` (default: ``lookup/`` beside a SQLite state file). The caller may set
+    go under ``lookup_dir`` (default: ``lookup/`` beside a SQLite state file); blast radii are computed from the
+    production ``source`` with its ``schema`` map (default: the reference one). The caller may set
     ``app.state.policy`` (the settings, copies and sinks come from it)."""
     app = FastAPI(title="dataward", version="1", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.db = db
@@ -75,7 +78,8 @@ def create_app(db: StateDB, *, baseline: str | None = None, bus: EventBus | None
     app.state.api_cache = pages_data.VersionedCache()  # the overview and findings pages of the API
     app.state.plane = Plane(db, baseline or views.default_baseline(db.location), bus or EventBus(),
                             audit_log=audit_log, audit_public_key=audit_public_key,
-                            audit_key_fingerprint=audit_key_fingerprint, lookup_dir=lookup_dir)
+                            audit_key_fingerprint=audit_key_fingerprint, lookup_dir=lookup_dir,
+                            source=source, schema=schema)
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(DatawardError, _dataward_error)
     _routes(app)
@@ -201,6 +205,11 @@ def _routes(app: FastAPI) -> None:
     @app.get(f"{API}/incidents/{{name}}/blast-radius", dependencies=viewer)
     def blast_radius(name: Annotated[str, _INCIDENT]) -> dict[str, Any]:
         return views.blast_radius_document(plane, name)
+
+    @app.post(f"{API}/incidents/{{name}}/blast-radius")
+    def compute_blast_radius(name: Annotated[str, _INCIDENT], user: Responder) -> dict[str, Any]:
+        """Compute the incident's blast radius from `serve --source`, as `dataward incident blast-radius`."""
+        return views.compute_blast_radius(plane, name, user)
 
     @app.post(f"{API}/incidents/{{name}}/lookup")
     def build_lookup(name: Annotated[str, _INCIDENT], user: Responder) -> dict[str, Any]:

@@ -23,6 +23,7 @@ Stable signatures (the pages call these)::
     audit_log_status(plane, incident=)            -> the incident audit log's verification (dataward.audit_verify/v2+)
     copies_of(state, now, refresh=)               -> (read at, dataward copy manifests, stores read): cached a minute
     settings_document(plane, policy, admin=)      -> dataward.settings/v1 (effective policy redacted, sinks labelled)
+    compute_blast_radius(plane, name, user)       -> dataward.blast_radius/v1, computed from `serve --source`
     build_lookup_site(plane, name, user)          -> the incident's lookup site, built (shape and counts)
     send_test_alert(plane, policy, index, user, now) -> the test alert's payload (DeliveryFailed: 502)
 """
@@ -50,6 +51,7 @@ from dataward.report.model import Report, ScannedTarget
 from dataward.scan.baseline import DEFAULT_DAYS, Baseline, Suppression, load_baseline, write_baseline
 from dataward.serve import accounts, pages_data
 from dataward.serve.accounts import User
+from dataward.schemamap import SchemaMap
 from dataward.serve.events import EventBus
 from dataward.state.engine import is_sqlite, sqlite_path
 from dataward.state.schema import cp_audit, events, ledger, sends, stores, windows
@@ -95,6 +97,8 @@ class Plane:
     audit_public_key: str | None = None  # the signer's public key, kept away from the log
     audit_key_fingerprint: str | None = None  # or a pinned fingerprint
     lookup_dir: str | None = None  # where incidents' lookup sites are built (one folder each); None: the default
+    source: str | None = field(default=None, repr=False)  # production source (`serve --source`); never shown raw
+    schema: SchemaMap | None = field(default=None, repr=False)  # its [schema] map; None: the reference one
     _verified: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -618,6 +622,24 @@ def blast_radius_document(plane: Plane, name: str) -> dict[str, Any]:
         raise NotFound(f"incident '{name}' has no blast radius yet",
                        tip=f"run `dataward incident blast-radius {name} --source URL --db STATE` first")
     return dict(radius)
+
+
+def compute_blast_radius(plane: Plane, name: str, user: User) -> dict[str, Any]:
+    """Compute (or recompute) the incident's blast radius from the production source serve was started with
+    (``--source``), with the incident library (``dataward incident blast-radius``), and keep it with the
+    incident. Audited (the source redacted); the answer is the ``dataward.blast_radius/v1`` document."""
+    from dataward.targets import redact_url
+
+    db = plane.incidents
+    if db.find(name) is None:
+        raise NotFound(f"there is no incident '{name[:64]}'")
+    if not plane.source:
+        raise DatawardError("no production source is configured: start `dataward serve` with --source URL "
+                            "(or DATAWARD_SOURCE) to compute a blast radius from the control plane")
+    result = incident_ops.run_blast_radius(db, name, plane.source, schema=plane.schema)
+    record(plane.engine, user, "incident.blast_radius", name,
+           {"source": redact_url(plane.source), "affected": result.affected_customers})
+    return blast_radius_document(plane, name)
 
 
 def lookup_site_dir(plane: Plane, name: str) -> Path:

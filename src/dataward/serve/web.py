@@ -34,6 +34,7 @@ from dataward.serve import accounts, auth, pages_data, views
 from dataward.serve.auth import Caller, LoginRequired, form_of, require_page
 from dataward.serve.sessions import Clock, same_token
 from dataward.state.schema import stores as stores_t
+from dataward.targets import redact_url
 
 LOGIN_COOKIE = "dw_login"  # the login form's own CSRF token (double submit: cookie and form field)
 STATIC = Path(__file__).parent / "static"
@@ -359,6 +360,18 @@ async def open_incident_form(request: Request, caller: Responder) -> Response:
     return RedirectResponse(f"/incidents/{quote(incident['name'])}", status_code=303)
 
 
+@router.post("/incidents/{name}/blast-radius")
+async def compute_blast_radius_form(request: Request, caller: Responder, name: str) -> Response:
+    """Compute the incident's blast radius from `serve --source` (``views.compute_blast_radius``, as the API)."""
+    try:
+        await run_in_threadpool(views.compute_blast_radius, plane_of(request), name, caller.user)
+    except views.NotFound as exc:
+        raise HTTPException(404, exc.message) from None
+    except DatawardError as exc:
+        return _incident(request, caller, name, status=400, error=exc.message)
+    return RedirectResponse(f"/incidents/{quote(name)}", status_code=303)
+
+
 @router.post("/incidents/{name}/lookup")
 async def build_lookup_form(request: Request, caller: Responder, name: str) -> Response:
     """Build (or rebuild) the incident's lookup site (``views.build_lookup_site``, as the API), then its page."""
@@ -392,4 +405,4 @@ def _incident(request: Request, caller: Caller, name: str, *, status: int = 200,
         obligations.append({**o, "left": left, "overdue": overdue})
     return render(request, "incident.html", caller, status=status, error=error, incident=incident, radius=radius,
                   obligations=obligations, respond=incident["respond"], notify=incident["notify"],
-                  lookup=incident["lookup"])
+                  lookup=incident["lookup"], source=redact_url(plane.source) if plane.source else None)
