@@ -49,9 +49,9 @@ from dataward.incident.store import IncidentDB
 from dataward.report.base import FORMATS
 from dataward.report.model import Report, ScannedTarget
 from dataward.scan.baseline import DEFAULT_DAYS, Baseline, Suppression, load_baseline, write_baseline
+from dataward.schemamap import SchemaMap
 from dataward.serve import accounts, pages_data
 from dataward.serve.accounts import User
-from dataward.schemamap import SchemaMap
 from dataward.serve.events import EventBus
 from dataward.state.engine import is_sqlite, sqlite_path
 from dataward.state.schema import cp_audit, events, ledger, sends, stores, windows
