@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -363,20 +363,21 @@ async def open_incident_form(request: Request, caller: Responder) -> Response:
 @router.post("/incidents/{name}/blast-radius")
 async def compute_blast_radius_form(request: Request, caller: Responder, name: str) -> Response:
     """Compute the incident's blast radius from `serve --source` (``views.compute_blast_radius``, as the API)."""
-    try:
-        await run_in_threadpool(views.compute_blast_radius, plane_of(request), name, caller.user)
-    except views.NotFound as exc:
-        raise HTTPException(404, exc.message) from None
-    except DatawardError as exc:
-        return _incident(request, caller, name, status=400, error=exc.message)
-    return RedirectResponse(f"/incidents/{quote(name)}", status_code=303)
+    return await _incident_step(request, caller, name, views.compute_blast_radius)
 
 
 @router.post("/incidents/{name}/lookup")
 async def build_lookup_form(request: Request, caller: Responder, name: str) -> Response:
     """Build (or rebuild) the incident's lookup site (``views.build_lookup_site``, as the API), then its page."""
+    return await _incident_step(request, caller, name, views.build_lookup_site)
+
+
+async def _incident_step(request: Request, caller: Caller, name: str,
+                         step: Callable[[views.Plane, str, accounts.User], object]) -> Response:
+    """Run one incident step as the caller, then show the incident's page (the step's error on it, 404 when
+    there is no such incident)."""
     try:
-        await run_in_threadpool(views.build_lookup_site, plane_of(request), name, caller.user)
+        await run_in_threadpool(step, plane_of(request), name, caller.user)
     except views.NotFound as exc:
         raise HTTPException(404, exc.message) from None
     except DatawardError as exc:
