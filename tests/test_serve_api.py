@@ -144,6 +144,7 @@ def test_every_route_without_credentials_is_401_but_healthz(api: Api) -> None:
     walked = routes(api.client)
     assert {p for _, p in walked} >= {"/api/v1/findings", "/api/v1/findings/{finding_id}/suppress",
                                       "/api/v1/incidents", "/api/v1/incidents/{name}/blast-radius",
+                                      "/api/v1/incidents/{name}/respond", "/api/v1/incidents/{name}/notify",
                                       "/api/v1/events", "/api/v1/overview", "/api/v1/audit"}
     for method, path in walked:
         for headers in ({}, {"Authorization": "Bearer dw_not-a-token"}, {"Authorization": "Basic YTpi"}):

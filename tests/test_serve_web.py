@@ -227,7 +227,7 @@ def test_a_viewer_session_is_refused_every_step(client: TestClient) -> None:
     assert login(client, "val")[0] == 303
     token = hidden(client.get("/").text)
     steps = [p for m, p in page_routes(client) if m == "POST" and p not in ("/login", "/logout")]
-    assert len(steps) >= 7
+    assert len(steps) >= 9 and {"/incidents/{name}/respond", "/incidents/{name}/notify"} <= set(steps)
     for path in steps:
         answer = client.post(concrete(path), data={"csrf": token, "reason": "x", "window": "1", "name": "x",
                                                    "role": "admin", "password": PASSWORD})
@@ -470,6 +470,44 @@ def test_incident_from_a_window_by_role(client: TestClient) -> None:
     assert "analytics-copy-2026-12-07-2" in listed  # the next suggestion for the same window is free
 
 
+def test_incident_jobs_by_role_csrf_and_without_settings(client: TestClient, tmp_path: Path) -> None:
+    """The response playbook and notices buttons: absent for a viewer (the POST refused anyway), a POST without
+    the CSRF token refused, 400 with a sentence when serve has no --playbook or --smtp, 409 while one runs."""
+    plane = app_of(client).state.plane
+    views.open_incident(plane, "jobs-x", accounts.get_user(plane.engine, "rita"), store="analytics-copy",  # type: ignore[arg-type]
+                        window_from="2026-12-01", window_to="2026-12-02")
+    assert login(client, "val")[0] == 303
+    page = client.get("/incidents/jobs-x").text
+    assert "Run response playbook" not in page and "Send notices" not in page and 'id="run-respond"' not in page
+    for step in ("respond", "notify"):
+        assert client.post(f"/incidents/jobs-x/{step}", data={"csrf": hidden(page)}).status_code == 403
+    client.cookies.clear()
+    assert login(client, "rita")[0] == 303
+    page = client.get("/incidents/jobs-x").text
+    assert "Run response playbook" in page and "Send notices" in page and "--playbook FILE" in page
+    assert client.post("/incidents/jobs-x/respond", data={}).status_code == 403  # no CSRF token
+    assert client.post("/api/v1/incidents/jobs-x/respond", json={}).status_code == 403  # nor X-CSRF-Token
+    answer = client.post("/incidents/jobs-x/respond", data={"csrf": hidden(page)})
+    assert answer.status_code == 400 and "--playbook" in answer.text
+    answer = client.post("/incidents/jobs-x/notify", data={"csrf": hidden(page)})
+    assert answer.status_code == 400 and "--smtp" in answer.text
+    api = client.post("/api/v1/incidents/jobs-x/notify", headers={"X-CSRF-Token": hidden(page)}, json={})
+    assert api.status_code == 400 and api.json()["tip"]  # the page's script posts here
+    assert [e["action"] for e in views.audit_document(plane)["entries"]] == ["incident.open"]  # nothing started
+    book = tmp_path / "playbook.toml"
+    book.write_text('[response]\nscope = "all"\n\n[[step]]\naction = "force_logout"\n')
+    plane.steps = views.StepSettings(playbook=str(book))
+    go = threading.Event()
+    plane.jobs.start("jobs-x", "respond", "rita", lambda checkpoint: {"held": go.wait(30)})
+    try:
+        answer = client.post("/incidents/jobs-x/respond", data={"csrf": hidden(page), "dry_run": "1"})
+        assert answer.status_code == 409 and "already running" in answer.text
+        assert "running since" in client.get("/incidents/jobs-x").text
+    finally:
+        go.set()
+        plane.jobs.stop()
+
+
 # ---- a real browser on a real server ------------------------------------------------------------------
 class ThreadedServer:
     """uvicorn on a free loopback port in a thread of the test process."""
@@ -639,6 +677,52 @@ def test_browser_suppress_and_incident_with_the_clis_blast_radius(browser: Brows
     page.screenshot(path=str(shots / "incidents.png"), full_page=True)
     assert not page.console_errors, page.console_errors  # type: ignore[attr-defined]
     page.context.close()
+
+
+def test_browser_runs_the_playbook_and_its_progress_appears_without_reload(browser: Browser, server: ThreadedServer,
+                                                                           shots: Path) -> None:
+    """A responder clicks "Run response playbook": the job runs in the server, and the page (not reloaded)
+    shows the steps done and the job's end; a viewer has no such button."""
+    from incident_helpers import cloud_tables, exposed_copy, write_store
+
+    from dataward.incident import ops
+    from dataward.incident.store import IncidentDB
+
+    root = Path(server.state.location).parent
+    tables = cloud_tables(users=120)
+    prod = write_store(f"sqlite:///{root}/jobs-prod.db", tables)
+    copy = write_store(f"sqlite:///{root}/jobs-copy.db",
+                       exposed_copy(tables, {"users": ["id", "email"], "api_tokens": ["id", "user_id", "access_token"]}))
+    with IncidentDB(server.state.location) as db:
+        ops.open_incident(db, "browser-respond", copy, "2019-12-04", "2019-12-26")
+        ops.run_blast_radius(db, "browser-respond", prod)
+    playbook = root / "jobs-playbook.toml"
+    playbook.write_text(f'[response]\ndatabase = "{prod}"\nbatch = 10\n\n[[step]]\naction = "revoke_tokens"\n\n'
+                        '[[step]]\naction = "force_logout"\n')
+    plane = server.app.state.plane
+    plane.steps, plane.audit_log = views.StepSettings(playbook=str(playbook)), str(root / "audit.jsonl")
+    viewer = browser_login(browser, server, "val", "/incidents/browser-respond")
+    assert viewer.locator("#run-respond").count() == 0 and viewer.locator("#run-notify").count() == 0
+    viewer.context.close()
+    page = browser_login(browser, server, "rita", "/incidents/browser-respond")
+    page.wait_for_selector("body[data-events-open]", timeout=10_000)
+    assert "No respond step has run" in page.inner_text("#respond")
+    page.evaluate("window.dwMarker = 1")  # gone if the page reloads
+    page.click("#run-respond button:has-text('Run response playbook')")
+    page.wait_for_selector("#respond-job[data-state=done]", timeout=60_000)
+    assert page.evaluate("window.dwMarker") == 1
+    progress = page.inner_text("#respond tbody")
+    assert "revoke_tokens" in progress and "force_logout" in progress and "done" in progress
+    assert "revoke_tokens changed" in page.inner_text("#respond-job") and page.is_hidden("#job-error")
+    content = page.content()  # canary: no customer's email on the page, whatever the job did
+    assert not any(str(e) in content for e in tables["users"]["email"].to_pylist() if e)
+    page.screenshot(path=str(shots / "incident-respond.png"), full_page=True)
+    assert not page.console_errors, page.console_errors  # type: ignore[attr-defined]
+    page.click("#run-notify button:has-text('Send notices')")  # serve has no --smtp: the sentence shows
+    page.wait_for_selector("#job-error:not([hidden])", timeout=10_000)
+    assert "--smtp" in page.inner_text("#job-error") and page.evaluate("window.dwMarker") == 1
+    page.context.close()
+    plane.steps, plane.audit_log = views.StepSettings(), None
 
 
 # ---- the live banner: `dataward serve --config` watching a real Redis, the page already open ----------------

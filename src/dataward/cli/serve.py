@@ -8,7 +8,7 @@ import socket
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
     import uvicorn
     from fastapi import FastAPI
+
+    from dataward.serve.views import StepSettings
 
 
 @click.command("serve")
@@ -49,18 +51,40 @@ if TYPE_CHECKING:
               help="Production source URL that the incident page's \"Compute blast radius\" (and POST "
                    "/api/v1/incidents/NAME/blast-radius) reads, with the [schema] map of --config "
                    "(env DATAWARD_SOURCE; never shown unredacted).")
+@click.option("--playbook", envvar="DATAWARD_PLAYBOOK", type=click.Path(dir_okay=False), default=None,
+              help="Response playbook (TOML) that the incident page's \"Run response playbook\" (and POST "
+                   "/api/v1/incidents/NAME/respond) runs, as `incident respond --playbook` (env DATAWARD_PLAYBOOK).")
+@click.option("--smtp", "smtp", envvar="DATAWARD_SMTP", default=None, metavar="URL",
+              help="Mail server that \"Send notices\" (POST /api/v1/incidents/NAME/notify) sends through, as "
+                   "`incident notify --smtp` (env DATAWARD_SMTP; never shown unredacted).")
+@click.option("--notify-template", envvar="DATAWARD_NOTIFY_TEMPLATE", type=click.Path(file_okay=False), default=None,
+              metavar="DIR",
+              help="Notice template folder (env DATAWARD_NOTIFY_TEMPLATE). Default: the shipped one.")
+@click.option("--notify-sender", default="security@example.com", show_default=True, metavar="ADDRESS",
+              help="The notices' From address.")
+@click.option("--notify-company", default="our", show_default=True, help="Company name used in the notices.")
+@click.option("--lookup-address", default=None,
+              help="Address of the lookup site, printed in the notices as text (never a link).")
+@click.option("--signing-key", envvar="DATAWARD_AUDIT_KEY", type=click.Path(dir_okay=False), default=None,
+              help="Ed25519 private key (PEM) that signs the incident audit log's checkpoints of the jobs run from "
+                   "here (env DATAWARD_AUDIT_KEY); default ~/.config/dataward/audit-ed25519.")
 def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str | None, tls_key: str | None,
                   baseline: str | None, audit_log: str, audit_public_key: str | None,
-                  audit_key_fingerprint: str | None, lookup_dir: str | None, source: str | None) -> None:
+                  audit_key_fingerprint: str | None, lookup_dir: str | None, source: str | None,
+                  **step_options: Any) -> None:
     """Watch the stores of --config (as `dataward watch` does) and serve the API over the same state database.
 
-    Bearer tokens come from `dataward users token create`. SIGTERM or Ctrl-C stops the watch between probes
-    and the server; a restart repeats no alert.
+    Bearer tokens come from `dataward users token create`. A responder runs an incident's response playbook
+    (--playbook) and sends its notices (--smtp) from the incident page or the API, as background jobs.
+    SIGTERM or Ctrl-C stops the watch between probes, the jobs at their next safe point, and the server; a
+    restart repeats no alert and sends no notice twice.
 
     \b
     Examples:
       dataward serve --config dataward.toml
       dataward serve --db watch.db --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem
+      dataward serve --config dataward.toml --source postgresql://ro@db/app --playbook playbook.toml \\
+                     --smtp smtp://mail.internal:587?starttls=1
     """
     from dataward.scan.baseline import load_baseline
     from dataward.schemamap import load_schema_map
@@ -83,7 +107,9 @@ def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str
     baseline = baseline or default_baseline(location)
     load_baseline(baseline, missing_ok=True)  # an unreadable baseline is refused now, not at each request
     targets = policy.targets() if policy else []
-    schema = load_schema_map(config) if config and source else None  # refused now, not at each computation
+    settings = _step_settings(**step_options)
+    needs_schema = source or settings.playbook or settings.smtp
+    schema = load_schema_map(config) if config and needs_schema else None  # refused now, not at each computation
     sock = _bind(address)
     try:
         db_state = open_state(location)  # created and migrated to the current schema
@@ -93,7 +119,7 @@ def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str
     bus = EventBus()
     app = create_app(db_state, baseline=baseline, bus=bus, audit_log=audit_log, audit_public_key=audit_public_key,
                      audit_key_fingerprint=audit_key_fingerprint, lookup_dir=lookup_dir,
-                     source=source, schema=schema)
+                     source=source, schema=schema, step_settings=settings)
     app.state.policy = policy  # the settings and copies pages show it (dataward.serve.web)
     runner: WatchRunner | HistoryPoller
     if targets:
@@ -109,14 +135,44 @@ def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str
         if isinstance(runner, WatchRunner):
             click.echo(f"watching {runner.stores} stores every {watch_config.interval:g} s", err=True)
         runner.start()
-        server = _server(app, address, tls_cert, tls_key, [runner.request_stop, bus.close])
+        jobs = app.state.plane.jobs
+        server = _server(app, address, tls_cert, tls_key, [runner.request_stop, jobs.request_stop, bus.close])
         server.run(sockets=[sock])
     finally:
+        _stop_jobs(app)
         runner.stop()
         bus.close()
         sock.close()
         app.state.plane.close()
         db_state.close()
+
+
+def _step_settings(playbook: str | None, smtp: str | None, notify_template: str | None, notify_sender: str,
+                   notify_company: str, lookup_address: str | None, signing_key: str | None) -> StepSettings:
+    """The incident steps' settings, each checked now (a bad playbook, mail URL or template folder is one
+    sentence at start, not a failed job later)."""
+    from dataward.incident.notify import SmtpSender, load_templates
+    from dataward.incident.respond import load_playbook
+    from dataward.serve.views import StepSettings
+
+    if playbook:
+        load_playbook(playbook)
+    if smtp:
+        SmtpSender(smtp)  # checks the URL; connects only when it sends
+    if notify_template or smtp:
+        load_templates(notify_template)
+    return StepSettings(playbook=playbook, smtp=smtp, template_dir=notify_template, sender=notify_sender,
+                        company=notify_company, lookup_address=lookup_address, signing_key=signing_key)
+
+
+def _stop_jobs(app: FastAPI, timeout: float = 30.0) -> None:
+    """Running jobs end at their next safe point; a job still busy after ``timeout`` ends with the process
+    (its ledger makes the next run safe: a notice whose fate is unknown is never sent again)."""
+    jobs = app.state.plane.jobs
+    running = jobs.running()
+    if running:
+        click.echo(f"stopping: waiting for {len(running)} running job(s) to reach a safe point", err=True)
+    jobs.stop(timeout)
 
 
 def _bind(address: Listen) -> socket.socket:

@@ -21,12 +21,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dataward.errors import DatawardError
 from dataward.schemamap import SchemaMap
-from dataward.serve import accounts, pages_data, views, web
+from dataward.serve import accounts, pages_data, steps, views, web
 from dataward.serve.accounts import User
 from dataward.serve.auth import require
 from dataward.serve.events import Closed, EventBus
 from dataward.serve.sessions import Clock
-from dataward.serve.views import Conflict, DeliveryFailed, FindingFilter, NotFound, Plane
+from dataward.serve.views import Conflict, DeliveryFailed, FindingFilter, NotFound, Plane, StepSettings
 from dataward.watch.state import StateDB
 
 API = "/api/v1"
@@ -62,16 +62,30 @@ class IncidentRequest(BaseModel):
     window: int | None = Field(default=None, ge=1, le=2**53, description="An exposure window id (history).")
 
 
+class RespondRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    dry_run: bool = Field(default=False, description="Count what each step would change; change nothing.")
+
+
+class NotifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    limit: int | None = Field(default=None, ge=1, le=2**31,
+                              description="Send at most this many this run (the next run continues).")
+
+
 def create_app(db: StateDB, *, baseline: str | None = None, bus: EventBus | None = None,
                clock: Clock | None = None, audit_log: str | None = None, audit_public_key: str | None = None,
                audit_key_fingerprint: str | None = None, lookup_dir: str | None = None,
-               source: str | None = None, schema: SchemaMap | None = None) -> FastAPI:
+               source: str | None = None, schema: SchemaMap | None = None,
+               step_settings: StepSettings | None = None) -> FastAPI:
     """The application over an open state database (the caller closes it); suppressions go to ``baseline``
     (default: ``baseline.json`` beside a SQLite state file); the watcher's events come through ``bus``; the
     incident audit log to verify (and the key to verify it with) through ``audit_*``; incidents' lookup sites
     go under ``lookup_dir`` (default: ``lookup/`` beside a SQLite state file); blast radii are computed from the
-    production ``source`` with its ``schema`` map (default: the reference one). The caller may set
-    ``app.state.policy`` (the settings, copies and sinks come from it)."""
+    production ``source`` with its ``schema`` map (default: the reference one); the response playbook and the
+    notices run as background jobs with ``step_settings`` (serve's --playbook, --smtp, ...), each job's start,
+    progress and end published on the bus as a ``job`` event. The caller may set ``app.state.policy`` (the
+    settings, copies and sinks come from it)."""
     app = FastAPI(title="dataward", version="1", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.db = db
     app.state.policy = None
@@ -79,7 +93,9 @@ def create_app(db: StateDB, *, baseline: str | None = None, bus: EventBus | None
     app.state.plane = Plane(db, baseline or views.default_baseline(db.location), bus or EventBus(),
                             audit_log=audit_log, audit_public_key=audit_public_key,
                             audit_key_fingerprint=audit_key_fingerprint, lookup_dir=lookup_dir,
-                            source=source, schema=schema)
+                            source=source, schema=schema, steps=step_settings or StepSettings())
+    plane: Plane = app.state.plane
+    plane.jobs.on_change = lambda job: plane.bus.publish("job", job.event())
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(DatawardError, _dataward_error)
     _routes(app)
@@ -215,6 +231,20 @@ def _routes(app: FastAPI) -> None:
     def build_lookup(name: Annotated[str, _INCIDENT], user: Responder) -> dict[str, Any]:
         """Build (or rebuild) the incident's "was I affected?" lookup site, as `dataward incident lookup build`."""
         return views.build_lookup_site(plane, name, user)
+
+    @app.post(f"{API}/incidents/{{name}}/respond", status_code=202)
+    def respond(name: Annotated[str, _INCIDENT], user: Responder,
+                body: Annotated[RespondRequest | None, Body()] = None) -> dict[str, Any]:
+        """Run the response playbook of `serve --playbook` in the background, as `dataward incident respond`;
+        the answer is the started job (`dataward.job/v1`), the incident document shows its progress."""
+        return steps.start_respond(plane, name, user, dry_run=bool(body and body.dry_run))
+
+    @app.post(f"{API}/incidents/{{name}}/notify", status_code=202)
+    def notify(name: Annotated[str, _INCIDENT], user: Responder,
+               body: Annotated[NotifyRequest | None, Body()] = None) -> dict[str, Any]:
+        """Send the incident's notices through `serve --smtp` in the background, as `dataward incident notify`
+        (each customer once, whatever runs before or after); the answer is the started job."""
+        return steps.start_notify(plane, name, user, limit=body.limit if body else None)
 
     @app.get(f"{API}/audit", dependencies=[Depends(require("admin"))])
     def audit(limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:

@@ -16,7 +16,8 @@ Stable signatures (the pages call these)::
     export_findings(plane, filters, fmt)          -> (text, media type): json | sarif | ocsf
     suppress_finding(plane, id, reason, expires, user) / unsuppress_finding(plane, id, user)
     incidents_document(plane)                     -> dataward.incidents/v1
-    incident_document(plane, name)                -> dataward.incident/v1 (obligations, respond and notify progress)
+    incident_document(plane, name)                -> dataward.incident/v1 (obligations, respond and notify progress,
+                                                     their latest jobs)
     open_incident(plane, name, user, store=, window_from=, window_to=, window_id=)
     blast_radius_document(plane, name)            -> dataward.blast_radius/v1 (as `incident blast-radius --format json`)
     audit_document(plane, limit=)                 -> dataward.audit/v1
@@ -53,6 +54,7 @@ from dataward.schemamap import SchemaMap
 from dataward.serve import accounts, pages_data
 from dataward.serve.accounts import User
 from dataward.serve.events import EventBus
+from dataward.serve.jobs import JobRunner
 from dataward.state.engine import is_sqlite, sqlite_path
 from dataward.state.schema import cp_audit, events, ledger, sends, stores, windows
 from dataward.watch.history import duration_text, history_document
@@ -84,6 +86,21 @@ class DeliveryFailed(DatawardError):
     """An alert sink refused or could not be reached (502)."""
 
 
+@dataclass(frozen=True)
+class StepSettings:
+    """Where the incident steps run from the control plane take their inputs (`dataward serve`'s options): the
+    response playbook (`incident respond --playbook`), the mail server and notice settings (`incident notify
+    --smtp --template --sender --company --lookup-address`) and the incident audit log's signing key."""
+
+    playbook: str | None = None
+    smtp: str | None = field(default=None, repr=False)  # may carry a password: never shown unredacted
+    template_dir: str | None = None
+    sender: str = "security@example.com"
+    company: str = "our"
+    lookup_address: str | None = None
+    signing_key: str | None = None
+
+
 @dataclass
 class Plane:
     """What the API and the pages work on: the state database, the baseline file and the event bus."""
@@ -99,6 +116,8 @@ class Plane:
     lookup_dir: str | None = None  # where incidents' lookup sites are built (one folder each); None: the default
     source: str | None = field(default=None, repr=False)  # production source (`serve --source`); never shown raw
     schema: SchemaMap | None = field(default=None, repr=False)  # its [schema] map; None: the reference one
+    steps: StepSettings = field(default_factory=StepSettings)  # respond and notify (dataward.serve.steps)
+    jobs: JobRunner = field(default_factory=JobRunner, repr=False)  # their background jobs
     _verified: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -558,7 +577,8 @@ def incidents_document(plane: Plane) -> dict[str, Any]:
 def incident_document(plane: Plane, name: str) -> dict[str, Any]:
     """One incident (``dataward.incident/v1``): its record, whether its blast radius is computed and how many it
     affects, the obligations with their deadlines (from the blast radius), the respond ledger's units per step
-    and state, and the notify ledger's messages per state."""
+    and state, the notify ledger's messages per state, and ``jobs``: the latest respond and notify job run by
+    this server (``dataward.job/v1``, see :mod:`dataward.serve.jobs`)."""
     db = plane.incidents
     found = db.find(name)
     if found is None:
@@ -581,6 +601,7 @@ def incident_document(plane: Plane, name: str) -> dict[str, Any]:
         "notify": {state: int(n) for state, n in sent},
         "audit_log": audit_log_status(plane, incident=name),
         "lookup": lookup_status(plane, name),
+        "jobs": {step: job.to_json() for step, job in sorted(plane.jobs.latest(name).items())},
     }
 
 

@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -30,7 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from dataward.errors import DatawardError
-from dataward.serve import accounts, auth, pages_data, views
+from dataward.serve import accounts, auth, pages_data, steps, views
 from dataward.serve.auth import Caller, LoginRequired, form_of, require_page
 from dataward.serve.sessions import Clock, same_token
 from dataward.state.schema import stores as stores_t
@@ -372,16 +373,31 @@ async def build_lookup_form(request: Request, caller: Responder, name: str) -> R
     return await _incident_step(request, caller, name, views.build_lookup_site)
 
 
+@router.post("/incidents/{name}/respond")
+async def respond_form(request: Request, caller: Responder, name: str) -> Response:
+    """Start the response playbook as a background job (``steps.start_respond``, as the API; ``dry_run=1``:
+    count only), then the incident's page, where its progress shows."""
+    dry_run = (await form_of(request)).get("dry_run") == "1"
+    return await _incident_step(request, caller, name, partial(steps.start_respond, dry_run=dry_run))
+
+
+@router.post("/incidents/{name}/notify")
+async def notify_form(request: Request, caller: Responder, name: str) -> Response:
+    """Start sending the notices as a background job (``steps.start_notify``, as the API)."""
+    return await _incident_step(request, caller, name, steps.start_notify)
+
+
 async def _incident_step(request: Request, caller: Caller, name: str,
                          step: Callable[[views.Plane, str, accounts.User], object]) -> Response:
-    """Run one incident step as the caller, then show the incident's page (the step's error on it, 404 when
-    there is no such incident)."""
+    """Run (or start) one incident step as the caller, then show the incident's page (the step's error on it:
+    409 while the same job runs, 400 otherwise; 404 when there is no such incident)."""
     try:
         await run_in_threadpool(step, plane_of(request), name, caller.user)
     except views.NotFound as exc:
         raise HTTPException(404, exc.message) from None
     except DatawardError as exc:
-        return _incident(request, caller, name, status=400, error=exc.message)
+        status = 409 if isinstance(exc, views.Conflict) else 400
+        return _incident(request, caller, name, status=status, error=exc.message)
     return RedirectResponse(f"/incidents/{quote(name)}", status_code=303)
 
 
@@ -406,4 +422,6 @@ def _incident(request: Request, caller: Caller, name: str, *, status: int = 200,
         obligations.append({**o, "left": left, "overdue": overdue})
     return render(request, "incident.html", caller, status=status, error=error, incident=incident, radius=radius,
                   obligations=obligations, respond=incident["respond"], notify=incident["notify"],
-                  lookup=incident["lookup"], source=redact_url(plane.source) if plane.source else None)
+                  lookup=incident["lookup"], source=redact_url(plane.source) if plane.source else None,
+                  jobs=incident["jobs"], playbook=Path(plane.steps.playbook).name if plane.steps.playbook else None,
+                  smtp=redact_url(plane.steps.smtp) if plane.steps.smtp else None)

@@ -109,11 +109,15 @@
     var store = storeOf(event);
     if (store) { mark(store, "unreachable"); recount(); }
   });
+  source.addEventListener("job", function (event) {  // an incident step's job: its page refreshes (below)
+    document.dispatchEvent(new CustomEvent("dw:job", { detail: dataOf(event) }));
+  });
   document.body.setAttribute("data-events-ready", "1");
   source.addEventListener("open", function () { document.body.setAttribute("data-events-open", "1"); });
 })();
 
-// An incident page polls its API document: respond and notify progress without a reload.
+// An incident page polls its API document, and reads it again at each of its jobs' events: respond and notify
+// progress without a reload.
 (function () {
   var url = document.body.getAttribute("data-poll");
   if (!url || !window.fetch) { return; }
@@ -147,8 +151,40 @@
       return tr;
     }));
   }
-  window.setInterval(function () {
+  function jobs(doc) {
+    ["respond", "notify"].forEach(function (step) {
+      var line = document.getElementById(step + "-job");
+      var job = (doc.jobs || {})[step];
+      if (line && job) { line.textContent = job.sentence; line.setAttribute("data-state", job.state); }
+    });
+  }
+  function refresh() {
     fetch(url, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (doc) { if (doc) { update(doc); } }).catch(function () { /* next time */ });
-  }, 5000);
+      .then(function (doc) { if (doc) { update(doc); jobs(doc); } }).catch(function () { /* next time */ });
+  }
+  window.setInterval(refresh, 5000);
+  var incident = document.body.getAttribute("data-incident");
+  document.addEventListener("dw:job", function (event) {
+    if (event.detail && event.detail.incident === incident) { refresh(); }
+  });
+  // The step buttons start their job through the API (the page stays; its progress follows); without this
+  // script the same forms post to the page's routes.
+  var token = document.querySelector("meta[name=csrf-token]");
+  var error = document.getElementById("job-error");
+  function started(answer) {
+    if (error) { error.hidden = answer.ok; error.textContent = answer.ok ? "" : (answer.doc.detail || "refused"); }
+    refresh();
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-job]"), function (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var body = form.getAttribute("data-job") === "respond"
+        ? { dry_run: !!(event.submitter && event.submitter.value === "1") } : {};
+      fetch(url + "/" + form.getAttribute("data-job"), {
+        method: "POST", credentials: "same-origin", body: JSON.stringify(body),
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": token ? token.content : "" }
+      }).then(function (r) { return r.json().then(function (doc) { return { ok: r.ok, doc: doc }; }); })
+        .then(started).catch(function () { started({ ok: false, doc: { detail: "the server did not answer" } }); });
+    });
+  });
 })();

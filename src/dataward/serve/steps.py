@@ -1,0 +1,128 @@
+"""The incident steps that run as background jobs of the control plane: the response playbook (``incident
+respond``) and the customer notices (``incident notify``), with the incident library's own functions.
+
+Both are started by a responder from the API or the incident page, check what they need before they start
+(400 with a sentence and a tip when serve was started without it), run in :attr:`Plane.jobs
+<dataward.serve.views.Plane>` (409 while one of the same step runs for the incident) and are audited
+(``incident.respond``, ``incident.notify``) with the user's name. Resuming and exactly-once are the library's:
+the playbook skips the batches its ledger has done, the notices are written ahead in the notify ledger, so a
+second run, or a run after a restart, repeats no side effect and sends no notice twice::
+
+    start_respond(plane, name, user, dry_run=False) -> dataward.job/v1 (state running)
+    start_notify(plane, name, user, limit=None)     -> dataward.job/v1 (state running)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dataward.errors import DatawardError
+from dataward.incident import ops as incident_ops
+from dataward.incident.audit import AuditLog
+from dataward.serve.accounts import User
+from dataward.serve.jobs import Checkpoint, Job, Running, Work
+from dataward.serve.views import Conflict, NotFound, Plane, record
+from dataward.targets import redact_url
+
+RESPOND_SCHEMA = "dataward.respond/v1"
+
+
+def start_respond(plane: Plane, name: str, user: User, *, dry_run: bool = False) -> dict[str, Any]:
+    """Run the playbook of ``serve --playbook`` for the incident in the background (``dry_run``: count only)."""
+    from dataward.incident.respond import load_playbook, run_playbook
+
+    _check_incident(plane, name)
+    if not plane.steps.playbook:
+        raise DatawardError("no response playbook is configured: start `dataward serve` with --playbook FILE (or "
+                            "DATAWARD_PLAYBOOK) to run it from the control plane",
+                            tip=f"or run `dataward incident respond {name} --playbook FILE` from a shell")
+    book = load_playbook(plane.steps.playbook)
+    if book.scope == "affected":
+        _check_blast_radius(plane, name)
+
+    def work(checkpoint: Checkpoint) -> dict[str, Any]:
+        audit = None if dry_run else audit_log(plane)
+        reports = run_playbook(plane.incidents, name, book, dry_run=dry_run, source=plane.source, audit=audit,
+                               fault=checkpoint, schema=plane.schema)
+        return {"schema": RESPOND_SCHEMA, "dry_run": dry_run, "steps": [r.to_json() for r in reports]}
+
+    job = _start(plane, name, "respond", user, work, {"dry_run": dry_run})
+    record(plane.engine, user, "incident.respond", name,
+           {"job": job.id, "dry_run": dry_run, "playbook": Path(plane.steps.playbook).name})
+    return job.to_json()
+
+
+def start_notify(plane: Plane, name: str, user: User, *, limit: int | None = None) -> dict[str, Any]:
+    """Send the incident's notices through ``serve --smtp`` in the background (``limit``: at most that many)."""
+    from dataward.incident.notify import load_templates, send_notices
+
+    _check_incident(plane, name)
+    steps = plane.steps
+    if not steps.smtp:
+        raise DatawardError("no mail server is configured: start `dataward serve` with --smtp URL (or "
+                            "DATAWARD_SMTP) to send notices from the control plane",
+                            tip=f"or run `dataward incident notify {name} --smtp URL` from a shell")
+    load_templates(steps.template_dir)  # a folder that lost a template or gained a link: refused now
+    _check_blast_radius(plane, name)
+    smtp = steps.smtp
+
+    def work(checkpoint: Checkpoint) -> dict[str, Any]:
+        report = send_notices(plane.incidents, name, smtp, template_dir=steps.template_dir, sender=steps.sender,
+                              company=steps.company, lookup_address=steps.lookup_address, source=plane.source,
+                              audit=audit_log(plane), fault=checkpoint, limit=limit, schema=plane.schema)
+        return report.to_json()
+
+    job = _start(plane, name, "notify", user, work, {"limit": limit})
+    record(plane.engine, user, "incident.notify", name, {"job": job.id, "limit": limit, "smtp": redact_url(smtp)})
+    return job.to_json()
+
+
+def audit_log(plane: Plane) -> AuditLog:
+    """The incident audit log the jobs append to: serve's ``--audit-log``, signed with ``--signing-key``."""
+    return AuditLog(plane.audit_log or "dataward-audit.jsonl", plane.steps.signing_key)
+
+
+def describe_respond(result: dict[str, Any]) -> str:
+    """One line per run: what each step changed (or would change), as `incident respond` prints it."""
+    verb = "would change" if result.get("dry_run") else "changed"
+    parts = []
+    for step in result.get("steps", []):
+        counts = ", ".join(f"{k} {v:,}" for k, v in step.get("counts", {}).items() if v)
+        text = f"{step['action']} {verb} {counts}" if counts else f"{step['action']} nothing to change"
+        if step.get("unconfirmed"):
+            text += f" ({len(step['unconfirmed']):,} never acknowledged: run it again to re-send to them)"
+        parts.append(text)
+    return "; ".join(parts) or "no step"
+
+
+def describe_notify(result: dict[str, Any]) -> str:
+    """As `incident notify` prints it, with its note when a crash left messages uncertain."""
+    text = (f"sent {result['sent']:,}, already sent {result['already_sent']:,}, reconciled {result['reconciled']:,}, "
+            f"resent {result['resent']:,}, uncertain {result['uncertain']:,}, without email {result['no_email']:,}")
+    if result.get("uncertain"):
+        text += ("; the uncertain ones are not sent again: settle them with `dataward incident notify "
+                 "--reconcile-log` (the mail system's log)")
+    return text
+
+
+_DESCRIBE = {"respond": describe_respond, "notify": describe_notify}
+
+
+def _start(plane: Plane, name: str, step: str, user: User, work: Work, options: dict[str, Any]) -> Job:
+    try:
+        return plane.jobs.start(name, step, user.name, work, _DESCRIBE[step], options)
+    except Running as exc:
+        raise Conflict(exc.message, tip=exc.tip) from None
+
+
+def _check_incident(plane: Plane, name: str) -> None:
+    if plane.incidents.find(name) is None:
+        raise NotFound(f"there is no incident '{name[:64]}'")
+
+
+def _check_blast_radius(plane: Plane, name: str) -> None:
+    if plane.incidents.json_artifact(name, incident_ops.REPORT) is None:
+        raise DatawardError(f"incident '{name}' has no blast radius yet",
+                            tip="compute it first (the incident page's button, or POST "
+                                f"/api/v1/incidents/{name}/blast-radius)")

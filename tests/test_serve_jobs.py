@@ -1,0 +1,396 @@
+"""dataward serve runs incident steps as background jobs (issue 14): the response playbook against a real
+production database (SQLite file) and the customer notices through a real SMTP server (aiosmtpd), started
+through the API; their progress in the incident document; one job per incident and step (409); the audit;
+a viewer refused; exactly-once notices across a second run and across a restart of `dataward serve` in the
+middle of a job; no customer value and no SMTP password in any answer or in the server's log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow.compute as pc
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from incident_helpers import cloud_tables, exposed_copy, write_store
+
+from dataward.errors import DatawardError
+from dataward.incident import ops
+from dataward.incident.audit import write_public_key
+from dataward.incident.db import connect
+from dataward.incident.store import IncidentDB
+from dataward.localservers.ports import free_port
+from dataward.serve import accounts
+from dataward.serve.app import create_app
+from dataward.serve.jobs import JobRunner
+from dataward.serve.views import StepSettings
+from dataward.state import open_state_db
+from dataward.testing.waiting import wait_until
+from dataward.watch.state import StateDB
+
+PASSWORD = "canary-Passw0rd-7f3e9a1c"
+SMTP_PASSWORD = "smtp-Canary-9c41e"
+USERS = 200
+COPY = {"users": ["id", "email", "country"], "api_tokens": ["id", "user_id", "access_token"],
+        "integrations": ["id", "user_id", "provider", "access_token"]}
+INCIDENTS = ("leak", "leak-mail", "leak-restart")
+
+
+class Inbox:
+    """aiosmtpd handler: every accepted message; with ``hold_at``, the message of that number waits for
+    ``release`` before it is accepted (``held`` is set meanwhile)."""
+
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.lock = threading.Lock()
+        self.hold_at: int | None = None
+        self.held = threading.Event()
+        self.release = threading.Event()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            number = len(self.messages) + 1
+        if number == self.hold_at:
+            self.held.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait)
+        with self.lock:
+            self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+    def hold(self, at: int) -> None:
+        self.hold_at, self.release = at, threading.Event()
+        self.held.clear()
+
+    def recipients(self) -> Counter[str]:
+        with self.lock:
+            return Counter(str(m["To"]) for m in self.messages)
+
+
+def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+    return AuthResult(success=auth_data.login == b"mailer" and auth_data.password == SMTP_PASSWORD.encode())
+
+
+@dataclass
+class World:
+    root: Path
+    location: str
+    prod: str
+    playbook: Path
+    smtp: str
+    inbox: Inbox
+    emails: dict[str, set[str]]  # per incident: the affected customers' emails
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("serve-jobs")
+    prod_tables = cloud_tables(users=USERS)
+    prod = write_store(f"sqlite:///{root}/prod.db", prod_tables)
+    keep = lambda name, t: pc.less_equal(t["id" if name == "users" else "user_id"], USERS // 2)  # noqa: E731
+    copy = write_store(f"sqlite:///{root}/copy.db", exposed_copy(prod_tables, COPY, keep))
+    location = str(root / "state.db")
+    engine = open_state_db(location)
+    tokens = {}
+    for role in accounts.ROLES:
+        accounts.add_user(engine, f"{role}-user", role, PASSWORD)
+        tokens[role] = accounts.create_token(engine, f"{role}-user")
+    engine.dispose()
+    email_of = {r["id"]: r["email"] for r in prod_tables["users"].to_pylist()}
+    emails = {}
+    with IncidentDB(location) as db:
+        for name in INCIDENTS:
+            ops.open_incident(db, name, copy, "2019-12-04", "2019-12-26")
+            affected = ops.run_blast_radius(db, name, prod).affected["user_id"].to_pylist()
+            emails[name] = {email_of[u] for u in affected if email_of[u]}
+    playbook = root / "playbook.toml"
+    playbook.write_text(f'[response]\ndatabase = "{prod}"\nbatch = 20\n\n'
+                        '[[step]]\naction = "revoke_tokens"\nvia = "sql"\n\n'
+                        '[[step]]\naction = "unlink_integrations"\n\n'
+                        '[[step]]\naction = "force_logout"\n\n'
+                        '[[step]]\naction = "password_reset"\n')
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), authenticator=_authenticator,
+                            auth_require_tls=False)
+    controller.start()
+    yield World(root, location, prod, playbook, f"smtp://mailer:{SMTP_PASSWORD}@127.0.0.1:{controller.port}",
+                inbox, emails, tokens)
+    inbox.release.set()
+    controller.stop()
+
+
+@pytest.fixture(scope="module")
+def api(world: World) -> Iterator[TestClient]:
+    state = StateDB(world.location)
+    settings = StepSettings(playbook=str(world.playbook), smtp=world.smtp, signing_key=str(world.root / "audit-key"),
+                            sender="security@cams.example", company="Cams")
+    app = create_app(state, audit_log=str(world.root / "audit.jsonl"), step_settings=settings,
+                     audit_public_key=str(write_public_key(world.root / "audit-key")))
+    with TestClient(app) as client:
+        yield client
+    app.state.plane.jobs.stop()
+    state.close()
+
+
+def _job_done(api: TestClient, world: World, incident: str, step: str, job: int) -> dict[str, Any]:
+    """The incident document once job ``job`` of ``step`` has ended."""
+    def ended() -> bool:
+        found = _doc(api, world, incident)["jobs"].get(step)
+        return bool(found and found["id"] == job and found["state"] != "running")
+
+    wait_until(ended, timeout=120, what=f"the {step} job to end")
+    return _doc(api, world, incident)
+
+
+def _doc(api: TestClient, world: World, incident: str) -> dict[str, Any]:
+    answer = api.get(f"/api/v1/incidents/{incident}", headers=world.headers("viewer"))
+    assert answer.status_code == 200, answer.text
+    doc: dict[str, Any] = answer.json()
+    return doc
+
+
+def _live_tokens(prod: str, users: set[int]) -> int:
+    db = connect(prod)
+    try:
+        rows = db.query("SELECT user_id FROM api_tokens WHERE revoked_at IS NULL")
+    finally:
+        db.close()
+    return sum(1 for (u,) in rows if int(u) in users)
+
+
+def _affected(location: str, name: str) -> set[int]:
+    with IncidentDB(location) as db:
+        return {int(u) for u in ops.affected_table(db, name).column("user_id").to_pylist()}
+
+
+def test_the_new_routes_are_in_the_route_walks(api: TestClient) -> None:
+    """The route walks of test_serve_api.py (401 without credentials, 403 for a viewer on every mutating route)
+    and test_serve_web.py (login redirect, 403 for a viewer's form) take every route: these are among them."""
+    from dataward.serve import web
+
+    api_routes = {(m, r.path) for r in api.app.routes if isinstance(r, APIRoute) for m in r.methods}  # type: ignore[attr-defined]
+    assert {("POST", "/api/v1/incidents/{name}/respond"), ("POST", "/api/v1/incidents/{name}/notify")} <= api_routes
+    pages = {(m, r.path) for r in web.router.routes if isinstance(r, APIRoute) for m in r.methods}
+    assert {("POST", "/incidents/{name}/respond"), ("POST", "/incidents/{name}/notify")} <= pages
+
+
+def test_respond_through_the_api_runs_the_playbook_against_production(api: TestClient, world: World) -> None:
+    affected = _affected(world.location, "leak")
+    url = "/api/v1/incidents/leak/respond"
+    assert api.post(url).status_code == 401
+    assert api.post(url, headers=world.headers("viewer"), json={}).status_code == 403
+    assert api.post("/api/v1/incidents/nope/respond", headers=world.headers("responder")).status_code == 404
+    plane = api.app.state.plane  # type: ignore[attr-defined]
+    configured = plane.steps
+    plane.steps = StepSettings()
+    try:
+        refused = api.post(url, headers=world.headers("responder"))
+    finally:
+        plane.steps = configured
+    assert refused.status_code == 400 and "--playbook" in refused.json()["detail"] and refused.json()["tip"]
+    live = _live_tokens(world.prod, affected)
+    assert live > 0
+
+    dry = api.post(url, headers=world.headers("responder"), json={"dry_run": True})
+    assert dry.status_code == 202, dry.text
+    assert dry.json()["schema"] == "dataward.job/v1" and dry.json()["options"] == {"dry_run": True}
+    doc = _job_done(api, world, "leak", "respond", dry.json()["id"])
+    job = doc["jobs"]["respond"]
+    assert job["state"] == "done", job
+    counts = {s["action"]: s["counts"] for s in job["result"]["steps"]}
+    assert counts["revoke_tokens"]["tokens"] == live and "would change" in job["sentence"]
+    assert _live_tokens(world.prod, affected) == live and doc["respond"] == {}  # a dry run changes nothing
+
+    run = api.post(url, headers=world.headers("responder"))
+    assert run.status_code == 202 and run.json()["state"] == "running"
+    doc = _job_done(api, world, "leak", "respond", run.json()["id"])
+    job = doc["jobs"]["respond"]
+    assert job["state"] == "done" and job["user"] == "responder-user", job
+    assert _live_tokens(world.prod, affected) == 0
+    batches = -(-len(affected) // 20)
+    assert len(doc["respond"]) == 4 and all(states == {"done": batches} for states in doc["respond"].values())
+    assert {s["action"] for s in job["result"]["steps"]} == {"revoke_tokens", "unlink_integrations",
+                                                             "force_logout", "password_reset"}
+    assert doc["audit_log"]["status"] == "verified" and doc["audit_log"]["incident_entries"] > 0
+
+    again = api.post(url, headers=world.headers("responder"), json={"dry_run": False})
+    doc = _job_done(api, world, "leak", "respond", again.json()["id"])
+    assert all(s["done_now"] == 0 and s["already_done"] == batches for s in doc["jobs"]["respond"]["result"]["steps"])
+    audit = api.get("/api/v1/audit", headers=world.headers("admin")).json()["entries"]
+    started = [e for e in audit if e["action"] == "incident.respond"]
+    assert [(e["user"], e["subject"], e["detail"]["dry_run"], e["detail"]["job"]) for e in started] == [
+        ("responder-user", "leak", False, again.json()["id"]), ("responder-user", "leak", False, run.json()["id"]),
+        ("responder-user", "leak", True, dry.json()["id"])]
+
+
+def test_notify_through_the_api_sends_each_notice_once_and_one_job_at_a_time(api: TestClient, world: World) -> None:
+    url = "/api/v1/incidents/leak-mail/notify"
+    assert api.post(url, headers=world.headers("viewer")).status_code == 403
+    before = world.inbox.recipients()
+    world.inbox.hold(at=sum(before.values()) + 3)  # the third notice waits: the job is running meanwhile
+    first = api.post(url, headers=world.headers("responder"))
+    assert first.status_code == 202, first.text
+    assert world.inbox.held.wait(60), "the third notice never reached the mail server"
+    second = api.post(url, headers=world.headers("responder"))
+    assert second.status_code == 409 and "already running" in second.json()["detail"], second.text
+    assert _doc(api, world, "leak-mail")["jobs"]["notify"]["state"] == "running"
+    world.inbox.release.set()
+    doc = _job_done(api, world, "leak-mail", "notify", first.json()["id"])
+    job = doc["jobs"]["notify"]
+    assert job["state"] == "done", job
+    sent = world.inbox.recipients() - before
+    assert sent == Counter({e: 1 for e in world.emails["leak-mail"]})
+    assert job["result"]["sent"] == len(sent) and job["result"]["uncertain"] == 0
+    assert doc["notify"] == {"sent": len(sent)}
+
+    again = api.post(url, headers=world.headers("responder"), json={})
+    doc = _job_done(api, world, "leak-mail", "notify", again.json()["id"])
+    assert doc["jobs"]["notify"]["result"]["sent"] == 0
+    assert doc["jobs"]["notify"]["result"]["already_sent"] == len(sent)
+    assert world.inbox.recipients() - before == sent  # nothing more went out
+    audit = api.get("/api/v1/audit", headers=world.headers("admin")).json()["entries"]
+    entry = next(e for e in audit if e["action"] == "incident.notify")
+    assert entry["user"] == "responder-user" and entry["detail"]["smtp"].startswith("smtp://mailer:***@")
+
+
+def test_no_customer_value_or_smtp_password_in_any_answer(api: TestClient, world: World) -> None:
+    """Canary, after the jobs above: every read of the API, for every incident, and the incident page."""
+    paths = sorted({r.path for r in api.app.routes if isinstance(r, APIRoute)  # type: ignore[attr-defined]
+                    and "GET" in r.methods and r.path.startswith("/api/") and r.path != "/api/v1/events"})
+    answers = [api.get(p.replace("{name}", n), headers=world.headers("admin")).text
+               for p in paths for n in INCIDENTS if "{" not in p.replace("{name}", n)]
+    assert len(answers) >= 10
+    emails = set().union(*world.emails.values())
+    for text in answers:
+        assert SMTP_PASSWORD not in text and not any(e in text for e in emails)
+
+
+def test_unset_mail_server_and_missing_blast_radius_are_refused_with_a_tip(api: TestClient, world: World) -> None:
+    plane = api.app.state.plane  # type: ignore[attr-defined]
+    configured = plane.steps
+    plane.steps = replace(configured, smtp=None)
+    try:
+        refused = api.post("/api/v1/incidents/leak-mail/notify", headers=world.headers("responder"))
+    finally:
+        plane.steps = configured
+    assert refused.status_code == 400 and "--smtp" in refused.json()["detail"] and refused.json()["tip"]
+    with IncidentDB(world.location) as db:
+        ops.open_incident(db, "no-radius", "copy", "2019-12-04", "2019-12-26")
+    for step in ("respond", "notify"):
+        answer = api.post(f"/api/v1/incidents/no-radius/{step}", headers=world.headers("responder"))
+        assert answer.status_code == 400 and "no blast radius yet" in answer.json()["detail"], step
+    assert api.post("/api/v1/incidents/leak/notify", headers=world.headers("responder"),
+                    json={"limit": 0}).status_code == 422
+
+
+def test_a_stopping_runner_ends_a_job_at_a_safe_point_only() -> None:
+    points: list[str] = []
+    entered, go = threading.Event(), threading.Event()
+
+    def work(checkpoint: Any) -> dict[str, Any]:
+        entered.set()
+        go.wait(30)
+        for point in ("notify:after_write_ahead", "notify:after_send", "notify:before_write_ahead", "never"):
+            checkpoint(point)
+            points.append(point)
+        return {}
+
+    runner = JobRunner()
+    job = runner.start("x", "notify", "rita", work)
+    assert entered.wait(30)
+    runner.request_stop()
+    go.set()
+    runner.stop(timeout=30)
+    assert job.state == "cancelled" and points == ["notify:after_write_ahead", "notify:after_send"]
+    assert "when the server stopped" in job.sentence()
+    with pytest.raises(DatawardError, match="stopping"):
+        runner.start("x", "respond", "rita", work)
+
+
+# ---- a real `dataward serve`, stopped in the middle of sending ------------------------------------------------
+def _serve(world: World, port: int, log: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dataward", "serve", "--db", world.location, "--listen", f"127.0.0.1:{port}",
+         "--audit-log", str(world.root / "audit.jsonl"), "--signing-key", str(world.root / "audit-key")],
+        stdout=log.open("ab"), stderr=subprocess.STDOUT, cwd=world.root,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "DATAWARD_SMTP": world.smtp})
+
+    def answers() -> bool:
+        assert proc.poll() is None, log.read_text()
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    wait_until(answers, timeout=60, what="dataward serve to answer")
+    return proc
+
+
+def _refuses(port: int) -> bool:
+    try:
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+    except httpx.TransportError:
+        return True
+    return False
+
+
+@pytest.mark.slow
+def test_a_restart_in_the_middle_of_sending_sends_no_notice_twice(world: World) -> None:
+    """SIGTERM while a notice is being accepted: that notice completes, the job stops before the next one's
+    write-ahead, the server exits 0; after a restart the same POST sends exactly the rest."""
+    port, log = free_port(), world.root / "serve.log"
+    url = f"http://127.0.0.1:{port}/api/v1/incidents/leak-restart"
+    before = world.inbox.recipients()
+    world.inbox.hold(at=sum(before.values()) + 5)
+    proc = _serve(world, port, log)
+    try:
+        started = httpx.post(f"{url}/notify", headers=world.headers("responder"))
+        assert started.status_code == 202, started.text
+        assert world.inbox.held.wait(60), log.read_text()
+        assert httpx.post(f"{url}/notify", headers=world.headers("responder")).status_code == 409
+        proc.send_signal(signal.SIGTERM)
+        wait_until(lambda: _refuses(port), timeout=30, what="the server to stop listening")
+        world.inbox.release.set()
+        assert proc.wait(timeout=60) == 0, log.read_text()
+    finally:
+        world.inbox.release.set()
+        if proc.poll() is None:
+            proc.kill()
+    assert sum((world.inbox.recipients() - before).values()) == 5
+    proc = _serve(world, port, log)
+    try:
+        job = httpx.post(f"{url}/notify", headers=world.headers("responder")).json()
+
+        def ended() -> bool:
+            doc = httpx.get(url, headers=world.headers("viewer")).json()
+            return bool(doc["jobs"]["notify"]["id"] == job["id"] and doc["jobs"]["notify"]["state"] != "running")
+
+        wait_until(ended, timeout=120, what="the notify job after the restart")
+        result = httpx.get(url, headers=world.headers("viewer")).json()["jobs"]["notify"]["result"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    total = len(world.emails["leak-restart"])
+    assert (result["already_sent"], result["sent"], result["uncertain"]) == (5, total - 5, 0), result
+    assert world.inbox.recipients() - before == Counter({e: 1 for e in world.emails["leak-restart"]})
+    text = log.read_text()
+    assert SMTP_PASSWORD not in text and not any(e in text for e in world.emails["leak-restart"])
