@@ -381,6 +381,7 @@ def test_a_restart_in_the_middle_of_sending_sends_no_notice_twice(world: World) 
     assert (result["already_sent"], result["sent"], result["uncertain"]) == (5, total - 5, 0), result
     assert world.inbox.recipients() - before == Counter({e: 1 for e in world.emails["leak-restart"]})
     text = log.read_text()
+    assert "notify job of incident leak-restart: stopped at" in text and "notify job of incident leak-restart: done" in text
     assert SMTP_PASSWORD not in text and not any(e in text for e in world.emails["leak-restart"])
 
 

@@ -121,6 +121,7 @@ def serve_command(config: str | None, db: str | None, listen: str, tls_cert: str
                      audit_key_fingerprint=audit_key_fingerprint, lookup_dir=lookup_dir,
                      source=source, schema=schema, step_settings=settings)
     app.state.policy = policy  # the settings and copies pages show it (dataward.serve.web)
+    _log_job_ends(app)
     runner: WatchRunner | HistoryPoller
     if targets:
         runner = WatchRunner(targets, policy, watch_config, bus)
@@ -163,6 +164,23 @@ def _step_settings(playbook: str | None, smtp: str | None, notify_template: str 
         load_templates(notify_template)
     return StepSettings(playbook=playbook, smtp=smtp, template_dir=notify_template, sender=notify_sender,
                         company=notify_company, lookup_address=lookup_address, signing_key=signing_key)
+
+
+def _log_job_ends(app: FastAPI) -> None:
+    """Each incident job's end, one line on the server's log (its sentence: counts and the library's
+    message, never a value); its start is in the control-plane audit."""
+    from dataward.serve.jobs import RUNNING, Job
+
+    jobs = app.state.plane.jobs
+    publish = jobs.on_change
+
+    def changed(job: Job) -> None:
+        if publish is not None:
+            publish(job)
+        if job.state != RUNNING:
+            click.echo(f"{job.step} job of incident {job.incident}: {job.sentence()}", err=True)
+
+    jobs.on_change = changed
 
 
 def _stop_jobs(app: FastAPI, timeout: float = 30.0) -> None:
