@@ -302,6 +302,34 @@ def test_unset_mail_server_and_missing_blast_radius_are_refused_with_a_tip(api: 
                     json={"limit": 0}).status_code == 422
 
 
+def test_the_audit_log_being_written_by_a_job_is_not_shown_as_failed(api: TestClient, world: World,
+                                                                     tmp_path: Path) -> None:
+    """While a job of this server appends, the entries after the last checkpoint are `writing`, not `failed`;
+    once no job runs they are a failure again until a checkpoint signs them."""
+    from dataward.incident.audit import AuditLog
+
+    plane = api.app.state.plane  # type: ignore[attr-defined]
+    configured, plane.audit_log = plane.audit_log, str(tmp_path / "audit.jsonl")
+    log = AuditLog(plane.audit_log, world.root / "audit-key")
+    log.append("respond.start", incident="leak")
+    log.checkpoint()
+    go = threading.Event()
+    plane.jobs.start("leak", "walk-test", "rita", lambda checkpoint: {"held": go.wait(30)})
+    try:
+        assert _doc(api, world, "leak")["audit_log"]["status"] == "verified"
+        log.append("respond.revoke_tokens", incident="leak")  # a job's entry, its checkpoint still to come
+        plane._walked.clear()
+        status = _doc(api, world, "leak")["audit_log"]
+        assert (status["status"], status["unsigned_tail"]) == ("writing", 1), status
+    finally:
+        go.set()
+        wait_until(lambda: not plane.jobs.running(), timeout=30, what="the job to end")
+        assert _doc(api, world, "leak")["audit_log"]["status"] == "failed"
+        log.checkpoint()
+        assert _doc(api, world, "leak")["audit_log"]["status"] == "verified"
+        plane.audit_log = configured
+
+
 def test_a_stopping_runner_ends_a_job_at_a_safe_point_only() -> None:
     points: list[str] = []
     entered, go = threading.Event(), threading.Event()

@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -119,6 +120,7 @@ class Plane:
     steps: StepSettings = field(default_factory=StepSettings)  # respond and notify (dataward.serve.steps)
     jobs: JobRunner = field(default_factory=JobRunner, repr=False)  # their background jobs
     _verified: dict[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict, repr=False)
+    _walked: dict[tuple[Any, ...], tuple[float, dict[str, Any]]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def watch_state(self) -> str:
@@ -731,8 +733,9 @@ def audit_log_status(plane: Plane, incident: str | None = None) -> dict[str, Any
     """Whether the incident audit log (the hash chain `incident respond` and `notify` append to) verifies, as
     `dataward incident audit verify --format json` says, with the key pinned to serve (``--audit-public-key`` or
     ``--audit-key-fingerprint``; else the public half of this machine's signing key, never a file beside the
-    log), and how many entries name ``incident``. ``status``: ``verified``, ``failed``, ``absent`` (no log
-    yet) or ``no-key``. The walk is cached until the log file changes."""
+    log), and how many entries name ``incident``. ``status``: ``verified``, ``failed``, ``writing`` (a job of
+    this server is appending: its newest entries are signed when it ends), ``absent`` (no log yet) or
+    ``no-key``. The walk is cached until the log file changes (while a job appends, at most every 5 s)."""
     from dataward.incident.audit import default_key_path, public_key_path, verify_log
 
     path = Path(plane.audit_log or "dataward-audit.jsonl")
@@ -749,8 +752,10 @@ def audit_log_status(plane: Plane, incident: str | None = None) -> dict[str, Any
     if key is None and not plane.audit_key_fingerprint:
         return {**out, "status": "no-key", "ok": None,
                 "reason": "no public key to verify with", "tip": "start serve with --audit-public-key FILE"}
-    version = (str(path), stat.st_mtime_ns, stat.st_size, key, plane.audit_key_fingerprint, incident)
-    cached = plane._verified.get(version)
+    writing = bool(plane.jobs.running())
+    log_id = (str(path), key, plane.audit_key_fingerprint, incident)
+    version = (*log_id, stat.st_mtime_ns, stat.st_size, writing)
+    cached = plane._verified.get(version) or (_recent_walk(plane, log_id) if writing else None)
     if cached is not None:
         return cached
     try:
@@ -762,12 +767,35 @@ def audit_log_status(plane: Plane, incident: str | None = None) -> dict[str, Any
         needle = b'"incident":' + json.dumps(incident).encode()
         with open(path, "rb") as fh:
             mine = sum(1 for line in fh if needle in line)
-    answer = {**out, **result, "status": "verified" if result["ok"] else "failed", "incident_entries": mine}
+    status = "verified" if result["ok"] else "writing" if writing and _still_writing(result) else "failed"
+    answer = {**out, **result, "status": status, "incident_entries": mine}
     with plane._lock:
         if len(plane._verified) > 64:
             plane._verified.clear()
         plane._verified[version] = answer
+        if len(plane._walked) > 64:
+            plane._walked.clear()
+        plane._walked[log_id] = (time.monotonic(), answer)
     return answer
+
+
+WRITING_WALK_S: Final = 5.0  # while a job appends to the log, walk it at most this often
+
+
+def _recent_walk(plane: Plane, log_id: tuple[Any, ...]) -> dict[str, Any] | None:
+    """The last walk of the log if it is recent: a job appending changes the file at every entry, and a walk
+    of a long log takes seconds."""
+    with plane._lock:
+        at, answer = plane._walked.get(log_id, (0.0, None))
+    return answer if answer is not None and time.monotonic() - at < WRITING_WALK_S else None
+
+
+def _still_writing(result: dict[str, Any]) -> bool:
+    """Whether a failure is only what a job of this server appending leaves for a moment: entries after the
+    last checkpoint (signed when the job ends), or a last line half written."""
+    if result["bad_entry"] is None:
+        return int(result["unsigned_tail"]) > 0
+    return bool(result["bad_entry"] == result["entries"] + 1 and "audit line format" in result["reason"])
 
 
 # ---- copies and settings (the copies and settings pages' data) -----------------------------------------------
