@@ -714,6 +714,7 @@ def test_browser_runs_the_playbook_and_its_progress_appears_without_reload(brows
     progress = page.inner_text("#respond tbody")
     assert "revoke_tokens" in progress and "force_logout" in progress and "done" in progress
     assert "revoke_tokens changed" in page.inner_text("#respond-job") and page.is_hidden("#job-error")
+    page.wait_for_selector("#audit-log .audit-verified", timeout=10_000)  # the job's entries, signed at its end
     content = page.content()  # canary: no customer's email on the page, whatever the job did
     assert not any(str(e) in content for e in tables["users"]["email"].to_pylist() if e)
     page.screenshot(path=str(shots / "incident-respond.png"), full_page=True)

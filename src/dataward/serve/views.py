@@ -769,6 +769,8 @@ def audit_log_status(plane: Plane, incident: str | None = None) -> dict[str, Any
             mine = sum(1 for line in fh if needle in line)
     status = "verified" if result["ok"] else "writing" if writing and _still_writing(result) else "failed"
     answer = {**out, **result, "status": status, "incident_entries": mine}
+    if status == "writing":
+        answer["reason"] = "a job of this server is appending; its newest entries are signed when it ends"
     with plane._lock:
         if len(plane._verified) > 64:
             plane._verified.clear()

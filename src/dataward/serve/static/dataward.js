@@ -151,7 +151,19 @@
       return tr;
     }));
   }
+  function auditLog(log) {  // the incident audit log's verification, as the page draws it
+    var dd = document.getElementById("audit-log");
+    if (!dd || !log || !log.status) { return; }
+    var status = document.createElement("span");
+    status.className = "audit-" + log.status;
+    status.textContent = log.status;
+    var note = log.status === "verified"
+      ? " (" + log.incident_entries + " entries of this incident in " + log.log + ", key: " + log.trust + ")"
+      : (log.reason ? " (" + log.reason + ")" : "");
+    dd.replaceChildren(status, document.createTextNode(note));
+  }
   function jobs(doc) {
+    auditLog(doc.audit_log);
     ["respond", "notify"].forEach(function (step) {
       var line = document.getElementById(step + "-job");
       var job = (doc.jobs || {})[step];
