@@ -227,5 +227,8 @@ def test_serve_mode_serves_the_demo_state_until_ctrl_c(finished: tuple[demo.Demo
     assert f"the incident: {server.url}incidents/{ctx.state['incident']}" in text
     assert seen["healthz"] == {"status": "ok"} and seen["stored_raw"] is False
     assert "analytics-copy" in str(seen["overview"])
+    assert "it watches 'analytics-copy' live" in text  # SERVE=1 keeps watching the demo's copy
+    config = (ctx.out / "serve.toml").read_text()
+    assert 'name = "analytics-copy"' in config and "[schema.customer]" in config
     assert ctx.state["incident"] in str(seen["incident"])
     assert '<span class="audit-verified">verified</span>' in str(seen["incident"])  # the log, the pinned key

@@ -11,6 +11,8 @@ from __future__ import annotations
 import secrets
 import sys
 import urllib.request
+from collections.abc import Sequence
+from importlib.resources import files
 from pathlib import Path
 
 from dataward.demo.context import DemoContext, interruptible
@@ -19,6 +21,7 @@ from dataward.serve import accounts
 from dataward.state import open_state_db
 
 ADMIN = "admin"
+LIVE_INTERVAL = "5s"
 
 
 class ControlPlane(LocalServer):
@@ -26,15 +29,17 @@ class ControlPlane(LocalServer):
 
     kind = "dataward-serve"
 
-    def __init__(self, db: Path, audit_log: Path | None = None, audit_public_key: Path | None = None) -> None:
+    def __init__(self, db: Path, audit_log: Path | None = None, audit_public_key: Path | None = None,
+                 extra: Sequence[str] = ()) -> None:
         super().__init__(start_timeout=60.0)
         self.db = db
-        self.audit = [] if audit_log is None else ["--audit-log", str(audit_log)]
-        self.audit += [] if audit_public_key is None else ["--audit-public-key", str(audit_public_key)]
+        self.options = [] if audit_log is None else ["--audit-log", str(audit_log)]
+        self.options += [] if audit_public_key is None else ["--audit-public-key", str(audit_public_key)]
+        self.options += list(extra)
 
     def _command(self) -> list[str]:
         return [sys.executable, "-m", "dataward", "serve", "--db", str(self.db), "--listen", f"127.0.0.1:{self.port}",
-                *self.audit]
+                *self.options]
 
     def _ping(self) -> bool:
         with urllib.request.urlopen(f"{self.url}healthz", timeout=2) as answer:
@@ -63,12 +68,13 @@ def add_admin(db: Path) -> str:
     return password
 
 
-def start_control_plane(db: Path, audit_log: Path | None = None,
-                        audit_public_key: Path | None = None) -> tuple[ControlPlane, str]:
+def start_control_plane(db: Path, audit_log: Path | None = None, audit_public_key: Path | None = None,
+                        extra: Sequence[str] = ()) -> tuple[ControlPlane, str]:
     """An admin account and ``dataward serve`` on the state database ``db`` (and the incident audit log with the
-    public key pinned for it, so the incident page says whether it verifies); the caller stops the server."""
+    public key pinned for it, so the incident page says whether it verifies; ``extra``: more serve options);
+    the caller stops the server."""
     password = add_admin(db)
-    server = ControlPlane(db, audit_log, audit_public_key)
+    server = ControlPlane(db, audit_log, audit_public_key, extra)
     try:
         server.start()
     except BaseException:
@@ -85,7 +91,7 @@ def serve_the_state(ctx: DemoContext) -> None:
         return
     audit = ctx.state.get("audit")
     server, password = start_control_plane(Path(ctx.state["state_db"]), audit.path if audit else None,
-                                           ctx.state.get("audit_pinned"))  # fmt: skip
+                                           ctx.state.get("audit_pinned"), live_options(ctx))  # fmt: skip
     ctx.resources.callback(server.stop)
     ctx.console.print(f"   dataward serve is running at [bold]{server.url}[/bold] on {ctx.state['state_db']}",
                       highlight=False, soft_wrap=True)  # fmt: skip
@@ -94,9 +100,28 @@ def serve_the_state(ctx: DemoContext) -> None:
     if "incident" in ctx.state:
         ctx.console.print(f"   the incident: {server.url}incidents/{ctx.state['incident']}", highlight=False,
                           soft_wrap=True)  # fmt: skip
+    if "exposed_url" in ctx.state:
+        ctx.console.print(f"   it watches '{ctx.state['watch_store']}' live every {LIVE_INTERVAL} (the demo's servers "
+                          "keep running): if the copy opened again, the overview's banner would say so without a "
+                          "reload", highlight=False, soft_wrap=True)  # fmt: skip
     ctx.console.print("   press Ctrl-C to stop it", highlight=False)
     try:
         with interruptible():
             server.wait()
     except KeyboardInterrupt:
         ctx.console.print("   stopped")
+
+
+def live_options(ctx: DemoContext) -> list[str]:
+    """serve's options for the demo's stores, still running: ``--config`` watching the analytics copy live, with
+    the reference schema map; ``--source`` (production) for blast radii; ``--playbook`` for the response."""
+    if "exposed_url" not in ctx.state:
+        return []
+    config = ctx.out / "serve.toml"
+    store = f'[[store]]\nname = "{ctx.state["watch_store"]}"\nurl = "{ctx.state["exposed_url"]}"\n\n'
+    watch = f'[watch]\ninterval = "{LIVE_INTERVAL}"\n\n'
+    config.write_text(store + watch + files("dataward.data").joinpath("reference-schema.toml").read_text())
+    ctx.files["serve's configuration (live watch)"] = config
+    options = ["--config", str(config), "--source", ctx.production_url]
+    playbook = ctx.out / "playbook.toml"
+    return options + (["--playbook", str(playbook)] if playbook.exists() else [])
