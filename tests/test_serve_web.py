@@ -490,6 +490,8 @@ def test_incident_jobs_by_role_csrf_and_without_settings(client: TestClient, tmp
     answer = client.post("/incidents/jobs-x/respond", data={"csrf": hidden(page)})
     assert answer.status_code == 400 and "--playbook" in answer.text
     answer = client.post("/incidents/jobs-x/notify", data={"csrf": hidden(page)})
+    assert answer.status_code == 400 and "Tick the box" in answer.text  # a click sends mail: confirmed first
+    answer = client.post("/incidents/jobs-x/notify", data={"csrf": hidden(page), "confirm": "1"})
     assert answer.status_code == 400 and "--smtp" in answer.text
     api = client.post("/api/v1/incidents/jobs-x/notify", headers={"X-CSRF-Token": hidden(page)}, json={})
     assert api.status_code == 400 and api.json()["tip"]  # the page's script posts here
@@ -719,6 +721,10 @@ def test_browser_runs_the_playbook_and_its_progress_appears_without_reload(brows
     assert not any(str(e) in content for e in tables["users"]["email"].to_pylist() if e)
     page.screenshot(path=str(shots / "incident-respond.png"), full_page=True)
     assert not page.console_errors, page.console_errors  # type: ignore[attr-defined]
+    page.click("#run-notify button:has-text('Send notices')")  # not confirmed: the browser does not post it
+    assert page.is_hidden("#job-error") and page.evaluate("document.querySelector('#run-notify input[name=confirm]')"
+                                                         ".validity.valueMissing")
+    page.check("#run-notify input[name=confirm]")
     page.click("#run-notify button:has-text('Send notices')")  # serve has no --smtp: the sentence shows
     page.wait_for_selector("#job-error:not([hidden])", timeout=10_000)
     assert "--smtp" in page.inner_text("#job-error") and page.evaluate("window.dwMarker") == 1

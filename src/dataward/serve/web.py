@@ -383,7 +383,11 @@ async def respond_form(request: Request, caller: Responder, name: str) -> Respon
 
 @router.post("/incidents/{name}/notify")
 async def notify_form(request: Request, caller: Responder, name: str) -> Response:
-    """Start sending the notices as a background job (``steps.start_notify``, as the API)."""
+    """Start sending the notices as a background job (``steps.start_notify``, as the API), once the form's
+    box confirms it (a click sends mail to every affected customer)."""
+    if (await form_of(request)).get("confirm") != "1":
+        return _incident(request, caller, name, status=400,
+                         error="Tick the box beside \"Send notices\" to confirm sending them.")
     return await _incident_step(request, caller, name, steps.start_notify)
 
 
