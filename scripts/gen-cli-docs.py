@@ -27,8 +27,11 @@ Exit codes for every command: `0` success / nothing at or above `--fail-on`, `1`
 def walk(command: click.Command, path: list[str]) -> list[tuple[list[str], click.Command]]:
     out = [(path, command)]
     if isinstance(command, click.Group):
-        for name in sorted(command.commands):
-            out.extend(walk(command.commands[name], [*path, name]))
+        ctx = click.Context(command)
+        for name in sorted(command.list_commands(ctx)):
+            sub = command.get_command(ctx, name)
+            assert sub is not None
+            out.extend(walk(sub, [*path, name]))
     return out
 
 

@@ -30,7 +30,10 @@ FENCE = re.compile(r"^```bash runs(?P<opts>[^\n]*)\n(?P<body>.*?)^```", re.M | r
 def walk(command: click.Command, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], click.Command]]:
     out = [(path, command)]
     if isinstance(command, click.Group):
-        for name, sub in sorted(command.commands.items()):
+        ctx = click.Context(command)
+        for name in sorted(command.list_commands(ctx)):
+            sub = command.get_command(ctx, name)
+            assert sub is not None
             out.extend(walk(sub, (*path, name)))
     return out
 

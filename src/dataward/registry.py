@@ -96,6 +96,25 @@ class Registry(Generic[T]):
         self.load()
         return self._members.get(name) or self._by_alias.get(name)
 
+    def find_named(self, name: str) -> T | None:
+        """Like ``find``, importing only the package's module called ``name`` first (for a family whose modules
+        are named after their members, as the CLI's commands are), so asking for one member does not import the
+        others; the whole package loads only when that module does not hold it."""
+        if not self._loaded and self.package and self._may_be_module(name):
+            module = f"{self.package}.{name}"
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as exc:
+                if exc.name != module:
+                    raise
+            found = self._members.get(name) or self._by_alias.get(name)
+            if found is not None:
+                return found
+        return self.find(name)
+
+    def _may_be_module(self, name: str) -> bool:
+        return name.isidentifier() and not name.startswith("_") and name != "base" and name not in self._skip
+
     def names(self) -> list[str]:
         """Primary names, sorted (the CLI's choices)."""
         self.load()

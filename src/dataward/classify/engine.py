@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from dataward.categories import tier_of
+from dataward.classify._hscache import compiled
 from dataward.classify.base import (
     CLASSIFICATION_SCHEMA,
     DETECTORS,
@@ -98,9 +99,7 @@ class Matcher:
         for i in ids:
             spec = self.patterns[i]
             expressions.append((spec.source if spec.embedded else f"^(?:{spec.source})$").encode())
-        db = hs.Database(mode=hs.HS_MODE_BLOCK)
-        db.compile(expressions=expressions, ids=ids, elements=len(ids), flags=[hs.HS_FLAG_MULTILINE] * len(ids))
-        return db
+        return compiled(expressions, ids, [hs.HS_FLAG_MULTILINE] * len(ids))
 
     def scan(self, values: pa.Array, hinted: bool = False) -> Matches:
         """Every (pattern, value) hit in a string array, in one Hyperscan pass over its joined buffer;

@@ -1,7 +1,8 @@
 """The ``dataward`` command: a thin layer that parses options, calls the library and renders.
 
-Each command lives in its own module of this package and registers its click command or group in
-``COMMANDS`` (cli/_common.py, a ``dataward.registry.Registry``), so adding a command is adding a file.
+Each command lives in its own module of this package, named after the command, and registers its click command
+or group in ``COMMANDS`` (cli/_common.py, a ``dataward.registry.Registry``), so adding a command is adding a file.
+The group imports a command's module only when that command runs (``--help`` lists them all).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import click
 from dataward import __version__
 from dataward.cli._common import COMMANDS
 from dataward.errors import DatawardError
+from dataward.suggest import did_you_mean
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 
@@ -25,6 +27,17 @@ class DatawardGroup(click.Group):
     OSError or a decoding error that escaped translation in the library (a path that cannot be written, a file
     that is not text) still becomes one sentence rather than a traceback.
     """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return COMMANDS.names()
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Imports only the module of the command asked for (each command is the module of its name), so
+        ``dataward scan`` does not pay for importing watch, serve or Spark."""
+        command = COMMANDS.find_named(cmd_name)
+        if command is None and not ctx.resilient_parsing:
+            ctx.fail(f"No such command '{cmd_name}'.{did_you_mean(cmd_name, COMMANDS.names())}")
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -44,7 +57,7 @@ class DatawardGroup(click.Group):
 def _usage_error(exc: click.UsageError) -> int:
     command = exc.ctx.command_path if exc.ctx is not None else "dataward"
     message = exc.format_message().rstrip(".")
-    click.echo(f"error: {message}.", err=True)
+    click.echo(f"error: {message}{'' if message.endswith('?') else '.'}", err=True)
     click.echo(f"  Tip: see '{command} --help'.", err=True)
     return EXIT_USAGE
 
@@ -72,10 +85,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-
-
-for _command in COMMANDS:
-    cli.add_command(_command)
 
 
 def main() -> None:
