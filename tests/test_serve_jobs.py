@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import json
 import os
 import signal
 import subprocess
@@ -282,6 +283,34 @@ def test_no_customer_value_or_smtp_password_in_any_answer(api: TestClient, world
     emails = set().union(*world.emails.values())
     for text in answers:
         assert SMTP_PASSWORD not in text and not any(e in text for e in emails)
+
+
+def test_blast_radius_and_lookup_as_background_jobs(api: TestClient, world: World) -> None:
+    """`?background=true`: 202 with the job; its end shows in the incident document; the result is the same
+    as the synchronous answer's (which stays the default)."""
+    plane = api.app.state.plane  # type: ignore[attr-defined]
+    url = "/api/v1/incidents/leak-mail"
+    before = api.get(f"{url}/blast-radius", headers=world.headers("viewer")).json()
+    assert api.post(f"{url}/blast-radius?background=true", headers=world.headers("viewer")).status_code == 403
+    refused = api.post(f"{url}/blast-radius?background=true", headers=world.headers("responder"))
+    assert refused.status_code == 400 and "--source" in refused.json()["detail"]  # checked before any job
+    plane.source = world.prod
+    try:
+        started = api.post(f"{url}/blast-radius?background=true", headers=world.headers("responder"))
+        assert started.status_code == 202 and started.json()["step"] == "blast_radius", started.text
+        job = _job_done(api, world, "leak-mail", "blast_radius", started.json()["id"])["jobs"]["blast_radius"]
+    finally:
+        plane.source = None
+    assert job["state"] == "done" and job["result"] == {"affected_customers": before["affected_customers"]}
+    assert api.get(f"{url}/blast-radius", headers=world.headers("viewer")).json() == before
+    built = api.post(f"{url}/lookup?background=true", headers=world.headers("responder"))
+    assert built.status_code == 202, built.text
+    job = _job_done(api, world, "leak-mail", "lookup", built.json()["id"])["jobs"]["lookup"]
+    assert job["state"] == "done" and job["result"]["affected"] == before["affected_customers"], job
+    assert Path(job["result"]["site"], "index.html").is_file()
+    assert not any(e in json.dumps(job) for e in world.emails["leak-mail"])
+    audit = [e["action"] for e in api.get("/api/v1/audit", headers=world.headers("admin")).json()["entries"]]
+    assert audit[:2] == ["incident.lookup", "incident.blast_radius"]
 
 
 def test_unset_mail_server_and_missing_blast_radius_are_refused_with_a_tip(api: TestClient, world: World) -> None:

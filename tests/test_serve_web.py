@@ -670,8 +670,10 @@ def test_browser_suppress_and_incident_with_the_clis_blast_radius(browser: Brows
         == [o["id"] for o in expected["obligations"]]
     assert "Not built yet" in page.inner_text("#lookup")
     page.click("#lookup button:has-text('Build lookup site')")  # as `incident lookup build`, into --lookup-dir
-    page.wait_for_url(server.url + "/incidents/analytics-copy-2026-12-07")
+    page.wait_for_url(server.url + "/incidents/analytics-copy-2026-12-07")  # a background job: the page
+    page.wait_for_selector("#lookup-files", timeout=30_000)  # reloads itself at its end: the site's shape shows
     assert "Built" in page.inner_text("#lookup-built") and page.is_visible("text=Rebuild lookup site")
+    assert "range files for" in page.inner_text("#lookup-job")
     site = Path(server.state.location).parent / "lookup" / "analytics-copy-2026-12-07"
     assert page.inner_text("#lookup-files").replace(",", "") == str(len(list((site / "range").iterdir())))
     page.screenshot(path=str(shots / "incident.png"), full_page=True)

@@ -43,6 +43,7 @@ _FINDING_ID = Path(pattern=r"^[A-Za-z0-9._:-]{1,128}$", description="A finding i
 _INCIDENT = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="An incident name.")
 
 
+_Background = Annotated[bool, Query(description="Run it as a background job: 202 with the job (dataward.job/v1).")]
 Responder = Annotated[User, Depends(require("responder"))]
 Admin = Annotated[User, Depends(require("admin"))]
 
@@ -223,13 +224,21 @@ def _routes(app: FastAPI) -> None:
         return views.blast_radius_document(plane, name)
 
     @app.post(f"{API}/incidents/{{name}}/blast-radius")
-    def compute_blast_radius(name: Annotated[str, _INCIDENT], user: Responder) -> dict[str, Any]:
+    def compute_blast_radius(name: Annotated[str, _INCIDENT], user: Responder, response: Response,
+                             background: _Background = False) -> dict[str, Any]:
         """Compute the incident's blast radius from `serve --source`, as `dataward incident blast-radius`."""
+        if background:
+            response.status_code = 202
+            return steps.start_blast_radius(plane, name, user)
         return views.compute_blast_radius(plane, name, user)
 
     @app.post(f"{API}/incidents/{{name}}/lookup")
-    def build_lookup(name: Annotated[str, _INCIDENT], user: Responder) -> dict[str, Any]:
+    def build_lookup(name: Annotated[str, _INCIDENT], user: Responder, response: Response,
+                     background: _Background = False) -> dict[str, Any]:
         """Build (or rebuild) the incident's "was I affected?" lookup site, as `dataward incident lookup build`."""
+        if background:
+            response.status_code = 202
+            return steps.start_lookup(plane, name, user)
         return views.build_lookup_site(plane, name, user)
 
     @app.post(f"{API}/incidents/{{name}}/respond", status_code=202)

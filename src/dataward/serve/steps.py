@@ -6,10 +6,14 @@ Both are started by a responder from the API or the incident page, check what th
 <dataward.serve.views.Plane>` (409 while one of the same step runs for the incident) and are audited
 (``incident.respond``, ``incident.notify``) with the user's name. Resuming and exactly-once are the library's:
 the playbook skips the batches its ledger has done, the notices are written ahead in the notify ledger, so a
-second run, or a run after a restart, repeats no side effect and sends no notice twice::
+second run, or a run after a restart, repeats no side effect and sends no notice twice. The blast radius and
+the lookup build may run as jobs too (the incident page's buttons, ``?background=true`` on the API), with the
+same library calls as their synchronous answers::
 
     start_respond(plane, name, user, dry_run=False) -> dataward.job/v1 (state running)
     start_notify(plane, name, user, limit=None)     -> dataward.job/v1 (state running)
+    start_blast_radius(plane, name, user)           -> dataward.job/v1 (result: affected_customers)
+    start_lookup(plane, name, user)                 -> dataward.job/v1 (result: the build's answer)
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 from dataward.errors import DatawardError
 from dataward.incident import ops as incident_ops
 from dataward.incident.audit import AuditLog
+from dataward.serve import views
 from dataward.serve.accounts import User
 from dataward.serve.jobs import Checkpoint, Job, Running, Work
 from dataward.serve.views import Conflict, NotFound, Plane, record
@@ -78,6 +83,26 @@ def start_notify(plane: Plane, name: str, user: User, *, limit: int | None = Non
     return job.to_json()
 
 
+def start_blast_radius(plane: Plane, name: str, user: User) -> dict[str, Any]:
+    """Compute the incident's blast radius from ``serve --source`` in the background (``compute_blast_radius``,
+    audited when it is kept, as the synchronous call); the job's result is how many customers it affects."""
+    views.blast_radius_source(plane, name)  # 404 / 400 now, not in the job
+
+    def work(checkpoint: Checkpoint) -> dict[str, Any]:
+        radius = views.compute_blast_radius(plane, name, user)
+        return {"affected_customers": radius.get("affected_customers")}
+
+    return _start(plane, name, "blast_radius", user, work, {}).to_json()
+
+
+def start_lookup(plane: Plane, name: str, user: User) -> dict[str, Any]:
+    """Build the incident's lookup site in the background (``build_lookup_site``, audited when built); the
+    job's result is the build's answer (the site's shape and counts, never an email)."""
+    views.lookup_build_dir(plane, name)
+    return _start(plane, name, "lookup", user, lambda checkpoint: views.build_lookup_site(plane, name, user),
+                  {}).to_json()
+
+
 def audit_log(plane: Plane) -> AuditLog:
     """The incident audit log the jobs append to: serve's ``--audit-log``, signed with ``--signing-key``."""
     return AuditLog(plane.audit_log or "dataward-audit.jsonl", plane.steps.signing_key)
@@ -106,7 +131,17 @@ def describe_notify(result: dict[str, Any]) -> str:
     return text
 
 
-_DESCRIBE = {"respond": describe_respond, "notify": describe_notify}
+def describe_blast_radius(result: dict[str, Any]) -> str:
+    return f"{int(result.get('affected_customers') or 0):,} customers affected"
+
+
+def describe_lookup(result: dict[str, Any]) -> str:
+    return (f"{int(result['files']):,} range files for {int(result['affected']):,} affected customers "
+            f"({int(result['missing_email']):,} without an email)")
+
+
+_DESCRIBE = {"respond": describe_respond, "notify": describe_notify, "blast_radius": describe_blast_radius,
+             "lookup": describe_lookup}
 
 
 def _start(plane: Plane, name: str, step: str, user: User, work: Work, options: dict[str, Any]) -> Job:

@@ -653,16 +653,22 @@ def compute_blast_radius(plane: Plane, name: str, user: User) -> dict[str, Any]:
     incident. Audited (the source redacted); the answer is the ``dataward.blast_radius/v1`` document."""
     from dataward.targets import redact_url
 
-    db = plane.incidents
-    if db.find(name) is None:
+    source = blast_radius_source(plane, name)
+    result = incident_ops.run_blast_radius(plane.incidents, name, source, schema=plane.schema)
+    record(plane.engine, user, "incident.blast_radius", name,
+           {"source": redact_url(source), "affected": result.affected_customers})
+    return blast_radius_document(plane, name)
+
+
+def blast_radius_source(plane: Plane, name: str) -> str:
+    """The production source to compute the incident's blast radius from (``--source``); NotFound for an
+    unknown incident, one sentence when serve has no source."""
+    if plane.incidents.find(name) is None:
         raise NotFound(f"there is no incident '{name[:64]}'")
     if not plane.source:
         raise DatawardError("no production source is configured: start `dataward serve` with --source URL "
                             "(or DATAWARD_SOURCE) to compute a blast radius from the control plane")
-    result = incident_ops.run_blast_radius(db, name, plane.source, schema=plane.schema)
-    record(plane.engine, user, "incident.blast_radius", name,
-           {"source": redact_url(plane.source), "affected": result.affected_customers})
-    return blast_radius_document(plane, name)
+    return plane.source
 
 
 def lookup_site_dir(plane: Plane, name: str) -> Path:
@@ -690,6 +696,17 @@ def build_lookup_site(plane: Plane, name: str, user: User) -> dict[str, Any]:
     """Build (or rebuild) the incident's "was I affected?" site into :func:`lookup_site_dir` with the incident
     library (``dataward incident lookup build``), from its blast radius and the production source it used.
     Audited; the answer holds the site's shape and counts, never an email."""
+    out = lookup_build_dir(plane, name)
+    summary = incident_ops.build_lookup(plane.incidents, name, str(out), force=True)
+    record(plane.engine, user, "incident.lookup", name,
+           {"files": summary["files"], "affected": summary["affected"]})
+    status = lookup_status(plane, name) or {}
+    return {**status, "affected": summary["affected"], "missing_email": summary["missing_email"]}
+
+
+def lookup_build_dir(plane: Plane, name: str) -> Path:
+    """Where the incident's lookup site is built, once it can be: NotFound for an unknown incident, one
+    sentence without a blast radius or when the lookup folder cannot be made."""
     db = plane.incidents
     if db.find(name) is None:
         raise NotFound(f"there is no incident '{name[:64]}'")
@@ -702,11 +719,7 @@ def build_lookup_site(plane: Plane, name: str, user: User) -> dict[str, Any]:
     except OSError as exc:
         raise DatawardError(f"cannot create the lookup folder {out.parent}: {exc.strerror or exc}",
                             tip="pass `dataward serve --lookup-dir` a folder it may write") from None
-    summary = incident_ops.build_lookup(db, name, str(out), force=True)
-    record(plane.engine, user, "incident.lookup", name,
-           {"files": summary["files"], "affected": summary["affected"]})
-    status = lookup_status(plane, name) or {}
-    return {**status, "affected": summary["affected"], "missing_email": summary["missing_email"]}
+    return out
 
 
 # ---- audit ---------------------------------------------------------------------------------------------------

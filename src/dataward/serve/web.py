@@ -363,14 +363,16 @@ async def open_incident_form(request: Request, caller: Responder) -> Response:
 
 @router.post("/incidents/{name}/blast-radius")
 async def compute_blast_radius_form(request: Request, caller: Responder, name: str) -> Response:
-    """Compute the incident's blast radius from `serve --source` (``views.compute_blast_radius``, as the API)."""
-    return await _incident_step(request, caller, name, views.compute_blast_radius)
+    """Compute the incident's blast radius from `serve --source` as a background job (``steps.start_blast_radius``,
+    as the API's ``?background=true``); the page reloads itself when it ends."""
+    return await _incident_step(request, caller, name, steps.start_blast_radius)
 
 
 @router.post("/incidents/{name}/lookup")
 async def build_lookup_form(request: Request, caller: Responder, name: str) -> Response:
-    """Build (or rebuild) the incident's lookup site (``views.build_lookup_site``, as the API), then its page."""
-    return await _incident_step(request, caller, name, views.build_lookup_site)
+    """Build (or rebuild) the incident's lookup site as a background job (``steps.start_lookup``), then its page,
+    which reloads itself when the build ends."""
+    return await _incident_step(request, caller, name, steps.start_lookup)
 
 
 @router.post("/incidents/{name}/respond")

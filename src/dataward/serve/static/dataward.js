@@ -169,6 +169,13 @@
       var job = (doc.jobs || {})[step];
       if (line && job) { line.textContent = job.sentence; line.setAttribute("data-state", job.state); }
     });
+    ["blast_radius", "lookup"].forEach(function (step) {  // drawn by the server: the page reloads at their end
+      var line = document.getElementById(step + "-job");
+      var job = (doc.jobs || {})[step];
+      if (line && job && line.getAttribute("data-state") === "running" && job.state !== "running") {
+        window.location.reload();
+      }
+    });
   }
   function refresh() {
     fetch(url, { credentials: "same-origin" }).then(function (r) { return r.ok ? r.json() : null; })
