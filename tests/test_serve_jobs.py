@@ -311,6 +311,9 @@ def test_blast_radius_and_lookup_as_background_jobs(api: TestClient, world: Worl
     assert not any(e in json.dumps(job) for e in world.emails["leak-mail"])
     audit = [e["action"] for e in api.get("/api/v1/audit", headers=world.headers("admin")).json()["entries"]]
     assert audit[:2] == ["incident.lookup", "incident.blast_radius"]
+    kept = [m.data for m in plane.bus.recent() if m.event == "job"]  # for clients that reconnect: ends only
+    assert kept and {d["state"] for d in kept} == {"done"} and kept[-1]["step"] == "lookup"
+    assert set(kept[-1]) == {"schema", "event", "incident", "step", "job", "state", "at"}  # never a result
 
 
 def test_unset_mail_server_and_missing_blast_radius_are_refused_with_a_tip(api: TestClient, world: World) -> None:

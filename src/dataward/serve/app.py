@@ -25,6 +25,7 @@ from dataward.serve import accounts, pages_data, steps, views, web
 from dataward.serve.accounts import User
 from dataward.serve.auth import require
 from dataward.serve.events import Closed, EventBus
+from dataward.serve.jobs import RUNNING
 from dataward.serve.sessions import Clock
 from dataward.serve.views import Conflict, DeliveryFailed, FindingFilter, NotFound, Plane, StepSettings
 from dataward.watch.state import StateDB
@@ -96,7 +97,7 @@ def create_app(db: StateDB, *, baseline: str | None = None, bus: EventBus | None
                             audit_key_fingerprint=audit_key_fingerprint, lookup_dir=lookup_dir,
                             source=source, schema=schema, steps=step_settings or StepSettings())
     plane: Plane = app.state.plane
-    plane.jobs.on_change = lambda job: plane.bus.publish("job", job.event())
+    plane.jobs.on_change = lambda job: plane.bus.publish("job", job.event(), keep=job.state != RUNNING)
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(DatawardError, _dataward_error)
     _routes(app)

@@ -102,11 +102,14 @@ class EventBus:
         self._ids = itertools.count(1)
         self.closed = False
 
-    def publish(self, event: str, payload: dict[str, Any]) -> Message:
-        """Send an event (from any thread); ``payload`` must already be redacted (see :func:`event_payload`)."""
+    def publish(self, event: str, payload: dict[str, Any], keep: bool = True) -> Message:
+        """Send an event (from any thread); ``payload`` must already be redacted (see :func:`event_payload`).
+        ``keep=False``: not kept for clients that reconnect (a job's progress ticks must not push the
+        watcher's transitions out of the short buffer)."""
         with self._lock:
             message = Message(next(self._ids), event, payload)
-            self._recent.append(message)
+            if keep:
+                self._recent.append(message)
             subs = list(self._subs)
         for sub in subs:
             _call(sub, message)
