@@ -505,6 +505,7 @@ def test_incident_jobs_by_role_csrf_and_without_settings(client: TestClient, tmp
         answer = client.post("/incidents/jobs-x/respond", data={"csrf": hidden(page), "dry_run": "1"})
         assert answer.status_code == 409 and "already running" in answer.text
         assert "running since" in client.get("/incidents/jobs-x").text
+        assert "(running: respond)" in client.get("/incidents").text
     finally:
         go.set()
         plane.jobs.stop()

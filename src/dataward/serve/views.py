@@ -563,7 +563,7 @@ def _date(value: str | date) -> date:
 # ---- incidents -----------------------------------------------------------------------------------------------
 def incidents_document(plane: Plane) -> dict[str, Any]:
     """Every incident (as `dataward incident list --format json`), with whether its blast radius is computed,
-    how many customers it affects, and the response steps done."""
+    how many customers it affects, the response steps done and the steps running as jobs of this server."""
     db = plane.incidents
     items = []
     for name in db.names():
@@ -572,6 +572,7 @@ def incidents_document(plane: Plane) -> dict[str, Any]:
         item["blast_radius"] = radius is not None
         item["affected_customers"] = radius.get("affected_customers") if isinstance(radius, dict) else None
         item["steps_done"] = sorted(db.steps_done(name))
+        item["jobs_running"] = sorted(step for step, job in plane.jobs.latest(name).items() if job.state == "running")
         items.append(item)
     return {"schema": INCIDENTS_SCHEMA, "incidents": items}
 
