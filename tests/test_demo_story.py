@@ -189,6 +189,24 @@ def _login(url: str, name: str, password: str) -> str:
         conn.close()
 
 
+def _choose_password(url: str, cookie: str, current: str, new: str) -> None:
+    """The first login's step: the password page's form, with its CSRF token, from the one-time password to ours."""
+    page = _get(f"{url}password", cookie)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None and "Choose a new password" in page
+    form = urllib.parse.urlencode({"csrf": csrf.group(1), "current": current, "new": new, "confirm": new})
+    host, port = url.removeprefix("http://").strip("/").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        conn.request("POST", "/password", form, {"Content-Type": "application/x-www-form-urlencoded",
+                                                 "Cookie": cookie})  # fmt: skip
+        answer = conn.getresponse()
+        answer.read()
+        assert answer.status == 303, answer.status
+    finally:
+        conn.close()
+
+
 def _get(url: str, cookie: str) -> str:
     with urllib.request.urlopen(urllib.request.Request(url, headers={"Cookie": cookie}), timeout=10) as answer:
         return str(answer.read().decode())
@@ -197,8 +215,8 @@ def _get(url: str, cookie: str) -> str:
 def test_serve_mode_serves_the_demo_state_until_ctrl_c(finished: tuple[demo.DemoContext, str],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """``make demo SERVE=1``: dataward serve on the demo's state answers /healthz; the printed admin password logs
-    in through the login page (and is stored only as a hash); the pages show the watched store and the
-    incident; Ctrl-C stops the server."""
+    in through the login page (and is stored only as a hash), once: the first page asks for a new password; then
+    the pages show the watched store and the incident; Ctrl-C stops the server."""
     ctx, _ = finished
     db = Path(ctx.state["state_db"])
     seen: dict[str, object] = {}
@@ -211,6 +229,8 @@ def test_serve_mode_serves_the_demo_state_until_ctrl_c(finished: tuple[demo.Demo
         assert password is not None
         seen["stored_raw"] = password.group(1).encode() in db.read_bytes()
         session = _login(server.url, "admin", password.group(1))
+        seen["first_page"] = _get(server.url, session)  # a one-time password: the password page first
+        _choose_password(server.url, session, password.group(1), "demo-admin-own-Passw0rd")
         seen["overview"] = _get(server.url, session)
         seen["incident"] = _get(f"{server.url}incidents/{ctx.state['incident']}", session)
         raise KeyboardInterrupt
@@ -226,6 +246,7 @@ def test_serve_mode_serves_the_demo_state_until_ctrl_c(finished: tuple[demo.Demo
     assert f"dataward serve is running at {server.url}" in text and "stopped" in text
     assert f"the incident: {server.url}incidents/{ctx.state['incident']}" in text
     assert seen["healthz"] == {"status": "ok"} and seen["stored_raw"] is False
+    assert "Choose a new password" in str(seen["first_page"])
     assert "analytics-copy" in str(seen["overview"])
     assert "it watches 'analytics-copy' live" in text  # SERVE=1 keeps watching the demo's copy
     config = (ctx.out / "serve.toml").read_text()

@@ -99,6 +99,18 @@ def test_users_add_token_list_disable_through_the_cli(db: str) -> None:
     assert code == 2 and "no user 'nobody'" in err
 
 
+def test_users_add_one_time_through_the_cli_until_changed(db: str) -> None:
+    code, _, err = run("users", "add", "val", "--role", "viewer", "--one-time", "--db", db, stdin=PASSWORD + "\n")
+    assert code == 0 and "one-time password" in err
+    assert run("users", "list", "--db", db)[1].split("\t")[:3] == ["val", "viewer", "one-time password"]
+    engine = open_state_db(db)
+    with pytest.raises(accounts.WrongPassword):
+        accounts.change_password(engine, "val", PASSWORD + "x", "val-own-Passw0rd-31")
+    assert accounts.change_password(engine, "val", PASSWORD, "val-own-Passw0rd-31").must_change is False
+    engine.dispose()
+    assert run("users", "list", "--db", db)[1].split("\t")[:3] == ["val", "viewer", "enabled"]
+
+
 def test_passwords_are_argon2id_and_tokens_sha256(db: str) -> None:
     token = add_user(db, "ana", "viewer")
     engine = open_state_db(db)

@@ -33,6 +33,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import func, select
 
 from dataward.cli import cli
+from dataward.demo.serve import start_control_plane
 from dataward.localservers.ports import free_port
 from dataward.manifest import MANIFEST_FILE, Manifest, TableCopy
 from dataward.policy import load_policy
@@ -226,7 +227,7 @@ def test_a_viewer_session_is_refused_every_step(client: TestClient) -> None:
     """Every page POST but logout is a step a viewer may not run: 403 even with the right CSRF token."""
     assert login(client, "val")[0] == 303
     token = hidden(client.get("/").text)
-    steps = [p for m, p in page_routes(client) if m == "POST" and p not in ("/login", "/logout")]
+    steps = [p for m, p in page_routes(client) if m == "POST" and p not in ("/login", "/logout", "/password")]
     assert len(steps) >= 9 and {"/incidents/{name}/respond", "/incidents/{name}/notify"} <= set(steps)
     for path in steps:
         answer = client.post(concrete(path), data={"csrf": token, "reason": "x", "window": "1", "name": "x",
@@ -325,6 +326,100 @@ def test_a_disabled_user_loses_their_session(client: TestClient) -> None:
     assert client.get("/").status_code == 303
 
 
+# ---- one's own password, and one-time passwords ------------------------------------------------------------
+NEW_PASSWORD = "my-own-Passw0rd-2b9d41"
+
+
+def one_time_login(client: TestClient, name: str, password: str = PASSWORD) -> str:
+    """Log in with a one-time password: the login lands on the password page; its CSRF token."""
+    answer = client.post("/login", data={"csrf": hidden(client.get("/login").text), "name": name,
+                                         "password": password, "next": "/findings"})
+    assert answer.status_code == 303 and answer.headers["location"] == "/password?next=%2Ffindings"
+    page = client.get(answer.headers["location"])
+    assert page.status_code == 200 and "Choose a new password" in page.text
+    assert 'value="/findings"' in page.text and 'aria-label="Main"' not in page.text  # no way around it
+    return hidden(page.text)
+
+
+@pytest.mark.parametrize("fields, status, words", [
+    ({"current": "wrong-password-123"}, 400, "current password is wrong"),
+    ({"confirm": NEW_PASSWORD + "x"}, 400, "two new passwords differ"),
+    ({"new": "short", "confirm": "short"}, 400, "shorter than 12"),
+    ({"new": PASSWORD, "confirm": PASSWORD}, 400, "same as the current one"),
+    ({"csrf": "x" * 43}, 403, "CSRF"),
+])
+def test_a_bad_password_change_is_refused_with_a_sentence(client: TestClient, fields: dict[str, str], status: int,
+                                                          words: str) -> None:
+    accounts.add_user(app_of(client).state.db.engine, "otto", "viewer", PASSWORD, one_time=True)
+    token = one_time_login(client, "otto")
+    form = {"csrf": token, "current": PASSWORD, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD, **fields}
+    answer = client.post("/password", data=form)
+    assert answer.status_code == status and words in answer.text
+    assert accounts.get_user(app_of(client).state.db.engine, "otto").must_change  # nothing changed
+    assert client.get("/").headers["location"] == "/password"
+
+
+def test_a_one_time_password_must_be_changed_before_anything_else(client: TestClient) -> None:
+    engine = app_of(client).state.db.engine
+    accounts.add_user(engine, "otto", "responder", PASSWORD, one_time=True)
+    api_token = accounts.create_token(engine, "otto")
+    token = one_time_login(client, "otto")
+    for path in [*(p for p in web.PAGES if p != "/password"), "/stores/analytics-copy", "/incidents/x"]:
+        answer = client.get(path)
+        assert (answer.status_code, answer.headers.get("location")) == (303, "/password"), path
+    answer = client.post("/findings/f1/suppress", data={"csrf": token, "reason": "x"})
+    assert (answer.status_code, answer.headers.get("location")) == (303, "/password")
+    for path in ("/api/v1/stores", "/api/v1/findings", "/api/v1/overview"):  # the API through the session
+        answer = client.get(path)
+        assert answer.status_code == 403 and "one-time password" in answer.json()["detail"], path
+    bearer = {"Authorization": f"Bearer {api_token}"}
+    assert client.get("/api/v1/stores", headers=bearer).status_code == 200  # tokens are not affected
+    answer = client.post("/password", data={"csrf": token, "current": PASSWORD, "new": NEW_PASSWORD,
+                                            "confirm": NEW_PASSWORD, "next": "/findings"})
+    assert (answer.status_code, answer.headers["location"]) == (303, "/findings")
+    assert client.get("/findings").status_code == 200 and client.get("/api/v1/stores").status_code == 200
+    user = accounts.get_user(engine, "otto")
+    assert not user.must_change
+    with engine.begin() as conn:
+        stored = conn.execute(select(schema.cp_users.c.password_hash, schema.cp_users.c.password_changed_at)
+                              .where(schema.cp_users.c.name == "otto")).one()
+    assert stored.password_hash.startswith("$argon2id$") and stored.password_changed_at
+    assert accounts.verify_password(engine, "otto", PASSWORD) is None
+    assert accounts.verify_password(engine, "otto", NEW_PASSWORD) is not None
+    entry = views.audit_document(app_of(client).state.plane)["entries"][0]
+    assert (entry["user"], entry["action"], entry["subject"], entry["detail"]) == \
+        ("otto", "user.password", "otto", {"one_time": True})
+    assert PASSWORD not in json.dumps(entry) and NEW_PASSWORD not in json.dumps(entry)
+
+
+def test_any_user_changes_their_own_password_and_their_other_sessions_end(client: TestClient) -> None:
+    assert login(client, "val")[0] == 303
+    elsewhere = TestClient(client.app, follow_redirects=False)
+    assert login(elsewhere, "val")[0] == 303
+    page = client.get("/password")
+    assert page.status_code == 200 and "Change your password" in page.text and 'href="/password"' in page.text
+    answer = client.post("/password", data={"csrf": hidden(page.text), "current": PASSWORD, "new": NEW_PASSWORD,
+                                            "confirm": NEW_PASSWORD})
+    assert (answer.status_code, answer.headers["location"]) == (303, "/")
+    assert client.get("/").status_code == 200  # this session goes on
+    assert elsewhere.get("/").headers["location"] == "/login"  # the other one ended
+    entry = views.audit_document(app_of(client).state.plane)["entries"][0]
+    assert (entry["user"], entry["action"], entry["detail"]) == ("val", "user.password", {"one_time": False})
+    client.cookies.clear()
+    assert login(client, "val")[0] == 401 and login(client, "val", NEW_PASSWORD)[0] == 303
+
+
+def test_wrong_current_passwords_are_throttled_like_logins(client: TestClient, clock: Clock) -> None:
+    assert login(client, "val")[0] == 303
+    token = hidden(client.get("/password").text)
+    form = {"csrf": token, "current": "wrong-password-123", "new": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    for _ in range(5):
+        assert client.post("/password", data=form).status_code == 400
+    assert client.post("/password", data={**form, "current": PASSWORD}).status_code == 429
+    clock.advance(minutes=16)
+    assert client.post("/password", data={**form, "current": PASSWORD}).status_code == 303
+
+
 def test_pages_never_show_a_raw_value(client: TestClient) -> None:
     """Canary: a raw value planted where only redacted evidence belongs never reaches a page."""
     engine = app_of(client).state.db.engine
@@ -389,7 +484,8 @@ def test_settings_by_role(client: TestClient, webhook_receiver: WebhookReceiver)
     assert answer.status_code == 400 and "shorter than 12" in answer.text
     answer = client.post("/settings/users", data={"csrf": token, "name": "nina", "role": "responder",
                                                   "password": PASSWORD})
-    assert answer.status_code == 200 and 'data-user="nina"' in answer.text
+    assert answer.status_code == 200 and 'data-user="nina"' in answer.text and "one-time" in answer.text
+    assert accounts.get_user(app.state.db.engine, "nina").must_change  # an admin chose it: nina changes it
     assert client.post("/settings/users/nina/disable", data={"csrf": token}).status_code == 200
     assert accounts.get_user(app.state.db.engine, "nina").disabled
     audit = [(e["user"], e["action"], e["subject"]) for e in views.audit_document(app.state.plane)["entries"]]
@@ -733,6 +829,44 @@ def test_browser_runs_the_playbook_and_its_progress_appears_without_reload(brows
     assert "--smtp" in page.inner_text("#job-error") and page.evaluate("window.dwMarker") == 1
     page.context.close()
     plane.steps, plane.audit_log = views.StepSettings(), None
+
+
+def test_browser_first_login_with_the_demos_one_time_password(browser: Browser, tmp_path: Path, shots: Path) -> None:
+    """`make demo SERVE=1`'s account on a real `dataward serve` process: the printed one-time password logs in
+    once, every page then leads to "choose a new password" and the API refuses the session until it is done."""
+    db = tmp_path / "state.db"
+    seed(str(db))
+    server, one_time = start_control_plane(db)
+    try:
+        page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+        errors = watch_console(page)
+        page.goto(server.url + "stores")
+        page.fill("input[name=name]", "admin")
+        page.fill("input[name=password]", one_time)
+        page.click("button[type=submit]")
+        page.wait_for_url(re.compile(r".*/password\?next=%2Fstores$"))
+        assert "Choose a new password" in page.inner_text("h1") and not page.is_visible("nav")
+        page.screenshot(path=str(shots / "password.png"))
+        answer = page.request.get(server.url + "api/v1/stores")
+        assert answer.status == 403 and "one-time password" in answer.json()["detail"]
+        page.goto(server.url + "settings")
+        page.wait_for_url(server.url + "password")
+        page.fill("input[name=current]", one_time)
+        page.fill("input[name=new]", NEW_PASSWORD)
+        page.fill("input[name=confirm]", NEW_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(server.url)  # the password page left without its next: the overview
+        assert page.is_visible("nav") and page.is_visible("#exposed-banner")
+        assert page.request.get(server.url + "api/v1/stores").status == 200
+        page.goto(server.url + "settings")
+        assert "user.password" in page.inner_text("#audit") and not errors, errors
+        page.context.close()
+    finally:
+        server.stop()
+    engine = open_state_db(str(db))
+    assert accounts.verify_password(engine, "admin", one_time) is None  # it worked once
+    assert not accounts.get_user(engine, "admin").must_change
+    engine.dispose()
 
 
 # ---- the live banner: `dataward serve --config` watching a real Redis, the page already open ----------------

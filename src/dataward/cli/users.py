@@ -48,23 +48,26 @@ def users() -> None:
 @users.command("add")
 @click.argument("name")
 @click.option("--role", type=click.Choice(accounts.ROLES), required=True, help="What the user may do.")
+@click.option("--one-time", "one_time", is_flag=True,
+              help="You chose the password for someone else: they must change it at their first login.")
 @db_options
-def users_add(name: str, role: str, config: str | None, db: str | None) -> None:
+def users_add(name: str, role: str, one_time: bool, config: str | None, db: str | None) -> None:
     """Add a user; the password comes from a prompt, or stdin when it is not a terminal (stored as Argon2id).
 
     \b
     Examples:
       dataward users add ana --role admin --db watch.db
       printf '%s\\n' "$PASSWORD" | dataward users add oncall --role responder --config dataward.toml
+      dataward users add val --role viewer --one-time --db watch.db   # val picks a new one at first login
     """
     accounts.check_name(name)
     password = read_password()
     engine = open_state_db(state_location(config, db))
     try:
-        accounts.add_user(engine, name, role, password)
+        accounts.add_user(engine, name, role, password, one_time=one_time)
     finally:
         engine.dispose()
-    click.echo(f"added {name} ({role})", err=True)
+    click.echo(f"added {name} ({role}{', one-time password' if one_time else ''})", err=True)
 
 
 @users.command("list")
@@ -82,7 +85,8 @@ def users_list(config: str | None, db: str | None) -> None:
     finally:
         engine.dispose()
     for u in found:
-        click.echo(f"{u.name}\t{u.role}\t{'disabled' if u.disabled else 'enabled'}\t{u.tokens} tokens\t{u.created_at}")
+        state = "disabled" if u.disabled else "one-time password" if u.must_change else "enabled"
+        click.echo(f"{u.name}\t{u.role}\t{state}\t{u.tokens} tokens\t{u.created_at}")
     if not found:
         click.echo("no users", err=True)
 

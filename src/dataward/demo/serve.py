@@ -1,8 +1,8 @@
 """The demo in the browser (``make demo SERVE=1``): ``dataward serve`` on the demo's state database.
 
 The watcher's history and the incident (window, blast radius, response ledger, notices) are in one state
-database, ``watch.db``; the demo adds an ``admin`` account with a random password, printed once and stored only
-as its Argon2id hash (``dataward.serve.accounts``), starts ``dataward serve`` on a free loopback port and keeps
+database, ``watch.db``; the demo adds an ``admin`` account with a random one-time password (the first login asks
+for a new one), printed once and stored only as its Argon2id hash (``dataward.serve.accounts``), starts ``dataward serve`` on a free loopback port and keeps
 it running in the foreground until Ctrl-C. Without ``--serve`` nothing is started and nothing is left behind.
 """
 
@@ -57,12 +57,12 @@ class ControlPlane(LocalServer):
 
 
 def add_admin(db: Path) -> str:
-    """An admin account on the state database with a new random password, returned once (only its Argon2id hash
-    is stored)."""
+    """An admin account on the state database with a new random one-time password, returned once (only its
+    Argon2id hash is stored; the first login asks for a new one)."""
     password = secrets.token_urlsafe(18)
     engine = open_state_db(str(db))
     try:
-        accounts.add_user(engine, ADMIN, "admin", password)
+        accounts.add_user(engine, ADMIN, "admin", password, one_time=True)  # changed at the first login
     finally:
         engine.dispose()
     return password
@@ -96,7 +96,7 @@ def serve_the_state(ctx: DemoContext) -> None:
     ctx.console.print(f"   dataward serve is running at [bold]{server.url}[/bold] on {ctx.state['state_db']}",
                       highlight=False, soft_wrap=True)  # fmt: skip
     ctx.console.print(f"   user [bold]{ADMIN}[/bold], one-time password [bold]{password}[/bold] (shown only now; "
-                      "stored as an Argon2id hash)", highlight=False, soft_wrap=True)  # fmt: skip
+                      "the first login asks for a new one)", highlight=False, soft_wrap=True)  # fmt: skip
     if "incident" in ctx.state:
         ctx.console.print(f"   the incident: {server.url}incidents/{ctx.state['incident']}", highlight=False,
                           soft_wrap=True)  # fmt: skip

@@ -11,6 +11,10 @@ so a fast digest is enough; a lookup is one indexed query)::
     accounts.add_user(engine, "ana", "viewer", password)
     token = accounts.create_token(engine, "ana")     # show it once
     user = accounts.user_for_token(engine, token)    # None when unknown or the user is disabled
+
+A password someone else chose (the demo's generated one, one an admin typed on the Settings page, ``dataward
+users add --one-time``) is *one-time*: ``User.must_change`` stays true, and the pages ask for a new password
+before anything else, until :func:`change_password` records one its owner chose.
 """
 
 from __future__ import annotations
@@ -32,8 +36,13 @@ from dataward.state.schema import cp_tokens, cp_users
 ROLES = ("viewer", "responder", "admin")  # each role may do what the ones before it may
 TOKEN_PREFIX = "dw_"
 MIN_PASSWORD = 12
+MAX_PASSWORD = 1024  # Argon2id hashes any length; a bound keeps a login's cost bounded too
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _HASHER = PasswordHasher()  # Argon2id
+
+
+class WrongPassword(DatawardError):
+    """The current password given to :func:`change_password` is not the user's."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,7 @@ class User:
     disabled: bool
     created_at: str
     tokens: int = 0
+    must_change: bool = False  # a one-time password: the pages ask for a new one first
 
     def allows(self, role: str) -> bool:
         """True when this user's role is ``role`` or above it."""
@@ -69,6 +79,8 @@ def check_name(name: str) -> str:
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise DatawardError(f"the password is shorter than {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise DatawardError(f"the password is longer than {MAX_PASSWORD} characters")
     return _HASHER.hash(password)
 
 
@@ -76,11 +88,13 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_user(engine: Engine, name: str, role: str, password: str) -> User:
-    """A new user; refuses an existing name (a password is changed by disabling and adding, for now)."""
-    user = User(check_name(name), check_role(role), False, _now())
+def add_user(engine: Engine, name: str, role: str, password: str, *, one_time: bool = False) -> User:
+    """A new user; refuses an existing name. ``one_time``: someone else chose the password, so its owner must
+    change it at the first login (:func:`change_password`)."""
+    user = User(check_name(name), check_role(role), False, _now(), must_change=one_time)
     values = {"name": user.name, "role": user.role, "password_hash": hash_password(password),
-              "disabled": 0, "created_at": user.created_at}
+              "disabled": 0, "created_at": user.created_at, "must_change": int(one_time),
+              "password_changed_at": None if one_time else user.created_at}
     try:
         with engine.begin() as conn:
             conn.execute(cp_users.insert().values(**values))
@@ -98,12 +112,12 @@ def get_user(engine: Engine, name: str) -> User:
 
 def list_users(engine: Engine) -> list[User]:
     with engine.begin() as conn:
-        rows = conn.execute(select(cp_users.c.name, cp_users.c.role, cp_users.c.disabled, cp_users.c.created_at)
-                            .order_by(cp_users.c.name)).all()
+        rows = conn.execute(select(cp_users.c.name, cp_users.c.role, cp_users.c.disabled, cp_users.c.created_at,
+                                   cp_users.c.must_change).order_by(cp_users.c.name)).all()
         counts: dict[str, int] = {}
         for (owner,) in conn.execute(select(cp_tokens.c.user_name)):
             counts[owner] = counts.get(owner, 0) + 1
-    return [User(n, r, bool(d), c, counts.get(n, 0)) for n, r, d, c in rows]
+    return [User(n, r, bool(d), c, counts.get(n, 0), bool(m)) for n, r, d, c, m in rows]
 
 
 def disable_user(engine: Engine, name: str) -> None:
@@ -125,7 +139,8 @@ def create_token(engine: Engine, name: str) -> str:
 
 
 def user_for_token(engine: Engine, token: str) -> User | None:
-    """The enabled user who owns ``token``, or None."""
+    """The enabled user who owns ``token``, or None. A token works whether or not the user's password is still
+    one-time (an admin made it for them on purpose; ``must_change`` concerns the password only)."""
     query = (select(cp_users.c.name, cp_users.c.role, cp_users.c.created_at)
              .join(cp_tokens, cp_tokens.c.user_name == cp_users.c.name)
              .where(cp_tokens.c.token_hash == token_digest(token), cp_users.c.disabled == 0))
@@ -145,4 +160,20 @@ def verify_password(engine: Engine, name: str, password: str) -> User | None:
         _HASHER.verify(row.password_hash, password)
     except (VerificationError, InvalidHashError):
         return None
-    return User(row.name, row.role, False, row.created_at)
+    return User(row.name, row.role, False, row.created_at, must_change=bool(row.must_change))
+
+
+def change_password(engine: Engine, name: str, current: str, new: str) -> User:
+    """Replace ``name``'s password after checking the current one; a one-time password stops being one.
+
+    The new password follows :func:`hash_password`'s rule and differs from the current one; a wrong current
+    password is a :class:`WrongPassword` (and costs the same Argon2id time as a login)."""
+    if verify_password(engine, name, current) is None:
+        raise WrongPassword("the current password is wrong")
+    if new == current:
+        raise DatawardError("the new password is the same as the current one", tip="choose another one")
+    digest = hash_password(new)
+    with engine.begin() as conn:
+        conn.execute(update(cp_users).where(cp_users.c.name == name)
+                     .values(password_hash=digest, must_change=0, password_changed_at=_now()))
+    return get_user(engine, name)

@@ -277,7 +277,8 @@ def _routes(app: FastAPI) -> None:
     @app.get(f"{API}/users", dependencies=[Depends(require("admin"))])
     def users() -> dict[str, Any]:
         return {"users": [{"name": u.name, "role": u.role, "disabled": u.disabled, "created_at": u.created_at,
-                           "tokens": u.tokens} for u in accounts.list_users(app.state.db.engine)]}
+                           "tokens": u.tokens, "must_change": u.must_change}
+                          for u in accounts.list_users(app.state.db.engine)]}
 
     @app.get(f"{API}/events", dependencies=viewer, response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}},

@@ -5,6 +5,10 @@ the role is too low or when an unsafe request (POST, PUT, PATCH, DELETE) through
 CSRF token (the ``X-CSRF-Token`` header or a ``csrf`` form field). :func:`require_page` guards the pages:
 a session only; without one the browser is sent to ``/login``. A bearer request needs no CSRF token: a browser
 never adds that header on its own.
+
+A user whose password is one-time (``User.must_change``) may, through a session, only choose a new one: every
+page sends the browser to ``/password`` and every API call answers 403 with a sentence saying so. API tokens
+are not affected (an admin made them on purpose).
 """
 
 from __future__ import annotations
@@ -43,6 +47,14 @@ class LoginRequired(Exception):
     def __init__(self, next_path: str) -> None:
         super().__init__(next_path)
         self.next_path = next_path
+
+
+class PasswordChangeRequired(Exception):
+    """A page asked for through a session whose password is one-time: the browser goes to ``/password``."""
+
+
+PASSWORD_PAGE = "/password"
+MUST_CHANGE = f"change your one-time password first (log in on the pages, or open {PASSWORD_PAGE})"
 
 
 @dataclass(frozen=True)
@@ -119,6 +131,8 @@ def require(role: str) -> Callable[..., Awaitable[User]]:
             user = session.user if session else None
             if session is not None and request.method not in SAFE_METHODS and not await csrf_ok(request, session):
                 raise HTTPException(403, "the CSRF token is missing or wrong")
+            if user is not None and user.must_change:
+                raise HTTPException(403, MUST_CHANGE)
         if user is None:
             raise HTTPException(401, "authentication required", headers={"WWW-Authenticate": "Bearer"})
         if not user.allows(role):
@@ -129,8 +143,9 @@ def require(role: str) -> Callable[..., Awaitable[User]]:
     return dependency
 
 
-def require_page(role: str) -> Callable[..., Awaitable[Caller]]:
-    """A page dependency: the session's caller; no session sends the browser to the login page."""
+def require_page(role: str, *, one_time_ok: bool = False) -> Callable[..., Awaitable[Caller]]:
+    """A page dependency: the session's caller; no session sends the browser to the login page, a one-time
+    password to the password page (unless ``one_time_ok``: that page itself, and logging out)."""
     accounts.check_role(role)
 
     async def dependency(request: Request) -> Caller:
@@ -140,6 +155,8 @@ def require_page(role: str) -> Callable[..., Awaitable[Caller]]:
             raise LoginRequired(target if request.method in SAFE_METHODS else "/")
         if request.method not in SAFE_METHODS and not await csrf_ok(request, session):
             raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page and try again")
+        if session.user.must_change and not one_time_ok:
+            raise PasswordChangeRequired()
         if not session.user.allows(role):
             raise HTTPException(403, f"this needs the {role} role")
         request.state.user = session.user

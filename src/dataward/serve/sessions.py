@@ -105,7 +105,8 @@ class SessionStore:
             return None
         now = self.clock()
         query = (select(cp_sessions.c.csrf, cp_sessions.c.created_at, cp_sessions.c.last_seen,
-                        cp_users.c.name, cp_users.c.role, cp_users.c.created_at.label("user_created"))
+                        cp_users.c.name, cp_users.c.role, cp_users.c.created_at.label("user_created"),
+                        cp_users.c.must_change)
                  .join(cp_users, cp_users.c.name == cp_sessions.c.user_name)
                  .where(cp_sessions.c.id_hash == _digest(session_id), cp_users.c.disabled == 0))
         with self.engine.begin() as conn:
@@ -118,13 +119,23 @@ class SessionStore:
             if row.last_seen < _iso(now - timedelta(seconds=30)):  # one write per half minute, not per request
                 conn.execute(update(cp_sessions).where(cp_sessions.c.id_hash == _digest(session_id))
                              .values(last_seen=_iso(now)))
-        return Session(User(row.name, row.role, False, row.user_created), row.csrf, row.created_at)
+        user = User(row.name, row.role, False, row.user_created, must_change=bool(row.must_change))
+        return Session(user, row.csrf, row.created_at)
 
     def end(self, cookie: str | None) -> None:
         session_id = self._unsign(cookie)
         if session_id is not None:
             with self.engine.begin() as conn:
                 conn.execute(delete(cp_sessions).where(cp_sessions.c.id_hash == _digest(session_id)))
+
+    def end_others(self, user_name: str, cookie: str | None) -> int:
+        """End every session of ``user_name`` but the one of ``cookie`` (after a password change); how many."""
+        kept = self._unsign(cookie)
+        query = delete(cp_sessions).where(cp_sessions.c.user_name == user_name)
+        if kept is not None:
+            query = query.where(cp_sessions.c.id_hash != _digest(kept))
+        with self.engine.begin() as conn:
+            return int(conn.execute(query).rowcount or 0)
 
     def purge(self) -> int:
         """Delete expired sessions; how many."""

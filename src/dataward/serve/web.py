@@ -42,11 +42,12 @@ STATIC = Path(__file__).parent / "static"
 NAV = (("overview", "/", "Overview"), ("stores", "/stores", "Stores"), ("findings", "/findings", "Findings"),
        ("copies", "/copies", "Copies"), ("incidents", "/incidents", "Incidents"),
        ("settings", "/settings", "Settings"))
-PAGES = ("/", "/stores", "/findings", "/copies", "/incidents", "/settings")  # the route walk's list
+PAGES = ("/", "/stores", "/findings", "/copies", "/incidents", "/settings", auth.PASSWORD_PAGE)  # the route walk's
 
 Viewer = Annotated[Caller, Depends(require_page("viewer"))]
 Responder = Annotated[Caller, Depends(require_page("responder"))]
 Admin = Annotated[Caller, Depends(require_page("admin"))]
+Anyone = Annotated[Caller, Depends(require_page("viewer", one_time_ok=True))]  # a one-time password too
 router = APIRouter(include_in_schema=False)
 
 
@@ -59,11 +60,16 @@ def install(app: FastAPI, clock: Clock | None = None) -> None:
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]
+    app.add_exception_handler(auth.PasswordChangeRequired, _to_password)
     app.add_exception_handler(StarletteHTTPException, _error_page)  # type: ignore[arg-type]
 
 
 async def _to_login(request: Request, exc: LoginRequired) -> Response:
     return RedirectResponse(auth.login_url(exc.next_path), status_code=303)
+
+
+async def _to_password(request: Request, exc: Exception) -> Response:
+    return RedirectResponse(auth.PASSWORD_PAGE, status_code=303)
 
 
 async def _error_page(request: Request, exc: StarletteHTTPException) -> Response:
@@ -134,6 +140,8 @@ async def login(request: Request) -> Response:
     store.end(request.cookies.get(auth.cookie_name(request)))  # a new session id on every login
     store.purge()  # expired sessions go at the next login: the table holds live ones only
     cookie, _ = store.start(user)
+    if user.must_change:  # a one-time password: choose a new one first, then on to where the user was going
+        next_path = auth.PASSWORD_PAGE + ("" if next_path == "/" else f"?{urlencode({'next': next_path})}")
     response = RedirectResponse(next_path, status_code=303)
     _set_cookie(request, response, auth.cookie_name(request), cookie)
     response.delete_cookie(LOGIN_COOKIE, path="/login")
@@ -141,12 +149,53 @@ async def login(request: Request) -> Response:
 
 
 @router.post("/logout")
-def logout(request: Request, caller: Viewer) -> Response:
+def logout(request: Request, caller: Anyone) -> Response:
     auth.sessions(request).end(request.cookies.get(auth.cookie_name(request)))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(auth.cookie_name(request), path="/", secure=auth.secure(request), httponly=True,
                            samesite="strict")
     return response
+
+
+# ---- one's own password (a one-time one first of all) ------------------------------------------------------
+@router.get("/password")
+def password_page(request: Request, caller: Anyone, next: str = "/") -> Response:
+    return _password_form(request, caller, next=auth.safe_next(next))
+
+
+def _password_form(request: Request, caller: Caller, *, next: str, status: int = 200,
+                   error: str | None = None) -> Response:
+    return render(request, "password.html", caller, status=status, error=error, next=next,
+                  one_time=caller.user.must_change, min_length=accounts.MIN_PASSWORD, active="password")
+
+
+@router.post("/password")
+async def change_password(request: Request, caller: Anyone) -> Response:
+    """Check the current password, set the new one (typed twice), audit it, end the user's other sessions."""
+    form = await form_of(request)
+    next_path, name = auth.safe_next(form.get("next")), caller.user.name
+    address = request.client.host if request.client else "?"
+    throttle = request.app.state.throttle
+    if throttle.blocked(name, address):
+        return _password_form(request, caller, next=next_path, status=429,
+                              error="Too many wrong passwords for this name; try again in 15 minutes.")
+    if form.get("new", "") != form.get("confirm", ""):
+        return _password_form(request, caller, next=next_path, status=400, error="The two new passwords differ.")
+    try:
+        await run_in_threadpool(accounts.change_password, request.app.state.db.engine, name,
+                                form.get("current", ""), form.get("new", ""))
+    except DatawardError as exc:
+        if isinstance(exc, accounts.WrongPassword):
+            throttle.failed(name, address)
+        return _password_form(request, caller, next=next_path, status=400, error=_sentence(exc.message))
+    views.record(request.app.state.db.engine, caller.user, "user.password", name,
+                 {"one_time": caller.user.must_change})
+    auth.sessions(request).end_others(name, request.cookies.get(auth.cookie_name(request)))
+    return RedirectResponse(next_path, status_code=303)
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
 # ---- pages ----------------------------------------------------------------------------------------------
@@ -212,12 +261,14 @@ def _settings(request: Request, caller: Caller, *, status: int = 200, **extra: A
 async def add_user_form(request: Request, caller: Admin) -> Response:
     form = await form_of(request)
     try:
-        user = await run_in_threadpool(accounts.add_user, request.app.state.db.engine, form.get("name", ""),
-                                       form.get("role", ""), form.get("password", ""))
+        user = await run_in_threadpool(partial(accounts.add_user, one_time=True), request.app.state.db.engine,
+                                       form.get("name", ""), form.get("role", ""), form.get("password", ""))
     except DatawardError as exc:
         return _settings(request, caller, status=400, error=exc.message)
-    views.record(request.app.state.db.engine, caller.user, "user.add", user.name, {"role": user.role})
-    return _settings(request, caller, notice=f"User {user.name} added with the {user.role} role.")
+    views.record(request.app.state.db.engine, caller.user, "user.add", user.name,
+                 {"role": user.role, "one_time": True})
+    return _settings(request, caller, notice=f"User {user.name} added with the {user.role} role; the password "
+                                             "you gave is one-time: they choose their own at their first login.")
 
 
 @router.post("/settings/users/{name}/disable")

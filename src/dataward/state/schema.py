@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -109,6 +110,9 @@ cp_users = Table(
     Column("name", Text, primary_key=True),
     Column("role", Text, nullable=False), Column("password_hash", Text, nullable=False),
     Column("disabled", Integer, nullable=False), Column("created_at", Text, nullable=False),
+    # 1: a one-time password (the demo's, one an admin set): changed at the first login before anything else (0007)
+    Column("must_change", Integer, nullable=False, server_default=text("0")),
+    Column("password_changed_at", Text),  # when its owner last chose the password (0007)
 )
 
 cp_tokens = Table(
