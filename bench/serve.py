@@ -55,8 +55,9 @@ CATEGORIES = ("email", "phone", "health", "credential", "location", "person_name
 RULES = ("no-auth", "public-bind", "no-tls", "default-credentials", "content.email", "content.health")
 
 
-def build(path: Path, n_stores: int, n_findings: int, seed: int = 7) -> str:
-    """The state database; returns an API token of the bench user."""
+def build(path: Path, n_stores: int, n_findings: int, seed: int = 7, *, all_open: bool = False) -> str:
+    """The state database (a third of the stores protected, unless ``all_open``); an API token of the bench
+    user."""
     rng = random.Random(seed)
     engine = open_state_db(str(path))
     per_store = max(1, n_findings // n_stores)
@@ -77,7 +78,7 @@ def build(path: Path, n_stores: int, n_findings: int, seed: int = 7) -> str:
         windows = []
         for i in range(n_findings):
             store = i // per_store % n_stores
-            if store % 3 == 0:  # a third of the stores are protected: their windows are closed
+            if store % 3 == 0 and not all_open:  # a third of the stores are protected: their windows are closed
                 closed: str | None = "2026-11-20T00:00:00Z"
             else:
                 closed = None
@@ -140,10 +141,13 @@ def main() -> None:
     parser.add_argument("--live-stores", type=int, default=200, help="real stores watched by a serve (0: skip)")
     parser.add_argument("--interval", type=float, default=15.0, help="the live serve's probe interval, seconds")
     parser.add_argument("--rounds", type=int, default=4, help="probe rounds before the RSS is read")
+    parser.add_argument("--deep-only", action="store_true", help="only the deep-page figure (then stop)")
     args = parser.parse_args()
-    if args.runs:
+    if args.runs and not args.deep_only:
         pages_and_api(args)
-    if args.live_stores:
+    if args.runs:
+        deep_pages(args)
+    if args.live_stores and not args.deep_only:
         live(args)
 
 
@@ -174,6 +178,39 @@ def pages_and_api(args: Any) -> None:
             print("ms of server time per request; cold: after a state change (page cache empty), warm: a reload "
                   "between two probes (the overview and findings pages are cached per state version, and so are the\n"
                   "API's overview and findings pages of up to 1,000)")
+        state.close()
+    print_load()
+
+
+def deep_pages(args: Any, offset: int = 90_000, size: int = 50) -> None:
+    """Page 1 against the page at ``offset``, reached by offset and by keyset cursor (the same rows), over a
+    database whose every finding is open (so the page at 90,000 of 100,000 exists in the SQL-paged list)."""
+    with tempfile.TemporaryDirectory(prefix="dataward-serve-bench-deep-") as tmp:
+        path = Path(tmp) / "state.db"
+        token = build(path, args.stores, args.findings, all_open=True)
+        state = StateDB(str(path))
+        with TestClient(create_app(state), follow_redirects=False) as client:
+            login(client)
+            bearer = {"Authorization": f"Bearer {token}"}
+            deep = min(offset, args.findings - size)
+            cursor = client.get(f"/api/v1/findings?limit=1&offset={deep - 1}", headers=bearer).json()["next"]
+            by_offset = client.get(f"/api/v1/findings?limit={size}&offset={deep}", headers=bearer).json()
+            by_cursor = client.get(f"/api/v1/findings?limit={size}&cursor={cursor}", headers=bearer).json()
+            assert [f["window"] for f in by_offset["findings"]] == [f["window"] for f in by_cursor["findings"]]
+            page = deep // 100 + 1  # the findings page shows 100 a page
+            page_cursor = client.get(f"/api/v1/findings?limit=1&offset={(page - 1) * 100 - 1}",
+                                     headers=bearer).json()["next"]
+            print(f"deep pages: every one of {args.findings:,} findings open; cold (cache emptied before each "
+                  f"request), {args.runs} runs")
+            print(f"{'page or API answer':52} {'p50':>9} {'p95':>9} {'KB':>7}")
+            for route, headers in ((f"/api/v1/findings?limit={size}", bearer),
+                                   (f"/api/v1/findings?limit={size}&offset={deep}", bearer),
+                                   (f"/api/v1/findings?limit={size}&cursor={cursor}", bearer),
+                                   ("/findings", None), (f"/findings?page={page}", None),
+                                   (f"/findings?page={page}&cursor={page_cursor}", None)):
+                p50, p95, length = measure(client, route, args.runs, cold=True, headers=headers)
+                label = route if len(route) <= 52 else route[:40] + "…(cursor)"
+                print(f"{label:52} {p50:9.1f} {p95:9.1f} {length / 1024:7.1f}")
         state.close()
     print_load()
 

@@ -199,6 +199,84 @@ def test_findings_from_the_watchers_state_with_filters(api: Api) -> None:
     assert bad.status_code == 400 and "urgent" in bad.json()["detail"]
 
 
+def _window(store: str, n: int, severity: int, closed: str | None = None) -> dict[str, Any]:
+    return {"store": store, "finding": f"{store}-{n}", "rule": "redis.no_auth", "severity": severity,
+            "title": "t", "target": "redis://10.0.0.9:6379", "categories": "[]", "opened": "2026-12-01T00:00:00Z",
+            "last_seen": "2026-12-07T00:00:00Z", "closed": closed}
+
+
+@pytest.fixture
+def many(tmp_path: Path) -> Iterator[Api]:
+    """150 open findings over three stores and three severities (ties on both), and 30 fixed ones."""
+    location = str(tmp_path / "state.db")
+    engine = open_state_db(location)
+    rows = [_window(store, n, (n * 7 + len(store)) % 3 + 2) for n in range(50) for store in ("a", "bb", "c")]
+    rows += [_window("d", n, n % 5, closed="2026-12-05T00:00:00Z") for n in range(30)]
+    with engine.begin() as conn:
+        conn.execute(schema.windows.insert(), rows)
+    engine.dispose()
+    state = StateDB(location)
+    accounts.add_user(state.engine, "viewer-user", "viewer", PASSWORD)
+    with TestClient(create_app(state, baseline=str(tmp_path / "baseline.json"))) as client:
+        yield Api(client, location, tmp_path / "baseline.json", {"viewer": accounts.create_token(state.engine,
+                                                                                                   "viewer-user")})
+    state.close()
+
+
+def _walk(api: Api, state: str, limit: int, mid_walk: Any = None) -> tuple[list[int], list[int]]:
+    """Every page by cursor: the window ids in order, and the number of rows of each page."""
+    seen: list[int] = []
+    sizes: list[int] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"state": state, "limit": limit, **({"cursor": cursor} if cursor else {})}
+        doc = api.get("/api/v1/findings", **params)
+        seen += [f["window"]["id"] for f in doc["findings"]]
+        sizes.append(len(doc["findings"]))
+        cursor = doc["next"]
+        if len(sizes) == 2 and mid_walk is not None:
+            mid_walk()
+        if cursor is None:
+            return seen, sizes
+
+
+def _order(api: Api, state: str) -> list[int]:
+    return [f["window"]["id"] for f in api.get("/api/v1/findings", state=state)["findings"]]
+
+
+def test_keyset_paging_yields_every_finding_once_while_one_arrives(many: Api) -> None:
+    before = _order(many, "open")
+    assert len(before) == 150
+    engine = open_state_db(many.location)
+
+    def arrive() -> None:  # a critical finding sorts before the cursor, a low one after it
+        with engine.begin() as conn:
+            conn.execute(schema.windows.insert(), [_window("a", 900, 4), _window("a", 901, 1)])
+
+    seen, sizes = _walk(many, "open", 13, arrive)
+    engine.dispose()
+    after = _order(many, "open")
+    late_low = after[-1]
+    assert len(seen) == len(set(seen)) == 151  # no row twice; the late critical one is before the cursor
+    assert seen == [i for i in after if i in set(before) | {late_low}]  # the order never changed
+    assert sizes[:-1] == [13] * (len(sizes) - 1) and 0 < sizes[-1] <= 13
+    assert _walk(many, "all", 16)[0] == _order(many, "all")  # read in Python (every window), same contract
+    offset_page = many.get("/api/v1/findings", limit=13, offset=13)["findings"]
+    cursor_page = many.get("/api/v1/findings", limit=13, cursor=many.get("/api/v1/findings", limit=13)["next"])
+    assert [f["window"]["id"] for f in cursor_page["findings"]] == [f["window"]["id"] for f in offset_page]
+    assert cursor_page["total"] == 152 and cursor_page["filters"]["cursor"]
+
+
+@pytest.mark.parametrize("params, words", [
+    ({"cursor": "not-a-cursor"}, "not one this server gave"),
+    ({"cursor": "WzEsMiwzXQ"}, "not one this server gave"),  # [1,2,3]: the wrong types inside
+    ({"cursor": "WzQsImEiLDFd", "offset": 5}, "cursor or offset, not both"),
+])
+def test_a_bad_cursor_is_a_sentence(many: Api, params: dict[str, Any], words: str) -> None:
+    answer = many.client.get("/api/v1/findings", params={"limit": 5, **params}, headers=many.headers("viewer"))
+    assert answer.status_code == 400 and words in answer.json()["detail"]
+
+
 def test_findings_export_json_sarif_ocsf_of_the_current_filter(api: Api) -> None:
     from _sarif_check import sarif_problems
 

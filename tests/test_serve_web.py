@@ -420,6 +420,19 @@ def test_wrong_current_passwords_are_throttled_like_logins(client: TestClient, c
     assert client.post("/password", data={**form, "current": PASSWORD}).status_code == 303
 
 
+def test_findings_pages_follow_the_cursor_of_next(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(web, "PAGE_SIZE", 1)
+    assert login(client, "val")[0] == 303
+    first = client.get("/findings?state=all").text
+    link = re.search(r'<a href="([^"]+)" rel="next">Next</a>', first)
+    assert link and "cursor=" in link.group(1) and "data-finding=\"f1\"" in first
+    second = client.get(link.group(1).replace("&amp;", "&")).text
+    assert "data-finding=\"f0\"" in second and "data-finding=\"f1\"" not in second
+    assert 'rel="next"' not in second and "page=1" in second  # the last page; back by page number
+    bad = client.get("/findings?cursor=nonsense")
+    assert bad.status_code == 400 and "not one this server gave" in bad.text
+
+
 def test_pages_never_show_a_raw_value(client: TestClient) -> None:
     """Canary: a raw value planted where only redacted evidence belongs never reaches a page."""
     engine = app_of(client).state.db.engine

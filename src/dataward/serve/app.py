@@ -184,8 +184,9 @@ def _routes(app: FastAPI) -> None:
         format: Literal["json", "sarif", "ocsf"] | None = None,
         limit: Annotated[int | None, Query(ge=1, le=100_000, description="Page size (worst first).")] = None,
         offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+        cursor: Annotated[str | None, Query(max_length=400, description="The `next` of the page before.")] = None,
     ) -> dict[str, Any] | Response:
-        filters = FindingFilter(severity, store, rule, category, state, limit, offset)
+        filters = FindingFilter(severity, store, rule, category, state, limit, offset, cursor)
         if format is None:
             if limit is not None and limit <= CACHED_LIMIT:
                 return cached(("findings", filters), lambda: views.findings_document(plane, filters))

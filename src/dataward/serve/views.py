@@ -12,7 +12,8 @@ Stable signatures (the pages call these)::
     history_of(db, store)                         -> dataward.history/v1
     overview_document(plane)                      -> dataward.overview/v1
     findings_report(plane, filters)               -> Report (findings of the current filter)
-    findings_document(plane, filters)             -> dataward.report/v1 (+ per finding: state, window, suppression)
+    findings_document(plane, filters)             -> dataward.report/v1 (+ per finding: state, window, suppression;
+                                                     + next: the cursor of the next page)
     export_findings(plane, filters, fmt)          -> (text, media type): json | sarif | ocsf
     suppress_finding(plane, id, reason, expires, user) / unsuppress_finding(plane, id, user)
     incidents_document(plane)                     -> dataward.incidents/v1
@@ -31,6 +32,7 @@ Stable signatures (the pages call these)::
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -42,7 +44,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, and_, func, or_, select
 
 from dataward.errors import DatawardError
 from dataward.findings import Finding, Severity
@@ -260,7 +262,9 @@ class FindingFilter:
     """The findings filter of the API and the page: each given field must match exactly (``severity`` may
     list several, comma-separated); ``state`` is ``open`` (default: open windows, not suppressed), ``fixed``
     (the last window is closed), ``suppressed`` (by the baseline) or ``all``. ``limit`` and ``offset`` page
-    through the result (worst first); the document's ``total`` and ``summary`` count the whole filter."""
+    through the result (worst first); the document's ``total`` and ``summary`` count the whole filter.
+    ``cursor`` (the ``next`` of the page before, instead of ``offset``) continues after that page's last row:
+    keyset paging, as cheap on the thousandth page as on the first, and stable while findings arrive."""
 
     severity: str | None = None
     store: str | None = None
@@ -269,14 +273,22 @@ class FindingFilter:
     state: str = "open"
     limit: int | None = None
     offset: int = 0
+    cursor: str | None = None
 
     def check(self) -> FindingFilter:
         if self.state not in FINDING_STATES:
             raise DatawardError(f"'{self.state}' is not a finding state", tip=f"states: {', '.join(FINDING_STATES)}")
         if (self.limit is not None and self.limit < 0) or self.offset < 0:
             raise DatawardError("limit and offset cannot be negative")
+        if self.cursor is not None and self.offset:
+            raise DatawardError("give cursor or offset, not both", tip="cursor continues where the last page ended")
         self.severities()
+        self.after()
         return self
+
+    def after(self) -> SortKey | None:
+        """The sort key the cursor continues after (None without a cursor)."""
+        return None if self.cursor is None else decode_cursor(self.cursor)
 
     def severities(self) -> set[Severity] | None:
         if not self.severity:
@@ -285,7 +297,43 @@ class FindingFilter:
 
     def as_json(self) -> dict[str, Any]:
         return {"severity": self.severity, "store": self.store, "rule": self.rule, "category": self.category,
-                "state": self.state, "limit": self.limit, "offset": self.offset}
+                "state": self.state, "limit": self.limit, "offset": self.offset, "cursor": self.cursor}
+
+
+SortKey = tuple[int, str, int]  # a findings row's place in the order: (severity, store, window id)
+
+
+def encode_cursor(key: SortKey) -> str:
+    """An opaque cursor: the sort key of a page's last row, as unpadded base64url JSON."""
+    return base64.urlsafe_b64encode(json.dumps(list(key), separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> SortKey:
+    """The sort key inside a cursor :func:`encode_cursor` made; anything else is a one-sentence error."""
+    try:
+        severity, store, window = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if (isinstance(severity, int) and isinstance(store, str) and isinstance(window, int)
+                and 0 <= severity <= 100 and 0 <= window < 2**63):  # within SQL's integers
+            return severity, store, window
+    except (ValueError, TypeError):
+        pass
+    raise DatawardError("the cursor is not one this server gave", tip="use the `next` of the page before, as is")
+
+
+def _key(row: Any) -> SortKey:
+    return int(row.severity or 0), row.store, int(row.id)
+
+
+def _rank(key: SortKey) -> tuple[int, str, int]:
+    """A sort key in ascending order of the list (worst first, then by store, oldest first)."""
+    return -key[0], key[1], key[2]
+
+
+def _after_sql(query: Any, key: SortKey) -> Any:
+    """Rows after ``key`` in the order ``_ORDER``: a keyset condition the windows_by_state index serves."""
+    c, (severity, store, window) = windows.c, key
+    return query.where(or_(c.severity < severity, and_(c.severity == severity, or_(
+        c.store > store, and_(c.store == store, c.id > window)))))
 
 
 @dataclass(frozen=True)
@@ -322,6 +370,12 @@ class _Selection:
     total: int
     counts: dict[tuple[str, int], int]  # (store, severity) -> findings not suppressed
     suppressed: int
+    next: str | None = None  # the cursor of the page after this one (None: this is the last)
+
+
+def _next_cursor(page: list[Any], limit: int | None, more: bool) -> str | None:
+    """The cursor after a full page's last row when more rows follow."""
+    return encode_cursor(_key(page[-1])) if limit and more and page else None
 
 
 def _where(query: Any, filters: FindingFilter, finding_id: str | None = None) -> Any:
@@ -359,17 +413,14 @@ def _select(plane: Plane, filters: FindingFilter, finding_id: str | None = None)
             query = _where(query.where(c.closed.is_(None)), filters, finding_id)
             return query.where(c.finding.not_in(sorted(active))) if active else query
 
-        # the page's ids first (a narrow sort the windows_by_state index covers), then their rows
-        paged = open_(select(c.id)).order_by(*_ORDER).offset(filters.offset)
-        if filters.limit is not None:
-            paged = paged.limit(filters.limit)
         with plane.engine.begin() as conn:
             grouped = {(store, int(sev or 0)): int(n) for store, sev, n in
                        conn.execute(open_(select(c.store, c.severity, func.count())).group_by(c.store, c.severity))}
-            ids = list(conn.execute(paged).scalars())
-            by_id = {r.id: r for r in conn.execute(select(*_COLUMNS).where(c.id.in_(ids)))} if ids else {}
-        page = [by_id[i] for i in ids]
-        return _Selection([_Light(r, "open", None) for r in page], sum(grouped.values()), grouped, 0)
+            page = _open_page(conn, open_, filters)
+        more = filters.limit is not None and len(page) > filters.limit
+        page = page[:filters.limit]
+        return _Selection([_Light(r, "open", None) for r in page], sum(grouped.values()), grouped, 0,
+                          _next_cursor(page, filters.limit, more))
     query = _where(select(*_COLUMNS).order_by(*_ORDER), filters, finding_id)
     if filters.state == "open":
         query = query.where(c.closed.is_(None))
@@ -399,8 +450,34 @@ def _select(plane: Plane, filters: FindingFilter, finding_id: str | None = None)
         else:
             suppressed += 1
         lights.append(_Light(r, state, s))
-    end = None if filters.limit is None else filters.offset + filters.limit
-    return _Selection(lights[filters.offset:end], len(lights), counts, suppressed)
+    return _python_page(lights, filters, counts, suppressed)
+
+
+def _open_page(conn: Any, open_: Callable[[Any], Any], filters: FindingFilter) -> list[Any]:
+    """The page's rows (one more than ``limit``: whether another page follows): its ids first, after the
+    cursor or at the offset (a narrow sort the windows_by_state index covers), then their rows."""
+    c, after = windows.c, filters.after()
+    paged = open_(select(c.id)).order_by(*_ORDER)
+    paged = _after_sql(paged, after) if after is not None else paged.offset(filters.offset)
+    if filters.limit is not None:
+        paged = paged.limit(filters.limit + 1)
+    ids = list(conn.execute(paged).scalars())
+    by_id = {r.id: r for r in conn.execute(select(*_COLUMNS).where(c.id.in_(ids)))} if ids else {}
+    return [by_id[i] for i in ids]
+
+
+def _python_page(lights: list[_Light], filters: FindingFilter, counts: dict[tuple[str, int], int],
+                 suppressed: int) -> _Selection:
+    """The page of rows selected in Python: after the cursor, else at the offset."""
+    total, after = len(lights), filters.after()
+    lights = sorted(lights, key=lambda light: _rank(_key(light.row)))  # one order for offset and cursor alike
+    if after is not None:
+        lights = [light for light in lights if _rank(_key(light.row)) > _rank(after)]
+    start = 0 if after is not None else filters.offset
+    end = None if filters.limit is None else start + filters.limit
+    page = lights[start:end]
+    more = end is not None and len(lights) > end
+    return _Selection(page, total, counts, suppressed, _next_cursor([light.row for light in page], filters.limit, more))
 
 
 def _build(plane: Plane, lights: list[_Light]) -> list[_Row]:
@@ -470,6 +547,7 @@ def findings_document(plane: Plane, filters: FindingFilter) -> dict[str, Any]:
         item.update(_light_extra(row.light))
     doc["summary"].update(_summary(selection, report))
     doc["total"] = selection.total
+    doc["next"] = selection.next
     doc["filters"] = filters.as_json()
     return doc
 

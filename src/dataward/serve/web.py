@@ -315,25 +315,25 @@ def plane_of(request: Request) -> views.Plane:
 
 @router.get("/findings")
 def findings_page(request: Request, caller: Viewer, severity: str = "", store: str = "", rule: str = "",
-                  category: str = "", state: str = "open", page: int = 1) -> Response:
+                  category: str = "", state: str = "open", page: int = 1, cursor: str = "") -> Response:
     return _findings(request, caller, views.FindingFilter(severity or None, store or None, rule or None,
-                                                          category or None, state or "open"), page)
+                                                          category or None, state or "open"), page, cursor)
 
 
-def _findings(request: Request, caller: Caller, filters: views.FindingFilter, page: int = 1, *,
+def _findings(request: Request, caller: Caller, filters: views.FindingFilter, page: int = 1, cursor: str = "", *,
               status: int = 200, error: str | None = None) -> Response:
-    """One page of the filter (worst first, counted and paged by the library in SQL)."""
+    """One page of the filter (worst first, counted and paged by the library in SQL): after ``cursor`` (the
+    "Next" link's) when given, else page ``page`` by offset (a link to a page number)."""
     plane = plane_of(request)
     page = max(1, page)
-    paged = replace(filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    paged = replace(filters, limit=PAGE_SIZE, offset=0 if cursor else (page - 1) * PAGE_SIZE, cursor=cursor or None)
     try:
-        doc = cache_of(request).get(("findings", paged), version(request),
-                                    lambda: views.findings_document(plane, paged))
-    except DatawardError as exc:
-        filters, error, status = views.FindingFilter(), exc.message, 400
-        doc = views.findings_document(plane, replace(filters, limit=PAGE_SIZE))
-    found, total, first = doc["findings"], int(doc["total"]), paged.offset
-    shown = {k: v for k, v in doc["filters"].items() if k not in ("limit", "offset")}
+        doc = _findings_document(request, paged)
+    except DatawardError as exc:  # a bad filter or cursor: the first page of the default list, and why
+        page, error, status = 1, exc.message, 400
+        doc = _findings_document(request, views.FindingFilter(limit=PAGE_SIZE))
+    found, total, first = doc["findings"], int(doc["total"]), (page - 1) * PAGE_SIZE
+    shown = {k: v for k, v in doc["filters"].items() if k not in ("limit", "offset", "cursor")}
     query = urlencode({k: v for k, v in shown.items() if v and not (k == "state" and v == "open")})
     with plane.engine.begin() as conn:
         names = [n for (n,) in conn.execute(select(stores_t.c.store).order_by(stores_t.c.store))]
@@ -341,8 +341,15 @@ def _findings(request: Request, caller: Caller, filters: views.FindingFilter, pa
                   first=first + 1, query=query, filters=shown, stores=names, severities=SEVERITIES,
                   states=views.FINDING_STATES, baseline=doc.get("baseline") or "",
                   prev_page=page - 1 if page > 1 else None,
-                  next_page=page + 1 if first + PAGE_SIZE < total else None,
+                  next_page=page + 1 if doc["next"] else None, next_cursor=doc["next"],
                   default_expiry=(now(request).date() + timedelta(days=90)).isoformat())
+
+
+def _findings_document(request: Request, paged: views.FindingFilter) -> dict[str, Any]:
+    plane = plane_of(request)
+    doc: dict[str, Any] = cache_of(request).get(("findings", paged), version(request),
+                                                lambda: views.findings_document(plane, paged))
+    return doc
 
 
 def _back(form: dict[str, str]) -> str:
