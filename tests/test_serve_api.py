@@ -456,6 +456,52 @@ def test_incidents_open_list_and_blast_radius_equal_to_the_cli(api: Api, product
     assert no_radius.status_code == 400 and "no blast radius yet" in no_radius.json()["detail"]
 
 
+def test_blast_radius_takes_the_clis_exposed_and_classification(api: Api, production: dict[str, str],
+                                                                tmp_path: Path) -> None:
+    """An incident on a store known by name only: the control plane, like the CLI, needs to be told what the
+    exposed store held (`--exposed URL`, `--classification FILE`): the same answers as the CLI's."""
+    body = {"name": "named-leak", "store": "analytics-copy", "from": "2019-12-04", "to": "2019-12-26"}
+    assert api.client.post("/api/v1/incidents", headers=api.headers("responder"), json=body).status_code == 201
+    compute = "/api/v1/incidents/named-leak/blast-radius"
+    classified = CliRunner().invoke(cli, ["classify", production["copy"], "--format", "json"])
+    assert classified.exit_code in (0, 1), classified.output
+    (tmp_path / "classification.json").write_text(classified.stdout)
+
+    def cli_radius(*options: str) -> Any:
+        result = CliRunner().invoke(cli, ["incident", "blast-radius", "named-leak", "--source", production["prod"],
+                                          "--format", "json", "--db", api.location, *options])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    def post(json_body: Any = None) -> httpx.Response:
+        return api.client.post(compute, headers=api.headers("responder"), json=json_body)
+
+    plane = api.client.app.state.plane  # type: ignore[attr-defined]
+    plane.source = production["prod"]
+    try:
+        unknown = post()
+        assert unknown.status_code == 400 and "cannot tell what the exposed store" in unknown.json()["detail"]
+        by_url = post({"exposed": production["copy"]})
+        assert by_url.status_code == 200, by_url.text
+        assert by_url.json() == cli_radius("--exposed", production["copy"])
+        by_classification = post({"classification": json.loads(classified.stdout)})
+        assert by_classification.status_code == 200, by_classification.text
+        assert by_classification.json() == cli_radius("--classification", str(tmp_path / "classification.json"))
+        assert by_classification.json()["affected_customers"] > 0
+        not_a_report = post({"classification": {"schema": "something/v1"}})
+        assert not_a_report.status_code == 400 and "no objects or findings" in not_a_report.json()["detail"]
+        closed = post({"exposed": "redis://:hunter2-canary@127.0.0.1:1/0"})
+        assert closed.status_code == 400 and "hunter2-canary" not in closed.text
+        assert post({"exposed": production["copy"], "extra": 1}).status_code == 422
+    finally:
+        plane.source = None
+    entries = [e for e in api.get("/api/v1/audit", role="admin")["entries"]
+               if (e["action"], e["subject"]) == ("incident.blast_radius", "named-leak")]
+    assert [e["detail"]["classification"] for e in entries] == [True, False]  # newest first
+    assert entries[1]["detail"]["exposed"] == production["copy"]
+    assert "hunter2-canary" not in json.dumps(api.get("/api/v1/audit", role="admin"))
+
+
 def test_incident_shows_whether_its_audit_log_verifies(api: Api, tmp_path: Path) -> None:
     plane = api.client.app.state.plane  # type: ignore[attr-defined]
     log, key = tmp_path / "audit.jsonl", tmp_path / "keys" / "audit-ed25519"

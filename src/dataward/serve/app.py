@@ -75,6 +75,18 @@ class NotifyRequest(BaseModel):
                               description="Send at most this many this run (the next run continues).")
 
 
+class BlastRadiusRequest(BaseModel):
+    """What `dataward incident blast-radius --exposed/--classification` take, as optional JSON fields."""
+
+    model_config = ConfigDict(extra="forbid")
+    exposed: str | None = Field(default=None, min_length=1, max_length=2048,
+                                description="URL of the exposed store, if still readable (default: the incident's "
+                                            "store URL). Never shown or audited unredacted.")
+    classification: dict[str, Any] | None = Field(
+        default=None, description="The exposed store's classification or scan report (`dataward classify "
+                                  "--format json`, `dataward scan --format json`): what it held.")
+
+
 def create_app(db: StateDB, *, baseline: str | None = None, bus: EventBus | None = None,
                clock: Clock | None = None, audit_log: str | None = None, audit_public_key: str | None = None,
                audit_key_fingerprint: str | None = None, lookup_dir: str | None = None,
@@ -227,12 +239,17 @@ def _routes(app: FastAPI) -> None:
 
     @app.post(f"{API}/incidents/{{name}}/blast-radius")
     def compute_blast_radius(name: Annotated[str, _INCIDENT], user: Responder, response: Response,
-                             background: _Background = False) -> dict[str, Any]:
+                             background: _Background = False,
+                             body: Annotated[BlastRadiusRequest | None, Body()] = None) -> dict[str, Any]:
         """Compute the incident's blast radius from `serve --source`, as `dataward incident blast-radius`."""
+        given = body or BlastRadiusRequest()
+        views.check_classification(given.classification)
         if background:
             response.status_code = 202
-            return steps.start_blast_radius(plane, name, user)
-        return views.compute_blast_radius(plane, name, user)
+            return steps.start_blast_radius(plane, name, user, exposed=given.exposed,
+                                            classification=given.classification)
+        return views.compute_blast_radius(plane, name, user, exposed=given.exposed,
+                                          classification=given.classification)
 
     @app.post(f"{API}/incidents/{{name}}/lookup")
     def build_lookup(name: Annotated[str, _INCIDENT], user: Responder, response: Response,

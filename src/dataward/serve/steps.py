@@ -83,13 +83,15 @@ def start_notify(plane: Plane, name: str, user: User, *, limit: int | None = Non
     return job.to_json()
 
 
-def start_blast_radius(plane: Plane, name: str, user: User) -> dict[str, Any]:
+def start_blast_radius(plane: Plane, name: str, user: User, *, exposed: str | None = None,
+                       classification: dict[str, Any] | None = None) -> dict[str, Any]:
     """Compute the incident's blast radius from ``serve --source`` in the background (``compute_blast_radius``,
-    audited when it is kept, as the synchronous call); the job's result is how many customers it affects."""
+    with its ``exposed`` and ``classification``, audited when it is kept, as the synchronous call); the job's
+    result is how many customers it affects."""
     views.blast_radius_source(plane, name)  # 404 / 400 now, not in the job
 
     def work(checkpoint: Checkpoint) -> dict[str, Any]:
-        radius = views.compute_blast_radius(plane, name, user)
+        radius = views.compute_blast_radius(plane, name, user, exposed=exposed, classification=classification)
         return {"affected_customers": radius.get("affected_customers")}
 
     return _start(plane, name, "blast_radius", user, work, {}).to_json()

@@ -25,7 +25,8 @@ Stable signatures (the pages call these)::
     audit_log_status(plane, incident=)            -> the incident audit log's verification (dataward.audit_verify/v2+)
     copies_of(state, now, refresh=)               -> (read at, dataward copy manifests, stores read): cached a minute
     settings_document(plane, policy, admin=)      -> dataward.settings/v1 (effective policy redacted, sinks labelled)
-    compute_blast_radius(plane, name, user)       -> dataward.blast_radius/v1, computed from `serve --source`
+    compute_blast_radius(plane, name, user, exposed=, classification=)
+                                                  -> dataward.blast_radius/v1, computed from `serve --source`
     build_lookup_site(plane, name, user)          -> the incident's lookup site, built (shape and counts)
     send_test_alert(plane, policy, index, user, now) -> the test alert's payload (DeliveryFailed: 502)
 """
@@ -35,9 +36,11 @@ from __future__ import annotations
 import base64
 import json
 import re
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -726,16 +729,21 @@ def blast_radius_document(plane: Plane, name: str) -> dict[str, Any]:
     return dict(radius)
 
 
-def compute_blast_radius(plane: Plane, name: str, user: User) -> dict[str, Any]:
+def compute_blast_radius(plane: Plane, name: str, user: User, *, exposed: str | None = None,
+                         classification: dict[str, Any] | None = None) -> dict[str, Any]:
     """Compute (or recompute) the incident's blast radius from the production source serve was started with
-    (``--source``), with the incident library (``dataward incident blast-radius``), and keep it with the
-    incident. Audited (the source redacted); the answer is the ``dataward.blast_radius/v1`` document."""
+    (``--source``), with the incident library (``dataward incident blast-radius``, whose ``--exposed`` and
+    ``--classification`` are ``exposed`` and ``classification``, a report document rather than a file), and
+    keep it with the incident. Audited (URLs redacted); the answer is the ``dataward.blast_radius/v1`` document."""
     from dataward.targets import redact_url
 
     source = blast_radius_source(plane, name)
-    result = incident_ops.run_blast_radius(plane.incidents, name, source, schema=plane.schema)
+    with _classification_file(classification) as path:
+        result = incident_ops.run_blast_radius(plane.incidents, name, source, schema=plane.schema, exposed=exposed,
+                                               classification=path)
     record(plane.engine, user, "incident.blast_radius", name,
-           {"source": redact_url(source), "affected": result.affected_customers})
+           {"source": redact_url(source), "affected": result.affected_customers,
+            "exposed": redact_url(exposed) if exposed else None, "classification": classification is not None})
     return blast_radius_document(plane, name)
 
 
@@ -748,6 +756,26 @@ def blast_radius_source(plane: Plane, name: str) -> str:
         raise DatawardError("no production source is configured: start `dataward serve` with --source URL "
                             "(or DATAWARD_SOURCE) to compute a blast radius from the control plane")
     return plane.source
+
+
+def check_classification(document: dict[str, Any] | None) -> None:
+    """A classification given to :func:`compute_blast_radius` must be a classification or scan report."""
+    if document is not None and "objects" not in document and "findings" not in document:
+        raise DatawardError("classification is not a classification or scan report (it has no objects or "
+                            "findings)", tip="send `dataward classify URL --format json`'s output")
+
+
+@contextmanager
+def _classification_file(document: dict[str, Any] | None) -> Iterator[str | None]:
+    """A classification or scan report given as a document, in a private temporary file the library reads."""
+    if document is None:
+        yield None
+        return
+    check_classification(document)
+    with tempfile.TemporaryDirectory(prefix="dataward-classification-") as folder:
+        path = Path(folder) / "classification.json"
+        path.write_text(json.dumps(document))
+        yield str(path)
 
 
 def lookup_site_dir(plane: Plane, name: str) -> Path:
