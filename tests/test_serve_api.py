@@ -488,6 +488,17 @@ def test_blast_radius_takes_the_clis_exposed_and_classification(api: Api, produc
         assert by_classification.status_code == 200, by_classification.text
         assert by_classification.json() == cli_radius("--classification", str(tmp_path / "classification.json"))
         assert by_classification.json()["affected_customers"] > 0
+        started = api.client.post(f"{compute}?background=true", headers=api.headers("responder"),
+                                  json={"exposed": production["copy"]})  # the same, as a background job
+        assert started.status_code == 202, started.text
+
+        def ended() -> bool:
+            job = api.get("/api/v1/incidents/named-leak")["jobs"].get("blast_radius")
+            return bool(job and job["id"] == started.json()["id"] and job["state"] != "running")
+
+        wait_until(ended, timeout=120, what="the blast radius job to end")
+        job = api.get("/api/v1/incidents/named-leak")["jobs"]["blast_radius"]
+        assert (job["state"], job["result"]) == ("done", {"affected_customers": by_url.json()["affected_customers"]})
         not_a_report = post({"classification": {"schema": "something/v1"}})
         assert not_a_report.status_code == 400 and "no objects or findings" in not_a_report.json()["detail"]
         closed = post({"exposed": "redis://:hunter2-canary@127.0.0.1:1/0"})
@@ -497,8 +508,8 @@ def test_blast_radius_takes_the_clis_exposed_and_classification(api: Api, produc
         plane.source = None
     entries = [e for e in api.get("/api/v1/audit", role="admin")["entries"]
                if (e["action"], e["subject"]) == ("incident.blast_radius", "named-leak")]
-    assert [e["detail"]["classification"] for e in entries] == [True, False]  # newest first
-    assert entries[1]["detail"]["exposed"] == production["copy"]
+    assert [e["detail"]["classification"] for e in entries] == [False, True, False]  # newest first
+    assert entries[0]["detail"]["exposed"] == entries[2]["detail"]["exposed"] == production["copy"]
     assert "hunter2-canary" not in json.dumps(api.get("/api/v1/audit", role="admin"))
 
 
