@@ -107,9 +107,7 @@ def test_apply_plan_refuses_like_the_local_engine(spark: SparkSession) -> None:
 def _rows(folder: Path, table: str) -> list[tuple]:
     """A copied table as sorted rows, whether one Parquet file (local) or a folder of parts (Spark)."""
     path = folder / f"{table}.parquet"
-    data = pads.dataset(path if path.exists() else folder / table, format="parquet").to_table()
-    names = sorted(data.column_names)
-    return sorted((tuple(r[n] for n in names) for r in data.to_pylist()), key=repr)
+    return _sorted_rows(pads.dataset(path if path.exists() else folder / table, format="parquet").to_table())
 
 
 def _copy(device_cloud: Path, engine: str, dest: str, *extra: str) -> object:
@@ -247,29 +245,152 @@ def _delta_lake(where: Path) -> Path:
     return where / "lake"
 
 
-def test_a_delta_folder_without_delta_lake_is_one_sentence(spark: SparkSession, tmp_path: Path) -> None:
-    from dataward.spark.io import has_delta
+def test_a_delta_folder_without_delta_lake_is_one_sentence(
+    spark: SparkSession, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataward.spark import delta
 
-    if has_delta(spark):
+    if delta.has_delta(spark):
         pytest.skip("this Spark session has Delta Lake on its classpath")
+    monkeypatch.setattr(delta, "deltalake_installed", lambda: False)
     lake = _delta_lake(tmp_path)
     result = CliRunner().invoke(cli, ["classify", "--engine", "spark", f"file://{lake}", "--format", "json"])
     assert result.exit_code == 2 and "Traceback" not in result.output
     first, tip = result.output.splitlines()[:2]
     assert first.startswith("error: events in file://") and "is a Delta table" in first
-    assert "spark.jars.packages=io.delta:delta-spark" in tip and "spark.jars=" in tip
+    assert "pip install deltalake" in tip and "spark.jars.packages=io.delta:delta-spark" in tip and "spark.jars=" in tip
 
 
 def test_a_delta_table_is_read_where_delta_lake_is_installed(spark: SparkSession, tmp_path: Path) -> None:
-    from dataward.spark.io import delta_missing, has_delta, read_source
+    from dataward.spark.delta import DELTA_LAKE_TIP, has_delta
+    from dataward.spark.io import read_source
     from dataward.targets import parse_target
 
     if not has_delta(spark):
-        pytest.skip(f"delta-spark is not on this session's classpath: {delta_missing('the lake', 'a table').tip}")
+        pytest.skip(f"delta-spark is not on this session's classpath: {DELTA_LAKE_TIP}")
     df = spark.createDataFrame([(1, "a@b.com"), (2, None)], "id bigint, email string")
     df.write.format("delta").save(str(tmp_path / "lake" / "users"))
     frames = read_source(spark, parse_target(f"file://{tmp_path}/lake"))
     assert sorted(frames["users"].collect()) == sorted(df.collect())
+
+
+def _needs_deltalake(spark: SparkSession) -> None:
+    from dataward.spark.delta import deltalake_installed, has_delta
+
+    if not deltalake_installed():
+        pytest.skip("the deltalake package is not installed (pip install 'dataward[spark]')")
+    if has_delta(spark):
+        pytest.skip("this Spark session has Delta Lake on its classpath: it reads Delta tables itself")
+
+
+def test_a_delta_table_is_read_at_its_current_version_through_delta_rs(spark: SparkSession, tmp_path: Path) -> None:
+    import datetime as dt
+
+    _needs_deltalake(spark)
+    from deltalake import write_deltalake
+
+    from dataward.spark.io import read_source
+    from dataward.targets import parse_target
+
+    day = dt.datetime(2020, 1, 1, 12, 30)
+    old = pa.table({"id": pa.array([9], pa.int64()), "email": ["gone@b.com"], "region": ["US-CA"],
+                    "seen": pa.array([day], pa.timestamp("us", "UTC")), "local": pa.array([day], pa.timestamp("us"))})  # fmt: skip
+    new = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "email": ["a@b.com", None, "c@d.org"],
+                    "region": ["US-CA", "DE:BE x", None], "seen": pa.array([day, None, day], pa.timestamp("us", "UTC")),
+                    "local": pa.array([day, day, None], pa.timestamp("us"))})  # fmt: skip
+    write_deltalake(tmp_path / "lake" / "users", old, partition_by=["region"])
+    write_deltalake(tmp_path / "lake" / "users", new, partition_by=["region"], mode="overwrite")  # version 1
+    write_deltalake(tmp_path / "lake" / "empty", new.slice(0, 0))
+    pq.write_table(pa.table({"id": [1]}), tmp_path / "lake" / "plain.parquet")
+    frames = read_source(spark, parse_target(f"file://{tmp_path}/lake"))
+    assert sorted(frames) == ["empty", "plain", "users"]
+    users = frames["users"]
+    assert users.columns == new.column_names
+    assert [f.dataType.simpleString() for f in users.schema.fields] == ["bigint", "string", "string", "timestamp", "timestamp_ntz"]
+    got = sorted(tuple(r) for r in users.selectExpr("id", "email", "region", "unix_micros(seen)", "string(local)").collect())
+    micros = int(day.replace(tzinfo=dt.UTC).timestamp() * 1e6)
+    assert got == [(1, "a@b.com", "US-CA", micros, "2020-01-01 12:30:00"), (2, None, "DE:BE x", None, "2020-01-01 12:30:00"),
+                   (3, "c@d.org", None, micros, None)]  # fmt: skip
+    assert frames["empty"].count() == 0 and frames["empty"].columns == new.column_names
+
+
+def _sorted_rows(data: pa.Table) -> list[tuple]:
+    names = sorted(data.column_names)
+    return sorted((tuple(r[n] for n in names) for r in data.to_pylist()), key=repr)
+
+
+@pytest.mark.slow
+def test_spark_copy_between_delta_tables_equals_the_local_copy_of_parquet(spark: SparkSession, device_cloud: Path) -> None:
+    _needs_deltalake(spark)
+    from deltalake import DeltaTable, write_deltalake
+
+    lake = device_cloud / "delta-prod"
+    for path in sorted((device_cloud / "prod").glob("*.parquet")):
+        write_deltalake(lake / path.stem, pq.read_table(path))
+    local = _copy(device_cloud, "local", f"file://{device_cloud}/local-for-delta")
+    assert local.exit_code == 0, local.output
+    args = ["copy", "run", "--engine", "spark", "--from", f"file://{lake}", "--to", f"file://{device_cloud}/delta-copy?format=delta",
+            "--plan", str(device_cloud / "plan.toml"), "--format", "json"]  # fmt: skip
+    remote = CliRunner().invoke(cli, args, env={"DATAWARD_PSEUDONYM_KEY": KEY.secret.decode()})
+    assert remote.exit_code == 0, remote.output
+    lm, sm = json.loads(local.output)["manifest"], json.loads(remote.output)["manifest"]
+    assert sm["tables"] == lm["tables"]
+    for table, copied in lm["tables"].items():
+        if not copied.get("skipped"):
+            copy = DeltaTable(device_cloud / "delta-copy" / table)
+            assert copy.version() == 0
+            assert _sorted_rows(copy.to_pyarrow_table()) == _rows(device_cloud / "local-for-delta", table), table
+
+
+def _delta_log(where: Path, protocol: dict, configuration: dict) -> Path:
+    """A Delta table's first commit written by hand, for the features delta-rs will not write."""
+    mapped = {"delta.columnMapping.id": 1, "delta.columnMapping.physicalName": "col-5f4b"}
+    field = {"metadata": mapped if "delta.columnMapping.mode" in configuration else {}}
+    schema = {"type": "struct", "fields": [{"name": "id", "type": "long", "nullable": True, **field}]}
+    meta = {"id": "00000000-0000-0000-0000-000000000001", "format": {"provider": "parquet", "options": {}},
+            "schemaString": json.dumps(schema), "partitionColumns": [], "configuration": configuration, "createdTime": 0}  # fmt: skip
+    (where / "_delta_log").mkdir(parents=True)
+    commit = [{"protocol": protocol}, {"metaData": meta}]
+    (where / "_delta_log" / "00000000000000000000.json").write_text("".join(json.dumps(a) + "\n" for a in commit))
+    return where
+
+
+@pytest.mark.parametrize(
+    "protocol, configuration, message",
+    [
+        ({"minReaderVersion": 2, "minWriterVersion": 5}, {"delta.columnMapping.mode": "name"}, "column mapping"),
+        ({"minReaderVersion": 1, "minWriterVersion": 2}, {"delta.columnMapping.mode": "id"}, "column mapping"),
+        ({"minReaderVersion": 3, "minWriterVersion": 7, "readerFeatures": ["typeWidening"], "writerFeatures": ["typeWidening"]},
+         {}, "typeWidening"),
+    ],
+)  # fmt: skip
+def test_a_delta_table_that_needs_delta_lake_is_one_sentence(
+    spark: SparkSession, tmp_path: Path, protocol: dict, configuration: dict, message: str
+) -> None:
+    from dataward.spark.delta import delta_snapshot
+
+    _needs_deltalake(spark)
+    table = _delta_log(tmp_path / "events", protocol, configuration)
+    with pytest.raises(DatawardError, match="Delta") as caught:
+        delta_snapshot(str(table), "events in the lake")
+    assert str(caught.value).startswith("events in the lake is a Delta table") and message in str(caught.value)
+
+
+def test_a_delta_table_with_deletion_vectors_in_use_is_refused() -> None:
+    from types import SimpleNamespace
+
+    from dataward.spark.delta import _refuse_unplain
+
+    protocol = SimpleNamespace(min_reader_version=3, reader_features=["deletionVectors"])
+    metadata = SimpleNamespace(configuration={})
+
+    def table(deleted: int) -> SimpleNamespace:
+        batches = [SimpleNamespace(num_rows=deleted)]
+        return SimpleNamespace(protocol=lambda: protocol, metadata=lambda: metadata, deletion_vectors=lambda: batches)
+
+    _refuse_unplain(table(0), "t")  # the feature on, no deleted rows: the files are the table
+    with pytest.raises(DatawardError, match="deletion vectors"):
+        _refuse_unplain(table(1), "t")
 
 
 @pytest.mark.slow

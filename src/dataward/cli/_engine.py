@@ -32,7 +32,8 @@ class Engine:
         from dataward.spark.session import parse_spark_conf, require_spark, spark_session
 
         require_spark()
-        from dataward.spark.io import check_delta_before_start, driver_jars
+        from dataward.spark.delta import check_delta_before_start
+        from dataward.spark.io import driver_jars
 
         conf = parse_spark_conf(self.conf)
         if source is not None:

@@ -93,7 +93,8 @@ def run_command(
 
     \b
     With --engine spark the same plan runs on Apache Spark (Parquet or Delta folders, file:// or s3a://,
-    and postgresql:// or mysql:// through JDBC) into a folder of Parquet tables; see docs/spark.md.
+    and postgresql:// or mysql:// through JDBC) into a folder of Parquet tables, or of Delta tables with
+    --to 'file:///dir?format=delta'; see docs/spark.md.
 
     \b
     Examples:

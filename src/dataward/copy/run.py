@@ -169,8 +169,17 @@ def check_key(plan: Plan, key: tf.PseudonymKey | None) -> None:
         )
 
 
-def check_options(source: Target, dest: Target, options: CopyOptions) -> None:
-    """Options every engine refuses: k below 1, an expiry that is not a date, the source as destination."""
+def check_options(
+    source: Target, dest: Target, options: CopyOptions, table_formats: tuple[str, ...] = ("parquet",)
+) -> None:
+    """Options every engine refuses: k below 1, an expiry that is not a date, the source as destination, a
+    destination ``?format=`` the engine does not write (``table_formats``)."""
+    fmt = dest.params.get("format")
+    if fmt is not None and fmt not in table_formats:
+        raise ConfigError(
+            f"this engine does not write format={fmt} destinations (it writes {', '.join(table_formats)})",
+            tip="Delta tables are written by --engine spark" if fmt == "delta" else None,
+        )
     if options.k < 1:
         raise ConfigError("k must be at least 1")
     if options.expires is not None:

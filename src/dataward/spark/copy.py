@@ -39,7 +39,7 @@ def run_copy_spark(
 ) -> CopyResult:
     """Copy ``source`` to the folder ``dest`` through ``plan`` on Spark; the same checks and manifest as local."""
     options = options or CopyOptions()
-    check_options(source, dest, options)
+    check_options(source, dest, options, table_formats=("parquet", "delta"))
     frames = read_source(spark, source)
     audit, override = preflight(audit_target(dest), plan, arrow_schemas(frames), key, options)
     compiled = compile_plan(frames, plan, key)

@@ -1,24 +1,21 @@
 """Where the Spark engine reads tables and writes copies: lake folders and JDBC databases.
 
 Sources: a folder (``file:///dir``, ``s3a://bucket/dir``) whose Parquet files, Parquet folders
-(``users/part-*.parquet``, as Spark writes them) and Delta tables (a folder with ``_delta_log``, read when the
-session has Delta Lake; without it, one sentence saying how to add it) are its tables; ``postgresql://``
-and ``mysql://`` or ``mariadb://`` read through JDBC, split on an integer ``id`` column into parallel partitions. JDBC drivers come from the machine (Debian's
+(``users/part-*.parquet``, as Spark writes them) and Delta tables (a folder with ``_delta_log``, see
+``delta.py``) are its tables; ``postgresql://`` and ``mysql://`` or ``mariadb://`` read through JDBC, split on
+an integer ``id`` column into parallel partitions. JDBC drivers come from the machine (Debian's
 ``libpostgresql-jdbc-java``, ``libmariadb-java``) or from the user's ``spark.jars``: nothing is downloaded.
 
-Destinations: a folder (``file://`` or ``s3a://``) with one Parquet folder per table and
-``_dataward_manifest.json``. Tables are written under a sibling staging folder that replaces the destination
+Destinations: a folder (``file://`` or ``s3a://``) with one Parquet folder per table (a Delta table each
+with ``?format=delta``) and ``_dataward_manifest.json``. Tables are written under a sibling staging folder that replaces the destination
 by renames once every table and the manifest are written; any failure deletes it. (On S3 a rename is a copy,
 so readers should trust a copy only when its manifest is there.)
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from dataward.errors import DatawardError, TargetError
 from dataward.manifest import MANIFEST_FILE, MANIFEST_TABLE, Manifest
+from dataward.spark.delta import check_delta_writable, read_delta, write_delta
 from dataward.tables import open_tables
 from dataward.tables.base import file_path, quote_ident
 from dataward.targets import Target, parse_target
@@ -59,7 +57,7 @@ def lake_url(target: Target) -> str:
     if target.scheme == "file":
         return file_path(target).resolve().as_uri()
     if target.scheme == "s3a":
-        return target.url
+        return target.url.split("?", 1)[0]  # ?format=delta is dataward's, not a part of the path
     raise TargetError(
         f"the Spark engine reads and writes folders as file:///dir or s3a://bucket/dir, not {target.scheme}://"
     )
@@ -114,78 +112,10 @@ def read_folder(spark: SparkSession, url: str) -> dict[str, DataFrame]:
             continue
         child = str(fs.path(name))
         if is_dir and fs.fs.exists(fs.path(name, "_delta_log")):
-            if not has_delta(spark):
-                raise delta_missing(url, name)
-            tables[name] = spark.read.format("delta").load(child)
+            tables[name] = read_delta(spark, url, child, name)
         elif is_dir or name.endswith(".parquet"):
             tables[name.removesuffix(".parquet")] = spark.read.parquet(child)
     return tables
-
-
-# --- Delta Lake -------------------------------------------------------------------------------------------
-
-DELTA_TIP = (
-    "add Delta Lake for your Spark version: --spark-conf spark.jars.packages=io.delta:delta-spark_2.13:VERSION "
-    "(downloaded from Maven), or --spark-conf spark.jars=/path/delta-spark_2.13-VERSION.jar,"
-    "/path/delta-storage-VERSION.jar where Maven is unreachable; Databricks and EMR have it already"
-)
-
-
-def delta_missing(url: str, table: str) -> DatawardError:
-    return DatawardError(
-        f"{table} in {url} is a Delta table and this Spark session has no Delta Lake to read it", tip=DELTA_TIP
-    )
-
-
-def has_delta(spark: SparkSession) -> bool:
-    """Whether the session resolves the ``delta`` data source (delta-spark's jars on its classpath)."""
-    from py4j.protocol import Py4JJavaError
-
-    jvm: Any = spark._jvm
-    try:
-        jvm.org.apache.spark.sql.execution.datasources.DataSource.lookupDataSource(
-            "delta", spark._jsparkSession.sessionState().conf()
-        )
-    except Py4JJavaError:
-        return False
-    return True
-
-
-def check_delta_before_start(source: Target, master: str, conf: Mapping[str, str]) -> None:
-    """Refuse a local folder holding a Delta table before a JVM starts, when that JVM could not have Delta.
-
-    Only when nothing could bring Delta in: no running session, a ``local`` master, and no mention of delta in
-    the given conf, ``PYSPARK_SUBMIT_ARGS``, ``spark-defaults.conf`` or the jars Spark ships with. Any doubt
-    leaves the question to the session (``has_delta``), which refuses with the same sentence.
-    """
-    if source.scheme != "file" or not master.startswith("local"):
-        return
-    root = file_path(source)
-    delta = sorted(p for p in root.glob("[!._]*/_delta_log") if p.is_dir()) if root.is_dir() else []
-    if not delta or _delta_may_be_on_classpath(conf):
-        return
-    raise delta_missing(lake_url(source), delta[0].parent.name)
-
-
-def _delta_may_be_on_classpath(conf: Mapping[str, str]) -> bool:
-    from pyspark import SparkContext
-
-    if SparkContext._active_spark_context is not None:
-        return True
-    texts = [*conf.values(), os.environ.get("PYSPARK_SUBMIT_ARGS", "")]
-    homes = [Path(p) for p in (os.environ.get("SPARK_HOME"), _pyspark_home()) if p]
-    conf_dirs = [Path(os.environ["SPARK_CONF_DIR"])] if os.environ.get("SPARK_CONF_DIR") else []
-    for defaults in [d / "spark-defaults.conf" for d in conf_dirs + [h / "conf" for h in homes]]:
-        if defaults.is_file():
-            texts.append(defaults.read_text(errors="replace"))
-    if any("delta" in text.lower() for text in texts):
-        return True
-    return any(any(h.glob("jars/*delta*.jar")) for h in homes)
-
-
-def _pyspark_home() -> str | None:
-    spec = importlib.util.find_spec("pyspark")
-    return str(Path(spec.origin).parent) if spec is not None and spec.origin else None
 
 
 # --- JDBC -------------------------------------------------------------------------------------------------
@@ -271,8 +201,11 @@ class LakeWriter:
         self.spark = spark
         self.dest = dest
         self.url = lake_url(dest)
+        self.delta = dest.params.get("format") == "delta"
         self.fs = _Hadoop(spark, self.url)
         self._check_destination()
+        if self.delta:
+            check_delta_writable(spark, self.url)
         self.run_id = secrets.token_hex(4)
         self.stage = self.fs.sibling(f".{self.fs.root.getName()}.dw-stage-{self.run_id}")
         if dest.scheme == "file":
@@ -296,8 +229,11 @@ class LakeWriter:
         return str(self.fs._path_cls(self.stage, table))
 
     def write(self, table: str, df: DataFrame) -> int:
-        """Write one table as a Parquet folder; its row count, read back from the files' footers."""
-        df.write.mode("errorifexists").parquet(self.table_url(table))
+        """Write one table as a Parquet folder (or a Delta table); its row count, read back from the footers."""
+        if self.delta:
+            write_delta(self.spark, df, self.table_url(table))
+        else:
+            df.write.mode("errorifexists").parquet(self.table_url(table))
         return self.spark.read.parquet(self.table_url(table)).count()
 
     def write_manifest(self, manifest: Manifest) -> None:
