@@ -109,6 +109,15 @@ def test_users_add_one_time_through_the_cli_until_changed(db: str) -> None:
     assert accounts.change_password(engine, "val", PASSWORD, "val-own-Passw0rd-31").must_change is False
     engine.dispose()
     assert run("users", "list", "--db", db)[1].split("\t")[:3] == ["val", "viewer", "enabled"]
+    code, _, err = run("users", "password", "val", "--db", db, stdin="val-reset-Passw0rd-77\n")  # forgotten
+    assert code == 0 and "one-time" in err
+    assert run("users", "list", "--db", db)[1].split("\t")[:3] == ["val", "viewer", "one-time password"]
+    assert run("users", "password", "val", "--permanent", "--db", db, stdin="val-reset-Passw0rd-78\n")[0] == 0
+    assert run("users", "list", "--db", db)[1].split("\t")[:3] == ["val", "viewer", "enabled"]
+    code, _, err = run("users", "password", "nobody", "--db", db, stdin=PASSWORD + "\n")
+    assert code == 2 and "no user 'nobody'" in err
+    code, _, err = run("users", "password", "val", "--db", db, stdin="short\n")
+    assert code == 2 and "shorter than 12" in err
 
 
 def test_passwords_are_argon2id_and_tokens_sha256(db: str) -> None:

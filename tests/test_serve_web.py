@@ -409,6 +409,25 @@ def test_any_user_changes_their_own_password_and_their_other_sessions_end(client
     assert login(client, "val")[0] == 401 and login(client, "val", NEW_PASSWORD)[0] == 303
 
 
+def test_an_admin_sets_a_forgotten_password_one_time_and_the_users_sessions_end(client: TestClient) -> None:
+    val = TestClient(client.app, follow_redirects=False)
+    assert login(val, "val")[0] == 303
+    assert login(client, "ana")[0] == 303
+    token = hidden(client.get("/settings").text)
+    short = client.post("/settings/users/val/password", data={"csrf": token, "password": "short"})
+    assert short.status_code == 400 and "shorter than 12" in short.text
+    answer = client.post("/settings/users/val/password", data={"csrf": token, "password": NEW_PASSWORD})
+    assert answer.status_code == 200 and "one-time" in answer.text
+    assert 'action="/settings/users/ana/password"' not in answer.text  # one's own: on the password page
+    assert val.get("/").headers["location"] == "/login"  # val's session ended
+    val.cookies.clear()
+    one_time_login(val, "val", NEW_PASSWORD)  # the next login asks val for a password of their own
+    entry = views.audit_document(app_of(client).state.plane)["entries"][0]
+    assert (entry["user"], entry["action"], entry["subject"]) == ("ana", "user.password_set", "val")
+    assert NEW_PASSWORD not in json.dumps(entry)
+    assert client.get("/settings").status_code == 200  # the admin's own session goes on
+
+
 def test_wrong_current_passwords_are_throttled_like_logins(client: TestClient, clock: Clock) -> None:
     assert login(client, "val")[0] == 303
     token = hidden(client.get("/password").text)

@@ -70,6 +70,30 @@ def users_add(name: str, role: str, one_time: bool, config: str | None, db: str 
     click.echo(f"added {name} ({role}{', one-time password' if one_time else ''})", err=True)
 
 
+@users.command("password")
+@click.argument("name")
+@click.option("--one-time/--permanent", "one_time", default=True, show_default=True,
+              help="Whether NAME must choose their own password at the next login.")
+@db_options
+def users_password(name: str, one_time: bool, config: str | None, db: str | None) -> None:
+    """Set a user's password (a forgotten one): from a prompt, or stdin when it is not a terminal. It is one-time
+    unless --permanent, and every session of the user ends; their API tokens keep working.
+
+    \b
+    Examples:
+      dataward users password val --db watch.db                                # val picks a new one at next login
+      printf '%s\\n' "$PASSWORD" | dataward users password ana --permanent --db watch.db
+    """
+    accounts.check_name(name)
+    password = read_password()
+    engine = open_state_db(state_location(config, db), create=False)
+    try:
+        accounts.set_password(engine, name, password, one_time=one_time)
+    finally:
+        engine.dispose()
+    click.echo(f"set the password of {name}{' (one-time)' if one_time else ''}", err=True)
+
+
 @users.command("list")
 @db_options
 def users_list(config: str | None, db: str | None) -> None:

@@ -31,7 +31,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dataward.errors import DatawardError
-from dataward.state.schema import cp_tokens, cp_users
+from dataward.state.schema import cp_sessions, cp_tokens, cp_users
 
 ROLES = ("viewer", "responder", "admin")  # each role may do what the ones before it may
 TOKEN_PREFIX = "dw_"
@@ -161,6 +161,18 @@ def verify_password(engine: Engine, name: str, password: str) -> User | None:
     except (VerificationError, InvalidHashError):
         return None
     return User(row.name, row.role, False, row.created_at, must_change=bool(row.must_change))
+
+
+def set_password(engine: Engine, name: str, password: str, *, one_time: bool = True) -> User:
+    """An admin sets ``name``'s password (a forgotten one, a handover): one-time unless ``one_time`` is false,
+    so its owner chooses their own at the next login. Every session of the user ends."""
+    get_user(engine, name)
+    digest = hash_password(password)
+    with engine.begin() as conn:
+        conn.execute(update(cp_users).where(cp_users.c.name == name).values(
+            password_hash=digest, must_change=int(one_time), password_changed_at=None if one_time else _now()))
+        conn.execute(cp_sessions.delete().where(cp_sessions.c.user_name == name))
+    return get_user(engine, name)
 
 
 def change_password(engine: Engine, name: str, current: str, new: str) -> User:

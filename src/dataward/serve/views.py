@@ -968,7 +968,7 @@ def settings_document(plane: Plane, policy: Any, *, admin: bool) -> dict[str, An
     }
     if admin:
         out["users"] = [{"name": u.name, "role": u.role, "disabled": u.disabled, "created_at": u.created_at,
-                         "tokens": u.tokens} for u in accounts.list_users(plane.engine)]
+                         "tokens": u.tokens, "must_change": u.must_change} for u in accounts.list_users(plane.engine)]
         out["audit"] = audit_document(plane, limit=20)["entries"]
     return out
 

@@ -281,6 +281,19 @@ def disable_user_form(request: Request, caller: Admin, name: str) -> Response:
     return _settings(request, caller, notice=f"User {name} disabled; their tokens and sessions no longer work.")
 
 
+@router.post("/settings/users/{name}/password")
+async def set_password_form(request: Request, caller: Admin, name: str) -> Response:
+    """An admin sets someone's password: one-time (they choose their own at the next login); their sessions end."""
+    form = await form_of(request)
+    try:
+        await run_in_threadpool(accounts.set_password, request.app.state.db.engine, name, form.get("password", ""))
+    except DatawardError as exc:
+        return _settings(request, caller, status=400, error=exc.message)
+    views.record(request.app.state.db.engine, caller.user, "user.password_set", name, {"one_time": True})
+    return _settings(request, caller, notice=f"The password of {name} was set; it is one-time: they choose their "
+                                             "own at their next login, and their sessions have ended.")
+
+
 @router.post("/settings/users/{name}/tokens")
 def create_token_form(request: Request, caller: Admin, name: str) -> Response:
     try:
