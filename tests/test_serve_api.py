@@ -379,7 +379,8 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
             "copy": write_store(f"sqlite:///{root}/copy.db", copy), "emails": "\n".join(emails)}
 
 
-def test_incidents_open_list_and_blast_radius_equal_to_the_cli(api: Api, production: dict[str, str]) -> None:
+def test_incidents_open_list_and_blast_radius_equal_to_the_cli(api: Api, production: dict[str, str],
+                                                               tmp_path: Path) -> None:
     body = {"name": "dec-leak", "store": production["copy"], "from": "2019-12-04", "to": "2019-12-26"}
     assert api.client.post("/api/v1/incidents", headers=api.headers("viewer"), json=body).status_code == 403
     answer = api.client.post("/api/v1/incidents", headers=api.headers("responder"), json=body)
@@ -401,10 +402,13 @@ def test_incidents_open_list_and_blast_radius_equal_to_the_cli(api: Api, product
     no_source = api.client.post(compute, headers=api.headers("responder"))
     assert no_source.status_code == 400 and "--source" in no_source.json()["detail"]
     plane.source = production["prod"]
-    try:
+    (tmp_path / "dataward.toml").write_text(f'[[store]]\nname = "the-copy"\nurl = "{production["copy"]}"\n')
+    api.client.app.state.policy = load_policy(str(tmp_path / "dataward.toml"))  # type: ignore[attr-defined]
+    try:  # the incident's store URL is one of serve's --config: read
         computed = api.client.post(compute, headers=api.headers("responder"))
     finally:
         plane.source = None
+        api.client.app.state.policy = None  # type: ignore[attr-defined]
     assert computed.status_code == 200, computed.text
     assert computed.json() == json.loads(result.stdout) == api.get(compute)
     assert api.client.post("/api/v1/incidents/nope/blast-radius", headers=api.headers("responder")).status_code == 404
@@ -476,8 +480,10 @@ def test_blast_radius_takes_the_clis_exposed_and_classification(api: Api, produc
     def post(json_body: Any = None) -> httpx.Response:
         return api.client.post(compute, headers=api.headers("responder"), json=json_body)
 
-    plane = api.client.app.state.plane  # type: ignore[attr-defined]
+    (tmp_path / "dataward.toml").write_text(f'[[store]]\nname = "the-copy"\nurl = "{production["copy"]}"\n')
+    app, plane = api.client.app, api.client.app.state.plane  # type: ignore[attr-defined]
     plane.source = production["prod"]
+    app.state.policy = load_policy(str(tmp_path / "dataward.toml"))  # the exposed store is one of serve's
     try:
         unknown = post()
         assert unknown.status_code == 400 and "cannot tell what the exposed store" in unknown.json()["detail"]
@@ -506,11 +512,61 @@ def test_blast_radius_takes_the_clis_exposed_and_classification(api: Api, produc
         assert post({"exposed": production["copy"], "extra": 1}).status_code == 422
     finally:
         plane.source = None
+        app.state.policy = None
     entries = [e for e in api.get("/api/v1/audit", role="admin")["entries"]
                if (e["action"], e["subject"]) == ("incident.blast_radius", "named-leak")]
     assert [e["detail"]["classification"] for e in entries] == [False, True, False]  # newest first
     assert entries[0]["detail"]["exposed"] == entries[2]["detail"]["exposed"] == production["copy"]
     assert "hunter2-canary" not in json.dumps(api.get("/api/v1/audit", role="admin"))
+
+
+def test_blast_radius_reads_no_store_but_the_configured_ones(api: Api, production: dict[str, str],
+                                                            tmp_path: Path) -> None:
+    """A responder's `exposed` (or an incident's store URL) is a store of serve's --config, by name or URL: never
+    a file or database of the server's machine nor another host (no local file read, no request forgery), and a
+    malformed classification is a sentence, not a server error."""
+    canary = "canary-row-4e1b7c@example.com"
+    (tmp_path / "secret.csv").write_text(f"id,email\n1,{canary}\n2,{canary},x\n")
+    (tmp_path / "dataward.toml").write_text(f'''
+[[store]]
+name = "analytics-copy"
+url = "{production['copy']}"
+''')
+    app, plane = api.client.app, api.client.app.state.plane  # type: ignore[attr-defined]
+    plane.source = production["prod"]
+    responder = api.headers("responder")
+    for name, store in (("probe-files", "analytics-copy"), ("probe-url", f"file://{tmp_path}/*.csv")):
+        body = {"name": name, "store": store, "from": "2019-12-04", "to": "2019-12-26"}
+        assert api.client.post("/api/v1/incidents", headers=responder, json=body).status_code == 201
+
+    def post(name: str, body: Any = None, background: bool = False) -> httpx.Response:
+        return api.client.post(f"/api/v1/incidents/{name}/blast-radius", headers=responder, json=body,
+                               params={"background": "true"} if background else None)
+
+    try:
+        for url in (f"file://{tmp_path}/*.csv", f"file://{tmp_path}/secret.csv", f"sqlite:///{api.location}",
+                    "file:///etc/passwd", "postgresql://127.0.0.1:1/app", production["copy"]):
+            for background in (False, True):
+                refused = post("probe-files", {"exposed": url}, background)
+                assert refused.status_code == 400, (url, refused.text)
+                assert "--config" in refused.json()["detail"] and canary not in refused.text
+        by_default = post("probe-url")  # an incident opened on a URL: not read either
+        assert by_default.status_code == 400 and canary not in by_default.text, by_default.text
+        for bad in ({"objects": [1]}, {"objects": [{}]}, {"findings": "x"}, {"findings": [1]},
+                    {"objects": [{"object": "users", "columns": "ab"}]}):
+            malformed = post("probe-files", {"classification": bad})
+            assert malformed.status_code == 400 and "classification" in malformed.json()["detail"], malformed.text
+        app.state.policy = load_policy(str(tmp_path / "dataward.toml"))
+        by_name = post("probe-files", {"exposed": "analytics-copy"})
+        assert by_name.status_code == 200, by_name.text
+        assert post("probe-files").json() == by_name.json()  # the incident's store names a configured store
+        assert post("probe-files", {"exposed": production["copy"]}).json() == by_name.json()
+        assert by_name.json()["affected_customers"] > 0
+        assert post("probe-files", {"exposed": f"file://{tmp_path}/secret.csv"}).status_code == 400
+    finally:
+        plane.source = None
+        app.state.policy = None
+    assert canary not in json.dumps(api.get("/api/v1/audit", role="admin"))
 
 
 def test_incident_shows_whether_its_audit_log_verifies(api: Api, tmp_path: Path) -> None:

@@ -37,6 +37,7 @@ from dataward.incident.audit import write_public_key
 from dataward.incident.db import connect
 from dataward.incident.store import IncidentDB
 from dataward.localservers.ports import free_port
+from dataward.policy import load_policy
 from dataward.serve import accounts
 from dataward.serve.app import create_app
 from dataward.serve.jobs import JobRunner
@@ -146,6 +147,8 @@ def api(world: World) -> Iterator[TestClient]:
                             sender="security@cams.example", company="Cams")
     app = create_app(state, audit_log=str(world.root / "audit.jsonl"), step_settings=settings,
                      audit_public_key=str(write_public_key(world.root / "audit-key")))
+    (world.root / "dataward.toml").write_text(f'[[store]]\nname = "copy"\nurl = "sqlite:///{world.root}/copy.db"\n')
+    app.state.policy = load_policy(str(world.root / "dataward.toml"))  # the incidents' store: serve reads it
     with TestClient(app) as client:
         yield client
     app.state.plane.jobs.stop()

@@ -83,7 +83,19 @@ def _valid(categories: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def from_classification(data: Mapping[str, Any]) -> Exposure:
-    """Tables/columns/categories from ``dataward classify --format json`` or a scan report."""
+    """Tables/columns/categories from ``dataward classify --format json`` or a scan report; one sentence when
+    its objects, columns or findings are not shaped as those documents' are."""
+    try:
+        return _from_classification(data)
+    except (KeyError, TypeError, AttributeError):
+        raise DatawardError(
+            "the classification is malformed: its objects, columns or findings are not shaped as "
+            "`dataward classify --format json` or a scan report writes them",
+            tip="pass the output of `dataward classify URL --format json` for the exposed store, unchanged",
+        ) from None
+
+
+def _from_classification(data: Mapping[str, Any]) -> Exposure:
     objects = data.get("objects")
     if objects is None and "findings" in data:
         objects = (

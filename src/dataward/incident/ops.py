@@ -138,13 +138,19 @@ def load_exposure(
     classification: str | None = None,
     manifest: str | None = None,
     schema: SchemaMap | None = None,
+    *,
+    read_incident_store: bool = True,
 ) -> exposure.Exposure:
-    """What the exposed store held, from the best evidence given (see dataward.incident.exposure)."""
+    """What the exposed store held, from the best evidence given (see dataward.incident.exposure).
+
+    ``read_incident_store=False``: without ``exposed``, the incident's store is not read even when it is a URL
+    (the control plane reads only the stores it is configured with, and passes one as ``exposed``)."""
     cats = exposure.load_file(classification, schema) if classification else None
     if manifest:
         found = exposure.load_file(manifest, schema)
         return found.with_categories(cats) if cats else found
-    url = exposed or (incident.store if "://" in incident.store and ":***@" not in incident.store else None)
+    own = read_incident_store and "://" in incident.store and ":***@" not in incident.store
+    url = exposed or (incident.store if own else None)
     if url:
         return exposure.from_store(url, cats, schema)
     if cats:
@@ -166,8 +172,11 @@ def run_blast_radius(
     schema: SchemaMap | None = None,
     compute: Callable[..., blast_radius.BlastRadius] | None = None,
     categories: frozenset[str] | None = None,
+    read_incident_store: bool = True,
 ) -> blast_radius.BlastRadius:
     """Compute the blast radius and keep it (JSON and affected Parquet) with the incident.
+
+    ``read_incident_store``: as :func:`load_exposure`'s.
 
     ``categories`` (ids, e.g. from ``dataward.categories.parse_categories``) limits it to those categories.
 
@@ -175,7 +184,8 @@ def run_blast_radius(
     ``compute`` is the engine (default: ``blast_radius.compute``; the Spark engine's has the same signature).
     """
     incident = db.get(name)
-    found = load_exposure(incident, exposed, classification, manifest, schema)
+    found = load_exposure(incident, exposed, classification, manifest, schema,
+                          read_incident_store=read_incident_store)
     if categories is not None:
         found = found.only(categories)
     result = (compute or blast_radius.compute)(incident, found, source, schema)

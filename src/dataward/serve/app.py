@@ -80,8 +80,9 @@ class BlastRadiusRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     exposed: str | None = Field(default=None, min_length=1, max_length=2048,
-                                description="URL of the exposed store, if still readable (default: the incident's "
-                                            "store URL). Never shown or audited unredacted.")
+                                description="The exposed store, if still readable: a store of serve's --config, by "
+                                            "name or URL (default: the incident's store, when it is one). Never "
+                                            "shown or audited unredacted.")
     classification: dict[str, Any] | None = Field(
         default=None, description="The exposed store's classification or scan report (`dataward classify "
                                   "--format json`, `dataward scan --format json`): what it held.")
@@ -247,9 +248,9 @@ def _routes(app: FastAPI) -> None:
         if background:
             response.status_code = 202
             return steps.start_blast_radius(plane, name, user, exposed=given.exposed,
-                                            classification=given.classification)
+                                            classification=given.classification, policy=app.state.policy)
         return views.compute_blast_radius(plane, name, user, exposed=given.exposed,
-                                          classification=given.classification)
+                                          classification=given.classification, policy=app.state.policy)
 
     @app.post(f"{API}/incidents/{{name}}/lookup")
     def build_lookup(name: Annotated[str, _INCIDENT], user: Responder, response: Response,

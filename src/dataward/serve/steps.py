@@ -84,14 +84,16 @@ def start_notify(plane: Plane, name: str, user: User, *, limit: int | None = Non
 
 
 def start_blast_radius(plane: Plane, name: str, user: User, *, exposed: str | None = None,
-                       classification: dict[str, Any] | None = None) -> dict[str, Any]:
+                       classification: dict[str, Any] | None = None, policy: Any = None) -> dict[str, Any]:
     """Compute the incident's blast radius from ``serve --source`` in the background (``compute_blast_radius``,
-    with its ``exposed`` and ``classification``, audited when it is kept, as the synchronous call); the job's
-    result is how many customers it affects."""
+    with its ``exposed`` (a store of ``policy``) and ``classification``, audited when it is kept, as the
+    synchronous call); the job's result is how many customers it affects."""
     views.blast_radius_source(plane, name)  # 404 / 400 now, not in the job
+    views.exposed_store(plane, name, exposed, policy)
 
     def work(checkpoint: Checkpoint) -> dict[str, Any]:
-        radius = views.compute_blast_radius(plane, name, user, exposed=exposed, classification=classification)
+        radius = views.compute_blast_radius(plane, name, user, exposed=exposed, classification=classification,
+                                            policy=policy)
         return {"affected_customers": radius.get("affected_customers")}
 
     return _start(plane, name, "blast_radius", user, work, {}).to_json()

@@ -730,21 +730,44 @@ def blast_radius_document(plane: Plane, name: str) -> dict[str, Any]:
 
 
 def compute_blast_radius(plane: Plane, name: str, user: User, *, exposed: str | None = None,
-                         classification: dict[str, Any] | None = None) -> dict[str, Any]:
+                         classification: dict[str, Any] | None = None, policy: Any = None) -> dict[str, Any]:
     """Compute (or recompute) the incident's blast radius from the production source serve was started with
     (``--source``), with the incident library (``dataward incident blast-radius``, whose ``--exposed`` and
     ``--classification`` are ``exposed`` and ``classification``, a report document rather than a file), and
-    keep it with the incident. Audited (URLs redacted); the answer is the ``dataward.blast_radius/v1`` document."""
+    keep it with the incident. The exposed store read is one of ``policy``'s (:func:`exposed_store`). Audited
+    (URLs redacted); the answer is the ``dataward.blast_radius/v1`` document."""
     from dataward.targets import redact_url
 
     source = blast_radius_source(plane, name)
+    exposed = exposed_store(plane, name, exposed, policy)
     with _classification_file(classification) as path:
         result = incident_ops.run_blast_radius(plane.incidents, name, source, schema=plane.schema, exposed=exposed,
-                                               classification=path)
+                                               classification=path, read_incident_store=False)
     record(plane.engine, user, "incident.blast_radius", name,
            {"source": redact_url(source), "affected": result.affected_customers,
             "exposed": redact_url(exposed) if exposed else None, "classification": classification is not None})
     return blast_radius_document(plane, name)
+
+
+def exposed_store(plane: Plane, name: str, exposed: str | None, policy: Any) -> str | None:
+    """The URL of the exposed store a blast radius may read: ``exposed``, else the incident's store, when it is a
+    store of serve's --config (``policy``), by its name, its URL or its redacted URL. A responder cannot make the
+    server read any other file, database or host (no local file read, no request forgery): an ``exposed`` that
+    is not configured is refused; an incident's store that is not is left unread (a classification tells)."""
+    from dataward.targets import redact_url
+
+    configured = {t.name or t.url: t.url for t in policy.targets()} if policy is not None else {}
+    incident = plane.incidents.find(name) if exposed is None else None
+    wanted = exposed if exposed is not None else incident.store if incident is not None else None
+    for store, url in configured.items():
+        if wanted in (store, url, redact_url(url)):
+            return url
+    if exposed is not None:
+        raise DatawardError("exposed is not a store of serve's --config: the control plane reads no other file, "
+                            "database or host", tip=f"name one of its stores ({', '.join(sorted(configured)[:20])})"
+                            if configured else "add it to serve's --config as a [[store]], or send its "
+                            "classification; or run `dataward incident blast-radius NAME --exposed URL` in a shell")
+    return None
 
 
 def blast_radius_source(plane: Plane, name: str) -> str:
@@ -763,6 +786,10 @@ def check_classification(document: dict[str, Any] | None) -> None:
     if document is not None and "objects" not in document and "findings" not in document:
         raise DatawardError("classification is not a classification or scan report (it has no objects or "
                             "findings)", tip="send `dataward classify URL --format json`'s output")
+    if document is not None:
+        from dataward.incident.exposure import from_classification
+
+        from_classification(document)  # a malformed one: a sentence now, not in a background job
 
 
 @contextmanager

@@ -436,7 +436,8 @@ async def open_incident_form(request: Request, caller: Responder) -> Response:
 async def compute_blast_radius_form(request: Request, caller: Responder, name: str) -> Response:
     """Compute the incident's blast radius from `serve --source` as a background job (``steps.start_blast_radius``,
     as the API's ``?background=true``); the page reloads itself when it ends."""
-    return await _incident_step(request, caller, name, steps.start_blast_radius)
+    policy = getattr(request.app.state, "policy", None)
+    return await _incident_step(request, caller, name, partial(steps.start_blast_radius, policy=policy))
 
 
 @router.post("/incidents/{name}/lookup")
