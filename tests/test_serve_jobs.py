@@ -40,7 +40,8 @@ from dataward.localservers.ports import free_port
 from dataward.policy import load_policy
 from dataward.serve import accounts
 from dataward.serve.app import create_app
-from dataward.serve.jobs import JobRunner
+from dataward.serve.jobs import Job, JobRunner
+from dataward.serve.jobstore import StateJobStore
 from dataward.serve.views import StepSettings
 from dataward.state import open_state_db
 from dataward.testing.waiting import wait_until
@@ -51,7 +52,7 @@ SMTP_PASSWORD = "smtp-Canary-9c41e"
 USERS = 200
 COPY = {"users": ["id", "email", "country"], "api_tokens": ["id", "user_id", "access_token"],
         "integrations": ["id", "user_id", "provider", "access_token"]}
-INCIDENTS = ("leak", "leak-mail", "leak-restart", "leak-crash")
+INCIDENTS = ("leak", "leak-mail", "leak-restart", "leak-crash", "leak-jobs")
 
 
 class Inbox:
@@ -390,10 +391,10 @@ def test_a_stopping_runner_ends_a_job_at_a_safe_point_only() -> None:
 
 
 # ---- a real `dataward serve`, stopped in the middle of sending ------------------------------------------------
-def _serve(world: World, port: int, log: Path) -> subprocess.Popen[bytes]:
+def _serve(world: World, port: int, log: Path, *extra: str) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "dataward", "serve", "--db", world.location, "--listen", f"127.0.0.1:{port}",
-         "--audit-log", str(world.root / "audit.jsonl"), "--signing-key", str(world.root / "audit-key")],
+         "--audit-log", str(world.root / "audit.jsonl"), "--signing-key", str(world.root / "audit-key"), *extra],
         stdout=log.open("ab"), stderr=subprocess.STDOUT, cwd=world.root,
         env={**os.environ, "PYTHONUNBUFFERED": "1", "DATAWARD_SMTP": world.smtp})
 
@@ -448,10 +449,14 @@ def test_a_restart_in_the_middle_of_sending_sends_no_notice_twice(world: World) 
     assert SMTP_PASSWORD not in text and not any(e in text for e in world.emails["leak-restart"])
 
 
-def _notify_after_a_restart(world: World, port: int, log: Path, url: str) -> dict[str, Any]:
-    """Start serve again, POST notify, and return the job once it ended."""
+def _notify_after_a_restart(world: World, port: int, log: Path, url: str,
+                            seen: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Start serve again, POST notify, and return the job once it ended (``seen``: the incident document found
+    before the POST)."""
     proc = _serve(world, port, log)
     try:
+        if seen is not None:
+            seen.update(httpx.get(url, headers=world.headers("viewer")).json())
         job = httpx.post(f"{url}/notify", headers=world.headers("responder")).json()
 
         def ended() -> bool:
@@ -483,9 +488,94 @@ def test_a_crash_in_the_middle_of_sending_sends_no_notice_twice(world: World) ->
         proc.kill()
         proc.wait(timeout=60)
         world.inbox.release.set()
-    job = _notify_after_a_restart(world, port, log, url)
+    seen: dict[str, Any] = {}
+    job = _notify_after_a_restart(world, port, log, url, seen)
+    dead = seen["jobs"]["notify"]  # the record of the job the crash ended
+    assert dead["state"] == "interrupted" and dead["user"] == "responder-user", dead
+    assert "interrupted" in dead["sentence"] and "run it again" in dead["sentence"]
     total, got = len(world.emails["leak-crash"]), world.inbox.recipients() - before
     result = job["result"]
     assert (result["already_sent"], result["sent"], result["uncertain"]) == (4, total - 5, 1), result
     assert set(got.values()) == {1} and set(got) <= world.emails["leak-crash"] and len(got) >= total - 1
     assert "--reconcile-log" in job["sentence"]
+
+
+# ---- job records survive a restart ----------------------------------------------------------------------------
+def test_the_state_database_keeps_each_job_and_a_dead_process_s_job_is_interrupted(tmp_path: Path) -> None:
+    engine = open_state_db(str(tmp_path / "state.db"))
+    try:
+        store = StateJobStore(engine)
+        runner = JobRunner(store=store)
+        result = {"steps": [{"action": "push", "counts": {"devices": 3}, "unconfirmed": ["dev-1", "dev-2"]}]}
+        done = runner.start("x", "respond", "rita", lambda checkpoint: result, lambda r: "pushed 3", {"dry_run": True})
+        failing = runner.start("x", "notify", "otto", lambda checkpoint: _fail())
+        runner.stop(timeout=30)
+        left = store.add(Job(0, "x", "lookup", "rita", "2026-12-07T10:00:00Z"))  # a process died while it ran
+        latest = JobRunner(store=store).latest("x")  # a new process: nothing in its memory
+        assert set(latest) == {"respond", "notify", "lookup"}
+        kept = latest["respond"]
+        assert (kept.id, kept.user, kept.state, kept.summary, kept.options) == (done.id, "rita", "done", "pushed 3",
+                                                                               {"dry_run": True})
+        assert kept.finished_at == done.finished_at and kept.started_at == done.started_at
+        assert kept.result == {"steps": [{"action": "push", "counts": {"devices": 3}, "unconfirmed": 2}]}  # no id
+        assert (latest["notify"].id, latest["notify"].state) == (failing.id, "failed")
+        assert latest["notify"].error == "no mail server answered" and latest["notify"].tip == "check it"
+        dead = latest["lookup"]
+        assert (dead.id, dead.state) == (left, "interrupted") and dead.finished_at
+        assert dead.sentence().startswith("interrupted") and "run it again" in dead.sentence()
+        again = JobRunner(store=store).start("x", "respond", "rita", lambda checkpoint: {})
+        assert again.id > left  # ids never repeat across processes
+    finally:
+        engine.dispose()
+
+
+def _fail() -> dict[str, Any]:
+    raise DatawardError("no mail server answered", tip="check it")
+
+
+@pytest.mark.slow
+def test_the_last_job_of_each_step_survives_a_restart_of_serve(world: World) -> None:
+    """A real `dataward serve` runs each step as a job, is stopped and started again: the incident document
+    still shows the last job of each step (who, when, how it ended), and no customer value."""
+    port, log = free_port(), world.root / "serve-jobs.log"
+    url = f"http://127.0.0.1:{port}/api/v1/incidents/leak-jobs"
+    extra = ("--source", world.prod, "--playbook", str(world.playbook))
+    proc = _serve(world, port, log, *extra)
+    try:
+        started = {
+            "respond": httpx.post(f"{url}/respond", headers=world.headers("responder"), json={"dry_run": True}),
+            "notify": httpx.post(f"{url}/notify", headers=world.headers("responder"), json={"limit": 2}),
+            "blast_radius": httpx.post(f"{url}/blast-radius?background=true", headers=world.headers("responder")),
+        }
+        assert all(a.status_code == 202 for a in started.values()), [a.text for a in started.values()]
+        wait_until(lambda: _ended(url, world, started), timeout=120, what="the jobs to end")
+        started["lookup"] = httpx.post(f"{url}/lookup?background=true", headers=world.headers("responder"))
+        wait_until(lambda: _ended(url, world, started), timeout=120, what="the lookup job to end")
+        before = httpx.get(url, headers=world.headers("viewer")).json()["jobs"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    assert {step: job["state"] for step, job in before.items()} == dict.fromkeys(started, "done"), before
+    proc = _serve(world, port, log, *extra)
+    try:
+        after = httpx.get(url, headers=world.headers("viewer")).json()["jobs"]
+        listed = httpx.get(url.rsplit("/", 1)[0], headers=world.headers("viewer")).json()["incidents"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    for step, job in before.items():
+        kept = after[step]
+        assert {k: kept[k] for k in ("id", "user", "state", "started_at", "finished_at", "summary", "sentence",
+                                     "options")} == {k: job[k] for k in ("id", "user", "state", "started_at",
+                                                                         "finished_at", "summary", "sentence",
+                                                                         "options")}, step
+    assert after["notify"]["result"]["sent"] == 2 and after["blast_radius"]["result"] == before["blast_radius"]["result"]
+    assert next(i for i in listed if i["name"] == "leak-jobs")["jobs_running"] == []
+    text = json.dumps(after) + log.read_text()
+    assert SMTP_PASSWORD not in text and not any(e in text for e in world.emails["leak-jobs"])
+
+
+def _ended(url: str, world: World, started: dict[str, httpx.Response]) -> bool:
+    jobs = httpx.get(url, headers=world.headers("viewer")).json()["jobs"]
+    return all(step in jobs and jobs[step]["id"] == a.json()["id"] and jobs[step]["state"] != "running"
+               for step, a in started.items())

@@ -25,7 +25,8 @@ from dataward.serve import accounts, pages_data, steps, views, web
 from dataward.serve.accounts import User
 from dataward.serve.auth import require
 from dataward.serve.events import Closed, EventBus
-from dataward.serve.jobs import RUNNING
+from dataward.serve.jobs import RUNNING, JobRunner
+from dataward.serve.jobstore import StateJobStore
 from dataward.serve.sessions import Clock
 from dataward.serve.views import Conflict, DeliveryFailed, FindingFilter, NotFound, Plane, StepSettings
 from dataward.watch.state import StateDB
@@ -108,7 +109,8 @@ def create_app(db: StateDB, *, baseline: str | None = None, bus: EventBus | None
     app.state.plane = Plane(db, baseline or views.default_baseline(db.location), bus or EventBus(),
                             audit_log=audit_log, audit_public_key=audit_public_key,
                             audit_key_fingerprint=audit_key_fingerprint, lookup_dir=lookup_dir,
-                            source=source, schema=schema, steps=step_settings or StepSettings())
+                            source=source, schema=schema, steps=step_settings or StepSettings(),
+                            jobs=JobRunner(store=StateJobStore(db.engine)))  # a dead process's jobs: interrupted
     plane: Plane = app.state.plane
     plane.jobs.on_change = lambda job: plane.bus.publish("job", job.event(), keep=job.state != RUNNING)
     app.add_middleware(SecurityHeaders)

@@ -2,9 +2,12 @@
 run in a thread of the server process while the pages and the API show their progress.
 
 At most one job runs per incident and step: starting another while one runs is :class:`Running` (the API's
-409). The runner keeps the latest job of each incident and step in memory (its state, who started it, its
-result or error); what a job did is durable elsewhere, in the library's own ledgers (the respond ledger, the
-notify ledger), so a restart loses only this summary, never progress.
+409). The runner keeps the jobs it runs in memory and, given a :class:`JobStore` (serve's is the state
+database's ``cp_jobs``, :mod:`dataward.serve.jobstore`), records each job's start and end there: who started
+it, when, its options, how it ended (its counts, never a customer value, its sentence), so the latest job of
+each step survives a restart; a job the store still shows ``running`` when a runner starts died with its
+process and is marked ``interrupted``. What a job did is durable in the library's own ledgers (the respond
+ledger, the notify ledger): a restart loses no progress.
 
 A job's work receives a *checkpoint* function to pass as the library's fault hook (``fault=``): the library
 calls it at named points, and at the safe ones (before a respond batch, before a notice's write-ahead: nothing
@@ -13,9 +16,9 @@ server's next run resumes from the ledgers; a job killed anywhere else is a cras
 (a notice whose fate is unknown is never sent twice). Each start, end, and at most one progress tick a second
 goes to ``on_change`` (serve publishes it as a ``job`` Server-Sent Event)::
 
-    runner = JobRunner(on_change=publish)
+    runner = JobRunner(on_change=publish, store=StateJobStore(engine))   # marks dead `running` rows interrupted
     job = runner.start("dec-leak", "notify", "rita", work, describe)   # Running if one runs
-    runner.latest("dec-leak")      # {"notify": Job}
+    runner.latest("dec-leak")      # {"notify": Job}: this process's, else the store's
     runner.stop(timeout=30)        # at shutdown: running jobs end at their next safe point
 """
 
@@ -27,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from dataward.errors import DatawardError
 from dataward.watch.model import iso
@@ -35,6 +38,7 @@ from dataward.watch.model import iso
 JOB_SCHEMA: Final = "dataward.job/v1"
 EVENT_SCHEMA: Final = "dataward.event/v1"
 RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
+INTERRUPTED: Final = "interrupted"  # found running at start-up: its process died (a crash, SIGKILL)
 SAFE_POINTS: Final = (":before_batch", ":before_write_ahead")  # the library's points where nothing is in flight
 TICK_S: Final = 1.0  # at most one progress notice a second per job
 
@@ -76,6 +80,9 @@ class Job:
             return f"done at {self.finished_at} ({by}): {self.summary or 'nothing to do'}"
         if self.state == CANCELLED:
             return f"stopped at {self.finished_at} when the server stopped ({by}); run it again to continue"
+        if self.state == INTERRUPTED:
+            return (f"interrupted: the server ended while it ran, found at {self.finished_at} ({by}); "
+                    "run it again to continue (it resumes from its ledger)")
         return f"failed at {self.finished_at} ({by}): {self.error}"
 
     def event(self) -> dict[str, Any]:
@@ -90,16 +97,39 @@ class Job:
                 "summary": self.summary, "error": self.error, "tip": self.tip, "sentence": self.sentence()}
 
 
-class JobRunner:
-    """Threads running jobs, one per incident and step at a time."""
+class JobStore(Protocol):
+    """Where a runner records its jobs (serve: :class:`dataward.serve.jobstore.StateJobStore`)."""
 
-    def __init__(self, on_change: Callable[[Job], object] | None = None) -> None:
+    def add(self, job: Job) -> int:
+        """Record a job that starts; its id."""
+        ...
+
+    def save(self, job: Job) -> None:
+        """Record a job's end (its state, result, sentences)."""
+        ...
+
+    def latest(self, incident: str) -> dict[str, Job]:
+        """The latest recorded job of each step of ``incident``."""
+        ...
+
+    def interrupt_running(self, at: str) -> int:
+        """Mark every job still recorded as running ``interrupted`` at ``at``; how many."""
+        ...
+
+
+class JobRunner:
+    """Threads running jobs, one per incident and step at a time, recorded in ``store`` when given."""
+
+    def __init__(self, on_change: Callable[[Job], object] | None = None, store: JobStore | None = None) -> None:
         self.on_change = on_change
+        self.store = store
         self._lock = threading.Lock()
         self._latest: dict[tuple[str, str], Job] = {}
         self._threads: dict[int, threading.Thread] = {}
         self._ids = itertools.count(1)
         self._stopping = threading.Event()
+        if store is not None:
+            store.interrupt_running(_now())  # this runner's process starts: none of those can still run
 
     def start(self, incident: str, step: str, user: str, work: Work,
               describe: Callable[[dict[str, Any]], str] | None = None,
@@ -113,7 +143,8 @@ class JobRunner:
                 raise Running(f"a {step} job of incident '{incident}' is already running (job {current.id}, "
                               f"started by {current.user} at {current.started_at})",
                               tip=f"wait for it to end: GET /api/v1/incidents/{incident} shows its progress")
-            job = Job(next(self._ids), incident, step, user, _now(), dict(options or {}))
+            job = Job(0, incident, step, user, _now(), dict(options or {}))
+            job.id = self.store.add(job) if self.store is not None else next(self._ids)
             thread = threading.Thread(target=self._run, args=(job, work, describe), name=f"dw-job-{job.id}",
                                       daemon=True)
             self._latest[(incident, step)] = job
@@ -149,6 +180,8 @@ class JobRunner:
                 setattr(job, key, value)
             job.state, job.finished_at = state, _now()
             self._threads.pop(job.id, None)
+        if self.store is not None:
+            self.store.save(job)
         self._changed(job)
 
     def _changed(self, job: Job) -> None:
@@ -156,7 +189,12 @@ class JobRunner:
             self.on_change(job)
 
     def latest(self, incident: str) -> dict[str, Job]:
-        """The latest job of each step of ``incident``."""
+        """The latest job of each step of ``incident``: this runner's, else the store's (an earlier process's)."""
+        recorded = self.store.latest(incident) if self.store is not None else {}
+        return {**recorded, **self.latest_here(incident)}
+
+    def latest_here(self, incident: str) -> dict[str, Job]:
+        """The latest job of each step of ``incident`` this runner started (no database read)."""
         with self._lock:
             return {step: job for (name, step), job in self._latest.items() if name == incident}
 

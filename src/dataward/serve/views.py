@@ -653,7 +653,8 @@ def incidents_document(plane: Plane) -> dict[str, Any]:
         item["blast_radius"] = radius is not None
         item["affected_customers"] = radius.get("affected_customers") if isinstance(radius, dict) else None
         item["steps_done"] = sorted(db.steps_done(name))
-        item["jobs_running"] = sorted(step for step, job in plane.jobs.latest(name).items() if job.state == "running")
+        item["jobs_running"] = sorted(step for step, job in plane.jobs.latest_here(name).items()
+                                      if job.state == "running")
         items.append(item)
     return {"schema": INCIDENTS_SCHEMA, "incidents": items}
 
@@ -661,8 +662,9 @@ def incidents_document(plane: Plane) -> dict[str, Any]:
 def incident_document(plane: Plane, name: str) -> dict[str, Any]:
     """One incident (``dataward.incident/v1``): its record, whether its blast radius is computed and how many it
     affects, the obligations with their deadlines (from the blast radius), the respond ledger's units per step
-    and state, the notify ledger's messages per state, and ``jobs``: the latest respond and notify job run by
-    this server (``dataward.job/v1``, see :mod:`dataward.serve.jobs`)."""
+    and state, the notify ledger's messages per state, and ``jobs``: the latest job of each step (respond,
+    notify, blast_radius, lookup; ``dataward.job/v1``, see :mod:`dataward.serve.jobs`), recorded in the state
+    database, so a restart keeps them."""
     db = plane.incidents
     found = db.find(name)
     if found is None:

@@ -147,3 +147,17 @@ cp_settings = Table(
     Column("key", Text, primary_key=True),  # "cookie_secret": the key that signs session cookies
     Column("value", Text, nullable=False),
 )
+
+# ---- control plane: the incident steps run as background jobs (their latest state survives a restart) -----------
+cp_jobs = Table(
+    "cp_jobs", metadata,
+    serial_id(),
+    Column("incident", Text, nullable=False), Column("step", Text, nullable=False),  # "respond", "notify", ...
+    Column("user_name", Text, nullable=False), Column("state", Text, nullable=False),  # running, done, failed, ...
+    Column("started_at", Text, nullable=False), Column("finished_at", Text),
+    Column("options", Text, nullable=False),  # JSON: the request's options (dry_run, limit, ...)
+    Column("result", Text),  # JSON: the library's counts, never a customer value (dataward.serve.jobs)
+    Column("summary", Text), Column("error", Text), Column("tip", Text),  # sentences, as the page shows them
+    Index("cp_jobs_latest", "incident", "step", "id"),
+    sqlite_autoincrement=True,
+)
