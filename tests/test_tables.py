@@ -167,6 +167,20 @@ def test_sqlite_file_that_is_not_a_database(tmp_path: Path) -> None:
         open_tables(f"sqlite://{bad}")
 
 
+@pytest.mark.parametrize("name, text", [
+    ("rows.csv", "id,email\n1,a@example.com\n2,canary-7d1e@example.com,x\n"),  # a row too many columns long
+    ("rows.json", '[{"id": 1}, {"id": "canary-7d1e"}]'),
+    ("rows.jsonl", '{"id": 1}\n{"id": "canary-7d1e", "id": [1}\n'),
+])
+def test_an_unreadable_file_is_a_sentence_without_its_values(tmp_path: Path, name: str, text: str) -> None:
+    """pyarrow's and json's messages quote the row or the value they stumbled on: the sentence does not."""
+    (tmp_path / name).write_text(text)
+    with pytest.raises(TargetError, match="cannot read") as info, open_tables(f"file://{tmp_path}/{name}") as db:
+        for table in db.list_tables():
+            db.read_table(table)
+    assert "canary-7d1e" not in info.value.message and "\n" not in info.value.message
+
+
 def test_file_globs_read_csv_json_and_jsonl_read_only(tmp_path: Path) -> None:
     (tmp_path / "users.csv").write_text("id,email\n1,a@example.com\n2,b@example.com\n")
     (tmp_path / "tokens.jsonl").write_text('{"id": 1, "token": "Atza|x"}\n{"id": 2, "token": "Atzr|y"}\n')

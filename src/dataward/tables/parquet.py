@@ -238,7 +238,16 @@ def _read_text_file(path: Path) -> pa.Table:
                 return pa.Table.from_pylist(json.load(fh))
         return pajson.read_json(path)  # a .json file with one object per line
     except (OSError, ValueError, pa.ArrowException) as exc:
-        raise TargetError(f"cannot read {path} as a table: {str(exc).splitlines()[0]}") from exc
+        raise TargetError(f"cannot read {path} as a table: {_reason(exc)} (its rows are not quoted)") from exc
+
+
+def _reason(exc: Exception) -> str:
+    """Why a file is not a table, without its content: pyarrow's and json's messages go on to quote the row or
+    the value they stumbled on ("CSV parse error: Expected 2 columns, got 3: <the row>"), so only their head."""
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    head = (str(exc).splitlines() or [""])[0].split(":")[0].strip()
+    return head if head and len(head) <= 80 and not any(q in head for q in "'\"`") else "not valid JSON or CSV"
 
 
 def _guard(path: Path, read: Any) -> Any:
