@@ -911,7 +911,7 @@ def _seeded_api(location: str, root: Path) -> Iterator[Api]:
 
 def test_a_postgresql_state_database_gives_the_same_answers(postgres_factory: Any, tmp_path: Path) -> None:
     """`serve --db postgresql://…`: migrations run at start, and every read route answers exactly as over a
-    SQLite file with the same state; a suppression writes the baseline and hides the finding there too."""
+    SQLite file with the same state (a walk by cursor too); a suppression writes the baseline and hides the finding there too."""
     pg = postgres_factory(auth="scram", users={"ward": "ward-pw"}, databases=("servestate",))
     (tmp_path / "lite").mkdir()
     (tmp_path / "pg").mkdir()
@@ -924,6 +924,8 @@ def test_a_postgresql_state_database_gives_the_same_answers(postgres_factory: An
                              ("/api/v1/findings", {"category": "location"}),
                              ("/api/v1/findings", {"limit": 1, "offset": 1}), ("/api/v1/incidents", {})]:
             assert _stable(pg_api.get(path, **params)) == _stable(lite.get(path, **params)), path
+        for state in ("open", "all"):  # keyset paging: the same walk, page by page
+            assert _walk(pg_api, state, 1) == _walk(lite, state, 1), state
         answer = pg_api.client.post(f"/api/v1/findings/{MQ.id}/suppress", headers=pg_api.headers("responder"),
                                     json={"reason": "test broker, no customer data",
                                           "expires": (date.today() + timedelta(days=90)).isoformat()})
