@@ -409,6 +409,22 @@ def test_any_user_changes_their_own_password_and_their_other_sessions_end(client
     assert login(client, "val")[0] == 401 and login(client, "val", NEW_PASSWORD)[0] == 303
 
 
+def test_a_password_change_gives_a_new_session_id_so_a_stolen_cookie_ends(client: TestClient) -> None:
+    """A copy of the session's cookie (stolen before the change, or one an admin who knew the one-time password
+    logged in with) stops working when the password changes: the browser that changed it gets a new session."""
+    assert login(client, "val")[0] == 303
+    stolen = TestClient(client.app, follow_redirects=False)
+    stolen.cookies.update(dict(client.cookies))
+    assert stolen.get("/").status_code == 200
+    page = client.get("/password")
+    answer = client.post("/password", data={"csrf": hidden(page.text), "current": PASSWORD, "new": NEW_PASSWORD,
+                                            "confirm": NEW_PASSWORD})
+    assert answer.status_code == 303 and "set-cookie" in answer.headers
+    assert client.get("/").status_code == 200  # the browser that changed it goes on, with its new session
+    assert stolen.get("/").headers["location"] == "/login"
+    assert stolen.get("/api/v1/stores").status_code == 401
+
+
 def test_an_admin_sets_a_forgotten_password_one_time_and_the_users_sessions_end(client: TestClient) -> None:
     val = TestClient(client.app, follow_redirects=False)
     assert login(val, "val")[0] == 303

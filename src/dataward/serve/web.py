@@ -190,8 +190,12 @@ async def change_password(request: Request, caller: Anyone) -> Response:
         return _password_form(request, caller, next=next_path, status=400, error=_sentence(exc.message))
     views.record(request.app.state.db.engine, caller.user, "user.password", name,
                  {"one_time": caller.user.must_change})
-    auth.sessions(request).end_others(name, request.cookies.get(auth.cookie_name(request)))
-    return RedirectResponse(next_path, status_code=303)
+    store = auth.sessions(request)  # every session of the user ends, this one too: a copy of its cookie (stolen,
+    store.end_others(name, None)    # or an admin's who knew the one-time password) must not outlive the change
+    cookie, _ = store.start(accounts.get_user(request.app.state.db.engine, name))
+    response = RedirectResponse(next_path, status_code=303)
+    _set_cookie(request, response, auth.cookie_name(request), cookie)
+    return response
 
 
 def _sentence(message: str) -> str:
