@@ -19,6 +19,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -539,7 +540,10 @@ def test_the_last_job_of_each_step_survives_a_restart_of_serve(world: World) -> 
     still shows the last job of each step (who, when, how it ended), and no customer value."""
     port, log = free_port(), world.root / "serve-jobs.log"
     url = f"http://127.0.0.1:{port}/api/v1/incidents/leak-jobs"
-    extra = ("--source", world.prod, "--playbook", str(world.playbook))
+    config = world.root / "dataward-jobs.toml"  # the incidents' store: serve reads only its --config's stores
+    config.write_text(f'[[store]]\nname = "copy"\nurl = "sqlite:///{world.root}/copy.db"\n\n'
+                      + files("dataward.data").joinpath("reference-schema.toml").read_text())
+    extra = ("--source", world.prod, "--playbook", str(world.playbook), "--config", str(config))
     proc = _serve(world, port, log, *extra)
     try:
         started = {
