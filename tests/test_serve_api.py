@@ -153,6 +153,25 @@ def test_every_route_without_credentials_is_401_but_healthz(api: Api) -> None:
     assert api.client.get("/api/v1/nowhere").status_code == 404
 
 
+def test_no_body_is_read_before_the_caller_is_known_and_none_past_the_limit(api: Api) -> None:
+    """FastAPI reads and parses a JSON body before the route's authentication: without credentials a malformed
+    body is a 401 (not a 422 describing the route), and no caller makes the server buffer an unbounded body."""
+    blast = "/api/v1/incidents/x/blast-radius"
+    for body in (b"{not json", b"[" * 100_000):
+        answer = api.client.post(blast, content=body, headers={"Content-Type": "application/json"})
+        assert answer.status_code == 401, answer.text
+    big = 17 * 1024 * 1024  # past MAX_BODY (16 MiB)
+    for headers in ({}, api.headers("responder"), {"Cookie": "dw_session=forged"}):
+        declared = api.client.post(blast, content=b" " * big, headers={**headers, "Content-Type": "application/json"})
+        assert declared.status_code in ((401,) if not headers else (413,)), declared.text
+        streamed = api.client.post(blast, content=iter([b" " * (1024 * 1024)] * 17),  # chunked: no length
+                                   headers={**headers, "Content-Type": "application/json"})
+        assert streamed.status_code in ((401,) if not headers else (413,)), streamed.text
+        assert streamed.headers["X-Frame-Options"] == "DENY"
+    fine = api.client.post(blast, json={"classification": {"objects": []}}, headers=api.headers("responder"))
+    assert fine.status_code in (400, 404), fine.text  # a body under the limit reaches the route
+
+
 def test_viewer_and_responder_are_refused_what_their_role_does_not_allow(api: Api) -> None:
     mutating = [(m, p) for m, p in routes(api.client) if m in MUTATING]
     assert len(mutating) >= 4

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import Body, Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi import Body, Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -113,7 +113,8 @@ def create_app(db: StateDB, *, baseline: str | None = None, bus: EventBus | None
                             jobs=JobRunner(store=StateJobStore(db.engine)))  # a dead process's jobs: interrupted
     plane: Plane = app.state.plane
     plane.jobs.on_change = lambda job: plane.bus.publish("job", job.event(), keep=job.state != RUNNING)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)  # the outer one: the refusals of BodyLimit carry the headers too
     app.add_exception_handler(DatawardError, _dataward_error)
     _routes(app)
     web.install(app, clock=clock)  # sessions, login and the pages (dataward.serve.web); clock: for tests
@@ -143,6 +144,43 @@ class SecurityHeaders:
 
 
 _LOWER_HEADERS = {k.lower() for k in SECURITY_HEADERS}
+MAX_BODY = 16 * 1024 * 1024  # a request body past this is refused (a classification document is far smaller)
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class BodyLimit:
+    """Pure ASGI middleware: FastAPI reads and parses a JSON body before the route's authentication, so an
+    unsafe API request with no credentials at all is a 401 before its body is read, and no request's body may
+    pass :data:`MAX_BODY` (413: at once when its length says so, else when the stream reaches it)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        if (scope["path"].startswith(f"{API}/") and scope["method"] in _UNSAFE
+                and b"authorization" not in headers and b"cookie" not in headers):
+            await JSONResponse({"detail": "authentication required"}, 401,
+                               headers={"WWW-Authenticate": "Bearer"})(scope, receive, send)
+            return
+        length = headers.get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > MAX_BODY:
+            await JSONResponse({"detail": "the request body is too large"}, 413)(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > MAX_BODY:  # the exception middleware answers it (413) like any HTTPException
+                raise HTTPException(413, "the request body is too large")
+            return message
+
+        await self.app(scope, limited, send)
 
 
 async def _dataward_error(request: Request, exc: Exception) -> Response:
