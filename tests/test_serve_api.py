@@ -588,6 +588,34 @@ url = "{production['copy']}"
     assert canary not in json.dumps(api.get("/api/v1/audit", role="admin"))
 
 
+def test_a_synchronous_step_waits_its_turn_like_a_job(api: Api, production: dict[str, str], tmp_path: Path) -> None:
+    """The synchronous blast radius and lookup build take the same slot as their background jobs: while one of
+    the step runs for the incident, another is a 409, not a second computation writing the same artifacts."""
+    responder = api.headers("responder")
+    body = {"name": "race-leak", "store": "the-copy", "from": "2019-12-04", "to": "2019-12-26"}
+    assert api.client.post("/api/v1/incidents", headers=responder, json=body).status_code == 201
+    (tmp_path / "dataward.toml").write_text(f'[[store]]\nname = "the-copy"\nurl = "{production["copy"]}"\n')
+    app, plane = api.client.app, api.client.app.state.plane  # type: ignore[attr-defined]
+    plane.source = production["prod"]
+    app.state.policy = load_policy(str(tmp_path / "dataward.toml"))
+    try:
+        for step, path in (("blast_radius", "blast-radius"), ("lookup", "lookup")):
+            release = threading.Event()
+            held = plane.jobs.start("race-leak", step, "someone", lambda checkpoint, r=release: {"held": r.wait(60)})
+            for query in ("", "?background=true"):
+                busy = api.client.post(f"/api/v1/incidents/race-leak/{path}{query}", headers=responder)
+                assert busy.status_code == 409 and "already running" in busy.json()["detail"], (path, busy.text)
+            release.set()
+            wait_until(lambda s=step, j=held: plane.jobs.latest("race-leak")[s].state != "running", 60,
+                       f"the held {step} job to end")
+            now = api.client.post(f"/api/v1/incidents/race-leak/{path}", headers=responder)
+            assert now.status_code == 200, now.text
+            assert plane.jobs.latest("race-leak")[step].user == "responder-user"  # it ran in the step's slot
+    finally:
+        plane.source = None
+        app.state.policy = None
+
+
 def test_incident_shows_whether_its_audit_log_verifies(api: Api, tmp_path: Path) -> None:
     plane = api.client.app.state.plane  # type: ignore[attr-defined]
     log, key = tmp_path / "audit.jsonl", tmp_path / "keys" / "audit-ed25519"

@@ -289,8 +289,8 @@ def _routes(app: FastAPI) -> None:
             response.status_code = 202
             return steps.start_blast_radius(plane, name, user, exposed=given.exposed,
                                             classification=given.classification, policy=app.state.policy)
-        return views.compute_blast_radius(plane, name, user, exposed=given.exposed,
-                                          classification=given.classification, policy=app.state.policy)
+        return steps.run_blast_radius(plane, name, user, exposed=given.exposed,
+                                      classification=given.classification, policy=app.state.policy)
 
     @app.post(f"{API}/incidents/{{name}}/lookup")
     def build_lookup(name: Annotated[str, _INCIDENT], user: Responder, response: Response,
@@ -299,7 +299,7 @@ def _routes(app: FastAPI) -> None:
         if background:
             response.status_code = 202
             return steps.start_lookup(plane, name, user)
-        return views.build_lookup_site(plane, name, user)
+        return steps.run_lookup(plane, name, user)
 
     @app.post(f"{API}/incidents/{{name}}/respond", status_code=202)
     def respond(name: Annotated[str, _INCIDENT], user: Responder,

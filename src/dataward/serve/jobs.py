@@ -202,6 +202,15 @@ class JobRunner:
         with self._lock:
             return [job for job in self._latest.values() if job.state == RUNNING]
 
+    def wait(self, job: Job, timeout: float | None = None) -> Job:
+        """Wait for ``job`` to end (a synchronous answer that ran as a job); the job, ended unless ``timeout``
+        passed first."""
+        with self._lock:
+            thread = self._threads.get(job.id)
+        if thread is not None:
+            thread.join(timeout)
+        return job
+
     def request_stop(self) -> None:
         """Refuse new jobs; running ones end at their next safe point (safe from a signal handler)."""
         self._stopping.set()

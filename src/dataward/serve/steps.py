@@ -26,7 +26,7 @@ from dataward.incident import ops as incident_ops
 from dataward.incident.audit import AuditLog
 from dataward.serve import views
 from dataward.serve.accounts import User
-from dataward.serve.jobs import Checkpoint, Job, Running, Work
+from dataward.serve.jobs import DONE, FAILED, Checkpoint, Job, Running, Work
 from dataward.serve.views import Conflict, NotFound, Plane, record
 from dataward.targets import redact_url
 
@@ -88,6 +88,19 @@ def start_blast_radius(plane: Plane, name: str, user: User, *, exposed: str | No
     """Compute the incident's blast radius from ``serve --source`` in the background (``compute_blast_radius``,
     with its ``exposed`` (a store of ``policy``) and ``classification``, audited when it is kept, as the
     synchronous call); the job's result is how many customers it affects."""
+    return _blast_radius_job(plane, name, user, exposed, classification, policy).to_json()
+
+
+def run_blast_radius(plane: Plane, name: str, user: User, *, exposed: str | None = None,
+                     classification: dict[str, Any] | None = None, policy: Any = None) -> dict[str, Any]:
+    """The synchronous answer (``dataward.blast_radius/v1``): the same job, waited for, so that it takes its turn
+    with the background ones (409 while one runs) instead of writing the same artifacts at the same time."""
+    _finished(plane, _blast_radius_job(plane, name, user, exposed, classification, policy))
+    return views.blast_radius_document(plane, name)
+
+
+def _blast_radius_job(plane: Plane, name: str, user: User, exposed: str | None,
+                      classification: dict[str, Any] | None, policy: Any) -> Job:
     views.blast_radius_source(plane, name)  # 404 / 400 now, not in the job
     views.exposed_store(plane, name, exposed, policy)
 
@@ -96,15 +109,33 @@ def start_blast_radius(plane: Plane, name: str, user: User, *, exposed: str | No
                                             policy=policy)
         return {"affected_customers": radius.get("affected_customers")}
 
-    return _start(plane, name, "blast_radius", user, work, {}).to_json()
+    return _start(plane, name, "blast_radius", user, work, {})
 
 
 def start_lookup(plane: Plane, name: str, user: User) -> dict[str, Any]:
     """Build the incident's lookup site in the background (``build_lookup_site``, audited when built); the
     job's result is the build's answer (the site's shape and counts, never an email)."""
+    return _lookup_job(plane, name, user).to_json()
+
+
+def run_lookup(plane: Plane, name: str, user: User) -> dict[str, Any]:
+    """The synchronous answer (the build's): the same job, waited for (as :func:`run_blast_radius`)."""
+    return _finished(plane, _lookup_job(plane, name, user))
+
+
+def _lookup_job(plane: Plane, name: str, user: User) -> Job:
     views.lookup_build_dir(plane, name)
-    return _start(plane, name, "lookup", user, lambda checkpoint: views.build_lookup_site(plane, name, user),
-                  {}).to_json()
+    return _start(plane, name, "lookup", user, lambda checkpoint: views.build_lookup_site(plane, name, user), {})
+
+
+def _finished(plane: Plane, job: Job) -> dict[str, Any]:
+    """The result of a job once it has ended; its error as the sentence it ended with."""
+    plane.jobs.wait(job)
+    if job.state == DONE:
+        return job.result or {}
+    if job.state == FAILED:
+        raise DatawardError(job.error or f"the {job.step} job failed", tip=job.tip)
+    raise DatawardError(f"the {job.step} job ended when the server stopped", tip="run it again once it is back")
 
 
 def audit_log(plane: Plane) -> AuditLog:
