@@ -10,6 +10,7 @@ one server process serves the live ones.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -973,6 +974,21 @@ def test_a_postgresql_state_database_gives_the_same_answers(postgres_factory: An
             assert _stable(pg_api.get(path, **params)) == _stable(lite.get(path, **params)), path
         for state in ("open", "all"):  # keyset paging: the same walk, page by page
             assert _walk(pg_api, state, 1) == _walk(lite, state, 1), state
+        nul_cursor = base64.urlsafe_b64encode(b'[90,"a\\u0000b",1]').decode().rstrip("=")
+        for params in ({"store": "a\x00b"}, {"rule": "\x00"}, {"severity": "high\x00"},
+                       {"limit": 1, "cursor": nul_cursor}):  # PostgreSQL takes no NUL in text: a sentence, not a 500
+            answer = pg_api.client.get("/api/v1/findings", headers=pg_api.headers("viewer"), params=params)
+            assert answer.status_code == 400, (params, answer.text)
+        for path in ("/api/v1/stores/a%00b", "/api/v1/history?store=%00"):
+            assert pg_api.client.get(path, headers=pg_api.headers("viewer")).status_code == 400, path
+        opened = pg_api.client.post("/api/v1/incidents", headers=pg_api.headers("responder"),
+                                    json={"name": "nul", "store": "a\x00b", "from": "2019-12-04", "to": "2019-12-26"})
+        assert opened.status_code == 400, opened.text
+        login = pg_api.client.get("/login")
+        csrf = login.text.split('name="csrf" value="')[1].split('"')[0]
+        answer = pg_api.client.post("/login", data={"csrf": csrf, "name": "a\x00b", "password": "x" * 12},
+                                    follow_redirects=False)
+        assert answer.status_code == 400 and "<html" in answer.text.lower(), answer.text  # a page, not a 500
         answer = pg_api.client.post(f"/api/v1/findings/{MQ.id}/suppress", headers=pg_api.headers("responder"),
                                     json={"reason": "test broker, no customer data",
                                           "expires": (date.today() + timedelta(days=90)).isoformat()})

@@ -26,6 +26,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import select
+from sqlalchemy.exc import DataError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
@@ -62,6 +63,7 @@ def install(app: FastAPI, clock: Clock | None = None) -> None:
     app.add_exception_handler(LoginRequired, _to_login)  # type: ignore[arg-type]
     app.add_exception_handler(auth.PasswordChangeRequired, _to_password)
     app.add_exception_handler(StarletteHTTPException, _error_page)  # type: ignore[arg-type]
+    app.add_exception_handler(DataError, _data_error)
 
 
 async def _to_login(request: Request, exc: LoginRequired) -> Response:
@@ -80,6 +82,13 @@ async def _error_page(request: Request, exc: StarletteHTTPException) -> Response
     return render(request, "error.html", Caller(session.user, session) if session else None,
                   status=exc.status_code, code=exc.status_code, message=str(exc.detail),
                   headers=exc.headers)
+
+
+async def _data_error(request: Request, exc: Exception) -> Response:
+    """A value the database cannot take (PostgreSQL refuses a NUL character in text), in a filter, a path, a
+    form or a body: the caller's mistake, a 400 (an API answer or a page), never a server error."""
+    return await _error_page(request, StarletteHTTPException(400, "the request holds a value the database cannot "
+                                                                  "store (a NUL character?)"))
 
 
 def now(request: Request) -> datetime:
