@@ -189,8 +189,9 @@ def _login(url: str, name: str, password: str) -> str:
         conn.close()
 
 
-def _choose_password(url: str, cookie: str, current: str, new: str) -> None:
-    """The first login's step: the password page's form, with its CSRF token, from the one-time password to ours."""
+def _choose_password(url: str, cookie: str, current: str, new: str) -> str:
+    """The first login's step: the password page's form, with its CSRF token, from the one-time password to ours;
+    the new session cookie ('name=value': a password change gives the browser a new session id)."""
     page = _get(f"{url}password", cookie)
     csrf = re.search(r'name="csrf" value="([^"]+)"', page)
     assert csrf is not None and "Choose a new password" in page
@@ -203,6 +204,9 @@ def _choose_password(url: str, cookie: str, current: str, new: str) -> None:
         answer = conn.getresponse()
         answer.read()
         assert answer.status == 303, answer.status
+        cookies = [c.split(";")[0] for c in answer.headers.get_all("set-cookie") or []]
+        assert cookies and cookies[0] != cookie
+        return cookies[0]
     finally:
         conn.close()
 
@@ -230,7 +234,7 @@ def test_serve_mode_serves_the_demo_state_until_ctrl_c(finished: tuple[demo.Demo
         seen["stored_raw"] = password.group(1).encode() in db.read_bytes()
         session = _login(server.url, "admin", password.group(1))
         seen["first_page"] = _get(server.url, session)  # a one-time password: the password page first
-        _choose_password(server.url, session, password.group(1), "demo-admin-own-Passw0rd")
+        session = _choose_password(server.url, session, password.group(1), "demo-admin-own-Passw0rd")
         seen["overview"] = _get(server.url, session)
         seen["incident"] = _get(f"{server.url}incidents/{ctx.state['incident']}", session)
         raise KeyboardInterrupt

@@ -374,6 +374,10 @@ def test_a_one_time_password_must_be_changed_before_anything_else(client: TestCl
         assert answer.status_code == 403 and "one-time password" in answer.json()["detail"], path
     bearer = {"Authorization": f"Bearer {api_token}"}
     assert client.get("/api/v1/stores", headers=bearer).status_code == 200  # tokens are not affected
+    other = TestClient(client.app, follow_redirects=False)  # a one-time session may still log out
+    other_token = one_time_login(other, "otto")
+    assert other.post("/logout", data={"csrf": other_token}).headers["location"] == "/login"
+    assert other.get("/password").headers["location"] == "/login?next=/password"
     answer = client.post("/password", data={"csrf": token, "current": PASSWORD, "new": NEW_PASSWORD,
                                             "confirm": NEW_PASSWORD, "next": "/findings"})
     assert (answer.status_code, answer.headers["location"]) == (303, "/findings")
