@@ -429,6 +429,39 @@ def test_a_password_change_gives_a_new_session_id_so_a_stolen_cookie_ends(client
     assert stolen.get("/api/v1/stores").status_code == 401
 
 
+def test_an_open_event_stream_ends_with_its_session_or_token(tmp_path: Path, seeded: Path) -> None:
+    """/api/v1/events checks its caller once per few seconds, not only when it opens: the stream of a session
+    that ended (logout, a password change, a stolen copy of the cookie) or of a disabled user's token stops."""
+    for part in seeded.parent.glob("state.db*"):
+        shutil.copy2(part, tmp_path / part.name)
+    with ThreadedServer(str(tmp_path / "state.db")) as running, httpx.Client(base_url=running.url) as browser:
+        page = browser.get("/login")
+        assert browser.post("/login", data={"csrf": hidden(page.text), "name": "val",
+                                            "password": PASSWORD}).status_code == 303
+        token = accounts.create_token(running.state.engine, "rita")
+        ended = {"session": threading.Event(), "token": threading.Event()}
+        opened = {"session": threading.Event(), "token": threading.Event()}
+
+        def listen(kind: str, headers: dict[str, str]) -> None:
+            with httpx.stream("GET", f"{running.url}/api/v1/events", headers=headers,
+                              timeout=httpx.Timeout(10, read=60)) as answer:
+                assert answer.status_code == 200
+                for line in answer.iter_lines():
+                    if line.startswith(": connected"):
+                        opened[kind].set()
+            ended[kind].set()
+
+        cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())  # a copy of the session's cookie
+        for kind, headers in (("session", {"Cookie": cookie}), ("token", {"Authorization": f"Bearer {token}"})):
+            threading.Thread(target=listen, args=(kind, headers), daemon=True).start()
+            wait_until(opened[kind].is_set, 30, f"the {kind}'s stream to open")
+        home = browser.get("/").text
+        assert browser.post("/logout", data={"csrf": hidden(home)}).status_code == 303
+        wait_until(ended["session"].is_set, 30, "the ended session's stream to stop")
+        accounts.disable_user(running.state.engine, "rita")
+        wait_until(ended["token"].is_set, 30, "the disabled user's stream to stop")
+
+
 def test_an_admin_sets_a_forgotten_password_one_time_and_the_users_sessions_end(client: TestClient) -> None:
     val = TestClient(client.app, follow_redirects=False)
     assert login(val, "val")[0] == 303

@@ -10,6 +10,7 @@ and sessions are :mod:`dataward.serve.web` and :mod:`dataward.serve.auth`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
@@ -17,13 +18,14 @@ from typing import Annotated, Any, Literal
 from fastapi import Body, Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dataward.errors import DatawardError
 from dataward.schemamap import SchemaMap
 from dataward.serve import accounts, pages_data, steps, views, web
 from dataward.serve.accounts import User
-from dataward.serve.auth import require
+from dataward.serve.auth import require, still_allowed
 from dataward.serve.events import Closed, EventBus
 from dataward.serve.jobs import RUNNING, JobRunner
 from dataward.serve.jobstore import StateJobStore
@@ -41,6 +43,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 KEEPALIVE_S = 15.0
+RECHECK_S = 5.0  # an open event stream checks its caller's session or token this often
 _FINDING_ID = Path(pattern=r"^[A-Za-z0-9._:-]{1,128}$", description="A finding id (see GET /api/v1/findings).")
 _INCIDENT = Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="An incident name.")
 
@@ -348,16 +351,23 @@ def _routes(app: FastAPI) -> None:
         sub = plane.bus.subscribe(last)
 
         async def frames() -> AsyncIterator[str]:
+            checked = sent = time.monotonic()
             try:
                 yield "retry: 2000\n: connected\n\n"
                 while True:
-                    message = await sub.get(KEEPALIVE_S)
+                    message = await sub.get(RECHECK_S)
+                    if time.monotonic() - checked >= RECHECK_S:  # the session ended, the user was disabled: stop
+                        if not await run_in_threadpool(still_allowed, request, "viewer"):
+                            return
+                        checked = time.monotonic()
                     if message is not None:
                         yield message.frame()
+                        sent = time.monotonic()
                     elif await request.is_disconnected():
                         return
-                    else:
+                    elif time.monotonic() - sent >= KEEPALIVE_S:
                         yield ": keep-alive\n\n"
+                        sent = time.monotonic()
             except Closed:
                 return
             finally:

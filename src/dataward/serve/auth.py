@@ -143,6 +143,20 @@ def require(role: str) -> Callable[..., Awaitable[User]]:
     return dependency
 
 
+def still_allowed(request: Request, role: str) -> bool:
+    """Whether the caller of a long request (the event stream) may still make it: its token still valid and its
+    user enabled, or its session still live (not ended, expired, nor its user disabled; the check counts as
+    activity) and its password not one-time; and the role still enough."""
+    engine = request.app.state.db.engine
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        user = accounts.user_for_token(engine, token.strip())
+    else:
+        session = session_of(request)
+        user = session.user if session is not None and not session.user.must_change else None
+    return user is not None and user.allows(role)
+
+
 def require_page(role: str, *, one_time_ok: bool = False) -> Callable[..., Awaitable[Caller]]:
     """A page dependency: the session's caller; no session sends the browser to the login page, a one-time
     password to the password page (unless ``one_time_ok``: that page itself, and logging out)."""
