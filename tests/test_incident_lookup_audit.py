@@ -257,7 +257,7 @@ def test_site_written_in_many_chunks_answers_every_email(site, tmp_path, monkeyp
     seen: list[tuple[int, int]] = []
     with open_incident_db(site["db"]) as db:
         ops.build_lookup(db, "leak", str(tmp_path / "s"), prefix_hex=3, min_pad=16,
-                         progress=lambda done, files: seen.append((done, files)))  # fmt: skip
+                         progress=lambda phase, done, files: phase == lookup.WRITING and seen.append((done, files)))  # fmt: skip
     assert seen[-1] == (4096, 4096) and len(seen) == 6
     assert len(list((tmp_path / "s" / "range").iterdir())) == 4096
     for uid in list(site["affected"])[:200]:

@@ -321,6 +321,40 @@ def test_blast_radius_and_lookup_as_background_jobs(api: TestClient, world: Worl
     assert set(kept[-1]) == {"schema", "event", "incident", "step", "job", "state", "at"}  # never a result
 
 
+def test_blast_radius_and_lookup_jobs_show_the_library_s_progress(api: TestClient, world: World,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The library's progress hook feeds the job: its ``progress`` (phase, done, total) and its sentence while it
+    runs, at each tick (every change here: TICK_S 0); nothing of it once the job ended, and never a value."""
+    from dataward.incident import lookup
+    from dataward.serve import jobs
+
+    plane = api.app.state.plane  # type: ignore[attr-defined]
+    seen: list[dict[str, Any]] = []
+    publish = plane.jobs.on_change
+
+    def record(job: Job) -> None:
+        seen.append(job.to_json())
+        publish(job)
+
+    monkeypatch.setattr(jobs, "TICK_S", 0.0)
+    monkeypatch.setattr(plane.jobs, "on_change", record)
+    monkeypatch.setattr(plane, "source", world.prod)
+    url = "/api/v1/incidents/leak-mail"
+    for step, path in (("blast_radius", "blast-radius"), ("lookup", "lookup")):
+        started = api.post(f"{url}/{path}?background=true", headers=world.headers("responder"))
+        assert started.status_code == 202, started.text
+        done = _job_done(api, world, "leak-mail", step, started.json()["id"])["jobs"][step]
+        assert done["state"] == "done" and done["progress"] is None, done
+    running = [j for j in seen if j["state"] == "running" and j["progress"]]
+    radius = [j["progress"]["phase"] for j in running if j["step"] == "blast_radius"]
+    assert "reading the customers (users)" in radius and radius[-1] == ops.KEEPING, radius
+    built = [j["progress"] for j in running if j["step"] == "lookup"]
+    assert [p["phase"] for p in built][-1] == lookup.WRITING and built[-1]["done"] == built[-1]["total"] > 0, built
+    writing = next(j for j in running if j["step"] == "lookup" and j["progress"]["phase"] == lookup.WRITING)
+    assert f"{lookup.WRITING}, " in writing["sentence"] and " of " in writing["sentence"]
+    assert not any(e in json.dumps(seen) for e in world.emails["leak-mail"])
+
+
 def test_unset_mail_server_and_missing_blast_radius_are_refused_with_a_tip(api: TestClient, world: World) -> None:
     plane = api.app.state.plane  # type: ignore[attr-defined]
     configured = plane.steps

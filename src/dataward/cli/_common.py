@@ -71,6 +71,17 @@ def progress(description: str, total: int | None = None) -> Iterator[Progress]:
         yield bar
 
 
+def phase_hook(bar: Progress) -> Callable[[str, int, int | None], None]:
+    """The incident library's progress hook (``dataward.incident.progress``) drawn on ``bar``: the phase as the
+    description, then done of total (rows read, files written; no total known: the bar only counts)."""
+    task = bar.task_ids[0]
+
+    def show(phase: str, done: int, total: int | None) -> None:
+        bar.update(task, description=phase, completed=done, total=total)
+
+    return show
+
+
 def schema_option(fn: F) -> F:
     """``--config FILE``: the schema map (``[schema]``) of the production database; the reference one without it.
 

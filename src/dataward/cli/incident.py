@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from dataward.cli._common import COMMANDS, check_writable, progress, schema_option, write_output
+from dataward.cli._common import COMMANDS, check_writable, phase_hook, progress, schema_option, write_output
 from dataward.cli._engine import engine_from, engine_options
 from dataward.errors import DatawardError
 from dataward.schemamap import SchemaMap
@@ -214,10 +214,10 @@ def blast_radius_cmd(
         from dataward.spark.blast import compute_spark
 
         compute = partial(compute_spark, chosen.session(parse_target(source)))
-    with open_incident_db(db_url) as db:
+    with open_incident_db(db_url) as db, progress("reading the exposure", total=None) as bar:
         result = run_blast_radius(
             db, name, source, exposed=exposed, classification=classification, manifest=manifest, schema=schema,
-            compute=compute, categories=only,
+            compute=compute, categories=only, progress=phase_hook(bar),
         )
     if parquet_out:
         write_output(result.affected_parquet(), parquet_out)
@@ -486,10 +486,10 @@ def lookup_build(
     from dataward.incident.ops import build_lookup
     from dataward.incident.store import open_incident_db
 
-    with open_incident_db(db_url) as db, progress("writing range files", total=None) as bar:
+    with open_incident_db(db_url) as db, progress("reading the affected customers", total=None) as bar:
         summary = build_lookup(
             db, name, out, source, prefix_hex=prefix_hex, min_pad=min_pad, require_code=require_code, force=force,
-            progress=lambda done, files: bar.update(bar.task_ids[0], completed=done, total=files), schema=schema,
+            progress=phase_hook(bar), schema=schema,
         )  # fmt: skip
     click.echo(
         f"wrote {out}: {summary['files']} range files of {summary['lines_per_file']} lines for {summary['affected']} affected emails"

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from dataward.errors import DatawardError
 from dataward.incident.exposure import ALEXA, ExposedTable, Exposure
 from dataward.incident.obligations import Facts, Obligation, evaluate_obligations
+from dataward.incident.progress import Progress, counted, report
 from dataward.incident.store import Incident, parse_time
 from dataward.schemamap import Role, SchemaMap
 from dataward.tables.base import TableStore, open_tables, quote_ident
@@ -38,6 +39,7 @@ SCHEMA = "dataward.blast_radius/v1"
 BY = "blast radius"
 BATCH = 262144
 TS = pa.timestamp("us")
+AGGREGATING = "joining the exposed rows to the customers"  # the last phase: one DuckDB query
 
 
 @dataclass(frozen=True)
@@ -96,10 +98,16 @@ def _counts(values: pa.Array | pa.ChunkedArray) -> dict[str, int]:
 
 
 def compute(
-    incident: Incident, exposure: Exposure, source: str, schema: SchemaMap | None = None
+    incident: Incident,
+    exposure: Exposure,
+    source: str,
+    schema: SchemaMap | None = None,
+    *,
+    progress: Progress | None = None,
 ) -> BlastRadius:
     """The blast radius of an incident, from what the exposed store held and the production source, whose
-    tables and columns ``schema`` names (default: the reference device cloud's map)."""
+    tables and columns ``schema`` names (default: the reference device cloud's map). ``progress`` hears the
+    rows read of each production table, batch by batch, then the aggregation (:mod:`dataward.incident.progress`)."""
     schema = schema or SchemaMap.reference()
     schema.require("customer", "id", by=BY)
     window_end = parse_time(incident.window_to)
@@ -110,11 +118,12 @@ def compute(
         fields = sorted({c for t in exposure.tables for cats in t.categorised.values() for c in cats})
         parts = []
         for index, table in enumerate(exposure.tables):
-            sql = _table_part(con, prod, schema, table, fields, notes, f"r_{index}")
+            sql = _table_part(con, prod, schema, table, fields, notes, f"r_{index}", progress)
             if sql:
                 parts.append(sql)
-        _load_users(con, prod, schema)
+        _load_users(con, prod, schema, progress)
     end = window_end.astimezone(UTC).replace(tzinfo=None).isoformat()
+    report(progress, AGGREGATING)
     affected = _aggregate(con, parts, fields, end) if parts else empty_affected(fields)
     return with_obligations(incident, exposure, affected, fields, notes)
 
@@ -194,6 +203,7 @@ def _table_part(
     fields: list[str],
     notes: list[str],
     rel: str,
+    progress: Progress | None = None,
 ) -> str | None:
     """Register one exposed table's per-row flags in DuckDB; return the SELECT giving (user_id, flags...)."""
     resolved = resolve_table(
@@ -202,7 +212,7 @@ def _table_part(
     if resolved is None:
         return None
     exposed_cols, created = resolved.exposed, resolved.created
-    reader = _flag_batches(prod, table.name, resolved.row_id, resolved.link, created, exposed_cols, fields)
+    reader = _flag_batches(prod, table.name, resolved.row_id, resolved.link, created, exposed_cols, fields, progress)
     con.register(rel + "_src", reader)
     con.execute(f"CREATE TEMP TABLE {quote_ident(rel)} AS SELECT * FROM {quote_ident(rel + '_src')}")  # noqa: S608
     con.unregister(rel + "_src")
@@ -250,6 +260,7 @@ def _flag_batches(
     created: str | None,
     cols: dict[str, tuple[str, ...]],
     fields: list[str],
+    progress: Progress | None = None,
 ) -> pa.Table:
     """(row_id, user_link, created, one bool per field), batch by batch; the values themselves are dropped."""
     wanted = list(
@@ -266,7 +277,7 @@ def _flag_batches(
     )
 
     def batches() -> Iterator[pa.RecordBatch]:
-        for batch in prod.read_batches(table, wanted, batch_size=BATCH):
+        for batch in counted(prod.read_batches(table, wanted, batch_size=BATCH), progress, f"reading {table}"):
             n = batch.num_rows
             ids = batch.column(row_id) if row_id else pa.nulls(n, pa.int64())
             arrays: list[pa.Array] = [
@@ -353,7 +364,9 @@ def _devices(con: duckdb.DuckDBPyConnection, prod: TableStore, schema: SchemaMap
     return "dev_map"
 
 
-def _load_users(con: duckdb.DuckDBPyConnection, prod: TableStore, schema: SchemaMap) -> str:
+def _load_users(
+    con: duckdb.DuckDBPyConnection, prod: TableStore, schema: SchemaMap, progress: Progress | None = None
+) -> str:
     """users_map(id, created, country, region): the customers, with when they joined and where they live."""
     table, user_id = schema.require("customer", "id", by=BY)
     created_at = schema.require("customer", "created_at", by=BY)[1]
@@ -377,7 +390,8 @@ def _load_users(con: duckdb.DuckDBPyConnection, prod: TableStore, schema: Schema
         )
 
     def batches() -> Iterator[pa.RecordBatch]:
-        for b in prod.read_batches(table, cols, batch_size=BATCH):
+        rows = prod.read_batches(table, cols, batch_size=BATCH)
+        for b in counted(rows, progress, f"reading the customers ({table})"):
             yield pa.RecordBatch.from_arrays(
                 [
                     pc.cast(b.column(user_id), pa.int64()),

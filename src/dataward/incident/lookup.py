@@ -31,7 +31,6 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -47,6 +46,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from dataward.errors import DatawardError
 from dataward.incident.codes import CODE_BYTES, normalise_code, normalise_email
+from dataward.incident.progress import Progress, report
 
 SITE_SCHEMA = "dataward.lookup/v2"
 MAX_PREFIX_HEX = 4  # at most 16^4 = 65,536 range files
@@ -55,6 +55,8 @@ MASK_BYTES = 3  # up to 24 kinds of data
 TAG_BYTES = 16
 BOX_BYTES = MASK_BYTES + TAG_BYTES
 MIN_PAD = 16
+SEALING = "sealing each affected customer's record"  # build_site's phases, for a progress hook
+WRITING = "writing range files"
 MIN_CAPACITY = 1024  # smaller incidents get the site of a 1,024-customer one
 CHUNK_FILES = 1 << 13  # range files built, then written, per step
 LOCATOR_INFO = b"dataward.lookup/v2 locator"
@@ -130,19 +132,20 @@ def build_site(
     min_pad: int = MIN_PAD,
     require_code: bool = False,
     force: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Write the site to ``out`` (built in a temp folder, then renamed: never half-written).
 
     ``emails``, ``masks`` (bit i: ``categories[i]`` was exposed) and ``user_ids`` are aligned, one per affected
     customer; ``secret`` is the incident's, from which each customer's verification code is derived.
-    ``require_code`` makes even membership need the code. ``progress(files written, files)`` is called as
-    range files land.
+    ``require_code`` makes even membership need the code. ``progress`` hears ``SEALING``, then
+    ``WRITING`` with the range files written and their number, as they land (:mod:`dataward.incident.progress`).
     """
     if len(categories) > MASK_BYTES * 8:
         raise DatawardError(f"at most {MASK_BYTES * 8} kinds of data fit the lookup mask, got {len(categories)}")
     target = _check_target(Path(out), force)
     shape = site_shape(len(emails), prefix_hex, min_pad)
+    report(progress, SEALING, 0, len(emails))
     people = _People.of(emails, np.asarray(masks, np.int64), np.asarray(user_ids, np.int64), secret)
     salt, records = _place(people, shape, require_code)
     try:
@@ -338,7 +341,7 @@ def _site_rows(records: _Records, start: int, stop: int, lines: int) -> npt.NDAr
 
 
 def _write_ranges(
-    folder: Path, records: _Records, shape: SiteShape, progress: Callable[[int, int], None] | None
+    folder: Path, records: _Records, shape: SiteShape, progress: Progress | None
 ) -> None:
     """Every range file, ``CHUNK_FILES`` at a time (at most 65,536 files: no writer process needed)."""
     files = 16**shape.prefix_hex
@@ -355,8 +358,7 @@ def _write_ranges(
                     os.write(fd, data[i * size : (i + 1) * size])
                 finally:
                     os.close(fd)
-            if progress is not None:
-                progress(stop, files)
+            report(progress, WRITING, stop, files)
     finally:
         os.close(folder_fd)
 

@@ -19,12 +19,14 @@ import pyarrow.parquet as pq
 
 from dataward.errors import DatawardError
 from dataward.incident import blast_radius, exposure
+from dataward.incident.progress import Progress, counted, report
 from dataward.incident.store import Incident, IncidentDB, iso, now_iso, parse_time
 from dataward.schemamap import SchemaMap
 from dataward.targets import parse_target
 
 AFFECTED = "affected.parquet"
 REPORT = "blast_radius.json"
+KEEPING = "keeping the blast radius with the incident"  # run_blast_radius's last phase
 
 
 @dataclass(frozen=True)
@@ -173,8 +175,12 @@ def run_blast_radius(
     compute: Callable[..., blast_radius.BlastRadius] | None = None,
     categories: frozenset[str] | None = None,
     read_incident_store: bool = True,
+    progress: Progress | None = None,
 ) -> blast_radius.BlastRadius:
     """Compute the blast radius and keep it (JSON and affected Parquet) with the incident.
+
+    ``progress`` hears the rows read of each production table batch by batch, the aggregation, then
+    ``KEEPING`` (:mod:`dataward.incident.progress`; the engine's ``compute`` gets it as its ``progress``).
 
     ``read_incident_store``: as :func:`load_exposure`'s.
 
@@ -188,7 +194,9 @@ def run_blast_radius(
                           read_incident_store=read_incident_store)
     if categories is not None:
         found = found.only(categories)
-    result = (compute or blast_radius.compute)(incident, found, source, schema)
+    extra = {"progress": progress} if progress is not None else {}  # an engine without the hook still works
+    result = (compute or blast_radius.compute)(incident, found, source, schema, **extra)
+    report(progress, KEEPING)
     db.put_json(name, REPORT, result.to_json())
     db.put_artifact(name, AFFECTED, result.affected_parquet())
     target = parse_target(source)
@@ -227,6 +235,7 @@ def customer_contacts(
     schema: SchemaMap | None = None,
     *,
     by: str = "this command",
+    progress: Progress | None = None,
 ) -> pa.Table:
     """(id, columns...) of the given customers, read in batches from the production table playing the
     ``customer`` role; ``columns`` are that role's columns (``email``), and name the result's columns.
@@ -250,7 +259,7 @@ def customer_contacts(
                 f"{parse_target(source).display} has no customers table '{table}'",
                 tip="pass the production source, or --config a [schema] map naming its tables",
             )
-        for batch in prod.read_batches(table, wanted_cols):
+        for batch in counted(prod.read_batches(table, wanted_cols), progress, f"reading {table}"):
             keep = _members(pc.cast(batch.column(id_col), pa.int64()).to_numpy(zero_copy_only=False), wanted)
             if keep.any():
                 parts.append(pa.Table.from_batches([batch]).filter(pa.array(keep)))
@@ -287,10 +296,13 @@ def build_lookup(
     min_pad: int = 16,
     require_code: bool = False,
     force: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
     schema: SchemaMap | None = None,
 ) -> dict[str, Any]:
-    """Build the affected-lookup site of an incident from its blast radius and the production emails."""
+    """Build the affected-lookup site of an incident from its blast radius and the production emails.
+
+    ``progress`` hears the customers read batch by batch, the sealing of their records, and the range files
+    written (:mod:`dataward.incident.progress`)."""
     import pyarrow.compute as pc
 
     from dataward.incident import lookup
@@ -298,7 +310,8 @@ def build_lookup(
     incident = db.get(name)
     affected = affected_table(db, name)
     contacts = customer_contacts(
-        source_for(db, name, source), affected.column("user_id"), schema=schema, by="lookup build"
+        source_for(db, name, source), affected.column("user_id"), schema=schema, by="lookup build",
+        progress=progress,
     )
     contacts = contacts.rename_columns(["id", "_email"])
     joined = affected.join(contacts, keys="user_id", right_keys="id", join_type="inner").sort_by("user_id")

@@ -9,8 +9,10 @@ each step survives a restart; a job the store still shows ``running`` when a run
 process and is marked ``interrupted``. What a job did is durable in the library's own ledgers (the respond
 ledger, the notify ledger): a restart loses no progress.
 
-A job's work receives a *checkpoint* function to pass as the library's fault hook (``fault=``): the library
-calls it at named points, and at the safe ones (before a respond batch, before a notice's write-ahead: nothing
+A job's work receives its :class:`Hooks`: called as a function, it is the *checkpoint* to pass as the
+library's fault hook (``fault=``); ``hooks.progress`` is the library's progress hook (``progress=``, see
+:mod:`dataward.incident.progress`: the blast radius's and the lookup build's phases and counts), kept in the
+job's ``progress`` for the pages. The library calls the checkpoint at named points, and at the safe ones (before a respond batch, before a notice's write-ahead: nothing
 of that unit has happened yet) it ends the job with :class:`Cancelled` once the server is stopping. A restarted
 server's next run resumes from the ledgers; a job killed anywhere else is a crash the ledgers already survive
 (a notice whose fate is unknown is never sent twice). Each start, end, and at most one progress tick a second
@@ -43,7 +45,6 @@ SAFE_POINTS: Final = (":before_batch", ":before_write_ahead")  # the library's p
 TICK_S: Final = 1.0  # at most one progress notice a second per job
 
 Checkpoint = Callable[[str], None]
-Work = Callable[[Checkpoint], dict[str, Any]]
 
 
 class Running(DatawardError):
@@ -70,12 +71,13 @@ class Job:
     summary: str | None = None
     error: str | None = None
     tip: str | None = None
+    progress: dict[str, Any] | None = None  # while it runs: the library's last phase, done, total
 
     def sentence(self) -> str:
         """What the page shows: one line for the job's state."""
         by = f"started by {self.user}, job {self.id}"
         if self.state == RUNNING:
-            return f"running since {self.started_at} ({by})"
+            return f"running since {self.started_at} ({by}){progress_text(self.progress)}"
         if self.state == DONE:
             return f"done at {self.finished_at} ({by}): {self.summary or 'nothing to do'}"
         if self.state == CANCELLED:
@@ -94,7 +96,43 @@ class Job:
         return {"schema": JOB_SCHEMA, "id": self.id, "incident": self.incident, "step": self.step,
                 "user": self.user, "state": self.state, "started_at": self.started_at,
                 "finished_at": self.finished_at, "options": self.options, "result": self.result,
-                "summary": self.summary, "error": self.error, "tip": self.tip, "sentence": self.sentence()}
+                "summary": self.summary, "error": self.error, "tip": self.tip,
+                "progress": self.progress if self.state == RUNNING else None, "sentence": self.sentence()}
+
+
+def progress_text(progress: dict[str, Any] | None) -> str:
+    """``: reading users, 40,000 of 120,000`` (or without ``of``: no total known); nothing before any."""
+    if not progress:
+        return ""
+    done, total = progress.get("done") or 0, progress.get("total")
+    count = f", {done:,} of {total:,}" if total else (f", {done:,}" if done else "")
+    return f": {progress['phase']}{count}"
+
+
+class Hooks:
+    """What a job's work receives: the checkpoint (call it; the library's ``fault=``) and :meth:`progress`
+    (the library's ``progress=``). Each at most one ``on_change`` a second."""
+
+    def __init__(self, runner: JobRunner, job: Job) -> None:
+        self.runner, self.job = runner, job
+        self._ticked = time.monotonic()
+
+    def __call__(self, point: str) -> None:
+        if self.runner.stopping and point.endswith(SAFE_POINTS):
+            raise Cancelled(point)
+        self._tick()
+
+    def progress(self, phase: str, done: int, total: int | None) -> None:
+        self.job.progress = {"phase": phase, "done": int(done), "total": None if total is None else int(total)}
+        self._tick()
+
+    def _tick(self) -> None:
+        if time.monotonic() - self._ticked >= TICK_S:
+            self._ticked = time.monotonic()
+            self.runner.changed(self.job)
+
+
+Work = Callable[[Hooks], dict[str, Any]]
 
 
 class JobStore(Protocol):
@@ -149,22 +187,17 @@ class JobRunner:
                                       daemon=True)
             self._latest[(incident, step)] = job
             self._threads[job.id] = thread
-        self._changed(job)
+        self.changed(job)
         thread.start()
         return job
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
     def _run(self, job: Job, work: Work, describe: Callable[[dict[str, Any]], str] | None) -> None:
-        ticked = [time.monotonic()]
-
-        def checkpoint(point: str) -> None:
-            if self._stopping.is_set() and point.endswith(SAFE_POINTS):
-                raise Cancelled(point)
-            if time.monotonic() - ticked[0] >= TICK_S:
-                ticked[0] = time.monotonic()
-                self._changed(job)
-
         try:
-            result = work(checkpoint)
+            result = work(Hooks(self, job))
             self._end(job, DONE, result=result, summary=describe(result) if describe else None)
         except Cancelled:
             self._end(job, CANCELLED)
@@ -182,9 +215,9 @@ class JobRunner:
             self._threads.pop(job.id, None)
         if self.store is not None:
             self.store.save(job)
-        self._changed(job)
+        self.changed(job)
 
-    def _changed(self, job: Job) -> None:
+    def changed(self, job: Job) -> None:
         if self.on_change is not None:
             self.on_change(job)
 

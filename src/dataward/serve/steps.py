@@ -26,7 +26,7 @@ from dataward.incident import ops as incident_ops
 from dataward.incident.audit import AuditLog
 from dataward.serve import views
 from dataward.serve.accounts import User
-from dataward.serve.jobs import DONE, FAILED, Checkpoint, Job, Running, Work
+from dataward.serve.jobs import DONE, FAILED, Checkpoint, Hooks, Job, Running, Work
 from dataward.serve.views import Conflict, NotFound, Plane, record
 from dataward.targets import redact_url
 
@@ -104,9 +104,9 @@ def _blast_radius_job(plane: Plane, name: str, user: User, exposed: str | None,
     views.blast_radius_source(plane, name)  # 404 / 400 now, not in the job
     views.exposed_store(plane, name, exposed, policy)
 
-    def work(checkpoint: Checkpoint) -> dict[str, Any]:
+    def work(hooks: Hooks) -> dict[str, Any]:
         radius = views.compute_blast_radius(plane, name, user, exposed=exposed, classification=classification,
-                                            policy=policy)
+                                            policy=policy, progress=hooks.progress)
         return {"affected_customers": radius.get("affected_customers")}
 
     return _start(plane, name, "blast_radius", user, work, {})
@@ -125,7 +125,8 @@ def run_lookup(plane: Plane, name: str, user: User) -> dict[str, Any]:
 
 def _lookup_job(plane: Plane, name: str, user: User) -> Job:
     views.lookup_build_dir(plane, name)
-    return _start(plane, name, "lookup", user, lambda checkpoint: views.build_lookup_site(plane, name, user), {})
+    return _start(plane, name, "lookup", user,
+                  lambda hooks: views.build_lookup_site(plane, name, user, hooks.progress), {})
 
 
 def _finished(plane: Plane, job: Job) -> dict[str, Any]:

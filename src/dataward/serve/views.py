@@ -52,6 +52,7 @@ from sqlalchemy import Engine, and_, func, or_, select
 from dataward.errors import DatawardError
 from dataward.findings import Finding, Severity
 from dataward.incident import ops as incident_ops
+from dataward.incident.progress import Progress
 from dataward.incident.store import IncidentDB
 from dataward.report.base import FORMATS
 from dataward.report.model import Report, ScannedTarget
@@ -732,19 +733,22 @@ def blast_radius_document(plane: Plane, name: str) -> dict[str, Any]:
 
 
 def compute_blast_radius(plane: Plane, name: str, user: User, *, exposed: str | None = None,
-                         classification: dict[str, Any] | None = None, policy: Any = None) -> dict[str, Any]:
+                         classification: dict[str, Any] | None = None, policy: Any = None,
+                         progress: Progress | None = None) -> dict[str, Any]:
     """Compute (or recompute) the incident's blast radius from the production source serve was started with
     (``--source``), with the incident library (``dataward incident blast-radius``, whose ``--exposed`` and
     ``--classification`` are ``exposed`` and ``classification``, a report document rather than a file), and
     keep it with the incident. The exposed store read is one of ``policy``'s (:func:`exposed_store`). Audited
-    (URLs redacted); the answer is the ``dataward.blast_radius/v1`` document."""
+    (URLs redacted); the answer is the ``dataward.blast_radius/v1`` document. ``progress``: the library's hook
+    (a job's)."""
     from dataward.targets import redact_url
 
     source = blast_radius_source(plane, name)
     exposed = exposed_store(plane, name, exposed, policy)
     with _classification_file(classification) as path:
         result = incident_ops.run_blast_radius(plane.incidents, name, source, schema=plane.schema, exposed=exposed,
-                                               classification=path, read_incident_store=False)
+                                               classification=path, read_incident_store=False,
+                                               progress=progress)
     record(plane.engine, user, "incident.blast_radius", name,
            {"source": redact_url(source), "affected": result.affected_customers,
             "exposed": redact_url(exposed) if exposed else None, "classification": classification is not None})
@@ -828,12 +832,12 @@ def lookup_status(plane: Plane, name: str) -> dict[str, Any] | None:
         return None
 
 
-def build_lookup_site(plane: Plane, name: str, user: User) -> dict[str, Any]:
+def build_lookup_site(plane: Plane, name: str, user: User, progress: Progress | None = None) -> dict[str, Any]:
     """Build (or rebuild) the incident's "was I affected?" site into :func:`lookup_site_dir` with the incident
     library (``dataward incident lookup build``), from its blast radius and the production source it used.
     Audited; the answer holds the site's shape and counts, never an email."""
     out = lookup_build_dir(plane, name)
-    summary = incident_ops.build_lookup(plane.incidents, name, str(out), force=True)
+    summary = incident_ops.build_lookup(plane.incidents, name, str(out), force=True, progress=progress)
     record(plane.engine, user, "incident.lookup", name,
            {"files": summary["files"], "affected": summary["affected"]})
     status = lookup_status(plane, name) or {}

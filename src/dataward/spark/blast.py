@@ -27,17 +27,28 @@ from dataward.incident.blast_radius import (
     with_obligations,
 )
 from dataward.incident.exposure import ExposedTable, Exposure
+from dataward.incident.progress import Progress, report
 from dataward.incident.store import Incident, parse_time
 from dataward.schemamap import SchemaMap
 from dataward.spark.compile import col
 from dataward.spark.io import read_source
 from dataward.targets import parse_target
 
+SPARK_PHASE = "computing the blast radius with Spark"
+
 
 def compute_spark(
-    spark: SparkSession, incident: Incident, exposure: Exposure, source: str, schema: SchemaMap | None = None
+    spark: SparkSession,
+    incident: Incident,
+    exposure: Exposure,
+    source: str,
+    schema: SchemaMap | None = None,
+    *,
+    progress: Progress | None = None,
 ) -> BlastRadius:
-    """The blast radius of ``dataward.incident.blast_radius.compute``, computed by Spark."""
+    """The blast radius of ``dataward.incident.blast_radius.compute``, computed by Spark (``progress`` hears one
+    phase: Spark runs the whole plan at once)."""
+    report(progress, SPARK_PHASE)
     schema = schema or SchemaMap.reference()
     schema.require("customer", "id", by=BY)
     end = parse_time(incident.window_to).astimezone(UTC).replace(tzinfo=None).isoformat()

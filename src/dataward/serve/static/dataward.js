@@ -172,9 +172,8 @@
     ["blast_radius", "lookup"].forEach(function (step) {  // drawn by the server: the page reloads at their end
       var line = document.getElementById(step + "-job");
       var job = (doc.jobs || {})[step];
-      if (line && job && line.getAttribute("data-state") === "running" && job.state !== "running") {
-        window.location.reload();
-      }
+      if (!line || !job || line.getAttribute("data-state") !== "running") { return; }
+      if (job.state === "running") { line.textContent = job.sentence; } else { window.location.reload(); }
     });
   }
   function refresh() {
