@@ -104,6 +104,25 @@ def test_late_accounts_and_missing_rows_are_not_affected(prod, stores, tmp_path)
     assert len(affected) > 100
 
 
+def test_a_recomputation_that_fails_half_way_keeps_the_last_blast_radius_whole(prod, stores, tmp_path, monkeypatch):
+    """The report and the affected customers are kept together: a recomputation stopping between them (a
+    failure, a server stopped) never leaves one radius's numbers beside another's customers."""
+    from dataward.incident.blast_radius import BlastRadius
+
+    with open_incident_db(str(tmp_path / "inc.db")) as db:
+        ops.open_incident(db, "leak", stores["copy_half"], "2019-12-04", "2019-12-26")
+        ops.run_blast_radius(db, "leak", stores["duckdb"])
+        before = (db.json_artifact("leak", ops.REPORT), db.artifact("leak", ops.AFFECTED))
+
+        def broken(self: BlastRadius) -> bytes:
+            raise MemoryError("the affected customers could not be written")
+
+        monkeypatch.setattr(BlastRadius, "affected_parquet", broken)
+        with pytest.raises(MemoryError):
+            ops.run_blast_radius(db, "leak", stores["duckdb"], categories=frozenset({"email"}))
+        assert (db.json_artifact("leak", ops.REPORT), db.artifact("leak", ops.AFFECTED)) == before
+
+
 def test_classification_file_assumes_every_row(prod, stores, tmp_path):
     classification = {
         "schema": "dataward.classification/v1",

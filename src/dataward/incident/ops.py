@@ -197,8 +197,8 @@ def run_blast_radius(
     extra = {"progress": progress} if progress is not None else {}  # an engine without the hook still works
     result = (compute or blast_radius.compute)(incident, found, source, schema, **extra)
     report(progress, KEEPING)
-    db.put_json(name, REPORT, result.to_json())
-    db.put_artifact(name, AFFECTED, result.affected_parquet())
+    document = json.dumps(result.to_json(), sort_keys=True).encode()  # as put_json; both kept together, or neither
+    db.put_artifacts(name, {REPORT: document, AFFECTED: result.affected_parquet()})
     target = parse_target(source)
     db.set_source(name, source if target.password is None else None)
     return result

@@ -129,9 +129,14 @@ class IncidentDB:
 
     # artifacts -------------------------------------------------------------------------------------
     def put_artifact(self, incident: str, name: str, content: bytes) -> None:
+        self.put_artifacts(incident, {name: content})
+
+    def put_artifacts(self, incident: str, contents: dict[str, bytes]) -> None:
+        """Several artifacts in one transaction: all of them are kept, or none."""
         with self.engine.begin() as conn:
-            upsert(conn, artifacts, {"incident": incident, "name": name, "content": content,
-                                     "created_at": now_iso()}, keys=["incident", "name"])
+            for name, content in contents.items():
+                upsert(conn, artifacts, {"incident": incident, "name": name, "content": content,
+                                         "created_at": now_iso()}, keys=["incident", "name"])
 
     def artifact(self, incident: str, name: str) -> bytes | None:
         c = artifacts.c
