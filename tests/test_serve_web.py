@@ -503,6 +503,9 @@ def test_findings_pages_follow_the_cursor_of_next(client: TestClient, monkeypatc
     assert 'rel="next"' not in second and "page=1" in second  # the last page; back by page number
     bad = client.get("/findings?cursor=nonsense")
     assert bad.status_code == 400 and "not one this server gave" in bad.text
+    for state in ("open", "all"):  # a page number past what SQL's integers hold: a sentence, not a server error
+        far = client.get(f"/findings?state={state}&page={10**20}")
+        assert far.status_code == 400 and "past" in far.text, far.text
 
 
 def test_pages_never_show_a_raw_value(client: TestClient) -> None:

@@ -77,6 +77,7 @@ FINDING_STATES: Final = ("open", "fixed", "suppressed", "all")
 EXPORT_FORMATS: Final = {"json": "application/json", "sarif": "application/sarif+json",
                          "ocsf": "application/x-ndjson"}
 MAX_REASON: Final = 500
+MAX_OFFSET: Final = 10**9  # a findings page's offset (the API's bound; the pages' page numbers too)
 MAX_SUPPRESS_DAYS: Final = 3650
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -284,6 +285,8 @@ class FindingFilter:
             raise DatawardError(f"'{self.state}' is not a finding state", tip=f"states: {', '.join(FINDING_STATES)}")
         if (self.limit is not None and self.limit < 0) or self.offset < 0:
             raise DatawardError("limit and offset cannot be negative")
+        if self.offset > MAX_OFFSET or (self.limit is not None and self.limit > MAX_OFFSET):
+            raise DatawardError("that page is past the last one", tip="the first page has the total; or follow `next`")
         if self.cursor is not None and self.offset:
             raise DatawardError("give cursor or offset, not both", tip="cursor continues where the last page ended")
         self.severities()
