@@ -12,6 +12,7 @@ import email
 import email.policy
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -53,7 +54,7 @@ SMTP_PASSWORD = "smtp-Canary-9c41e"
 USERS = 200
 COPY = {"users": ["id", "email", "country"], "api_tokens": ["id", "user_id", "access_token"],
         "integrations": ["id", "user_id", "provider", "access_token"]}
-INCIDENTS = ("leak", "leak-mail", "leak-restart", "leak-crash", "leak-jobs")
+INCIDENTS = ("leak", "leak-mail", "leak-restart", "leak-crash", "leak-jobs", "leak-settle")
 
 
 class Inbox:
@@ -355,6 +356,72 @@ def test_blast_radius_and_lookup_jobs_show_the_library_s_progress(api: TestClien
     assert not any(e in json.dumps(seen) for e in world.emails["leak-mail"])
 
 
+def test_notify_settles_uncertain_notices_from_the_mail_log_or_resends_them(api: TestClient, world: World) -> None:
+    """`incident notify --reconcile-log` and `--resend-uncertain` as the notify request's `reconcile_log` (the
+    log's text) and `resend_uncertain`: audited with the option named; the incident document and page count
+    the uncertain notices; the log's text (which holds customers' addresses) is in no answer, record or audit."""
+    url, name = "/api/v1/incidents/leak-settle", "leak-settle"
+    start = world.inbox.recipients()  # other incidents notify the same customers
+    first = api.post(f"{url}/notify", headers=world.headers("responder"))
+    assert _job_done(api, world, name, "notify", first.json()["id"])["jobs"]["notify"]["state"] == "done"
+    with IncidentDB(world.location) as db:  # a crash after two write-aheads: the mail server took only `kept`
+        states = db.send_states(name)
+        kept, lost = sorted(states)[:2]
+        for user in (kept, lost):
+            db.set_send(name, user, "sending", states[user][1])
+    email_of = {str(m["Message-ID"]): str(m["To"]) for m in world.inbox.messages}
+    lost_email = email_of[states[lost][1]]
+    doc = _doc(api, world, name)
+    assert doc["notify_uncertain"] == 2 and doc["notify"]["sending"] == 2
+    page = TestClient(api.app, follow_redirects=False)  # type: ignore[arg-type]
+    form = page.get("/login").text
+    csrf = re.search(r'name="csrf" value="([^"]*)"', form).group(1)  # type: ignore[union-attr]
+    assert page.post("/login", data={"csrf": csrf, "name": "responder-user", "password": PASSWORD,
+                                     "next": "/"}).status_code == 303
+    html = page.get(f"/incidents/{name}").text
+    assert "<strong id=\"uncertain-count\">2</strong> notices are <code>uncertain</code>" in html
+    assert 'id="resend-uncertain"' in html and 'name="confirm" value="1" required' in html
+    csrf = re.search(r'name="csrf" value="([^"]*)"', html).group(1)  # type: ignore[union-attr]
+    unconfirmed = page.post(f"/incidents/{name}/notify", data={"csrf": csrf, "resend_uncertain": "1"})
+    assert unconfirmed.status_code == 400 and "Resend uncertain notices" in unconfirmed.text
+
+    plain = api.post(f"{url}/notify", headers=world.headers("responder"), json={})
+    result = _job_done(api, world, name, "notify", plain.json()["id"])["jobs"]["notify"]["result"]
+    assert (result["uncertain"], result["sent"], result["resent"]) == (2, 0, 0)  # left alone without an option
+    before = world.inbox.recipients()
+    log = (f"postfix/cleanup[7]: 4F1: message-id={states[kept][1]}\n"
+           f"postfix/smtp[9]: 4F1: to=<{email_of[states[kept][1]]}>, status=sent (250 2.0.0 Ok)\n")
+    assert api.post(f"{url}/notify", headers=world.headers("viewer"), json={"reconcile_log": log}).status_code == 403
+    nothing = api.post(f"{url}/notify", headers=world.headers("responder"), json={"reconcile_log": "no ids"})
+    assert nothing.status_code == 400 and "no Message-ID" in nothing.json()["detail"]
+    settled = api.post(f"{url}/notify", headers=world.headers("responder"), json={"reconcile_log": log})
+    assert settled.status_code == 202 and settled.json()["options"]["reconcile_log"] is True, settled.text
+    doc = _job_done(api, world, name, "notify", settled.json()["id"])
+    result = doc["jobs"]["notify"]["result"]
+    assert (result["reconciled"], result["resent"], result["uncertain"]) == (1, 1, 0), result
+    assert world.inbox.recipients() - before == Counter({lost_email: 1}) and doc["notify_uncertain"] == 0
+
+    with IncidentDB(world.location) as db:
+        db.set_send(name, lost, "uncertain", states[lost][1])
+    resend = api.post(f"{url}/notify", headers=world.headers("responder"), json={"resend_uncertain": True})
+    result = _job_done(api, world, name, "notify", resend.json()["id"])["jobs"]["notify"]["result"]
+    assert (result["resent"], result["uncertain"]) == (1, 0) and (world.inbox.recipients() - start)[lost_email] == 3
+    assert "uncertain-count" in page.get(f"/incidents/{name}").text  # drawn, hidden: none left
+    audit = api.get("/api/v1/audit", headers=world.headers("admin")).json()["entries"]
+    options = [(e["detail"]["resend_uncertain"], e["detail"]["reconcile_log"]) for e in audit
+               if e["action"] == "incident.notify" and e["subject"] == name]
+    assert options[:3] == [(True, False), (False, True), (False, False)], options
+    engine = open_state_db(world.location)
+    try:
+        with engine.begin() as conn:
+            kept_rows = str(conn.exec_driver_sql("SELECT * FROM cp_jobs").all())
+            kept_rows += str(conn.exec_driver_sql("SELECT * FROM cp_audit").all())
+    finally:
+        engine.dispose()
+    everything = kept_rows + json.dumps(audit) + json.dumps(_doc(api, world, name)) + html
+    assert "postfix" not in everything and not any(e in everything for e in world.emails[name])
+
+
 def test_unset_mail_server_and_missing_blast_radius_are_refused_with_a_tip(api: TestClient, world: World) -> None:
     plane = api.app.state.plane  # type: ignore[attr-defined]
     configured = plane.steps
@@ -528,6 +595,7 @@ def test_a_crash_in_the_middle_of_sending_sends_no_notice_twice(world: World) ->
     dead = seen["jobs"]["notify"]  # the record of the job the crash ended
     assert dead["state"] == "interrupted" and dead["user"] == "responder-user", dead
     assert "interrupted" in dead["sentence"] and "run it again" in dead["sentence"]
+    assert seen["notify_uncertain"] == 1  # the notice in flight: written ahead, its fate unknown
     total, got = len(world.emails["leak-crash"]), world.inbox.recipients() - before
     result = job["result"]
     assert (result["already_sent"], result["sent"], result["uncertain"]) == (4, total - 5, 1), result

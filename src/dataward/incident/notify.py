@@ -205,9 +205,18 @@ class SmtpSender:
 
 def reconcile_from_log(path: str | Path) -> Reconcile:
     """Message-IDs the mail system logged as accepted (e.g. grep of postfix's ``message-id=<…>`` lines)."""
-    text = Path(path).read_text(errors="replace")
-    seen = set(re.findall(r"<[^<>\s]+@[^<>\s]+>", text))
+    return reconcile_from_text(Path(path).read_text(errors="replace"))
+
+
+def reconcile_from_text(text: str) -> Reconcile:
+    """As :func:`reconcile_from_log`, from the log's text (``dataward serve``'s API takes it in its body)."""
+    seen = set(log_message_ids(text))
     return lambda mid: mid in seen
+
+
+def log_message_ids(text: str) -> list[str]:
+    """Every ``<…@…>`` of a mail log (Message-IDs; a recipient's address too, only ever compared, never kept)."""
+    return re.findall(r"<[^<>\s]+@[^<>\s]+>", text)
 
 
 def _steps_taken(incidents: IncidentDB, name: str) -> list[str]:

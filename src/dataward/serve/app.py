@@ -77,6 +77,12 @@ class NotifyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     limit: int | None = Field(default=None, ge=1, le=2**31,
                               description="Send at most this many this run (the next run continues).")
+    resend_uncertain: bool = Field(default=False, description="`incident notify --resend-uncertain`: send again "
+                                   "the notices whose fate a crash left unknown (same Message-ID).")
+    reconcile_log: str | None = Field(default=None, min_length=1, description=(
+        "`incident notify --reconcile-log`: the mail system's log (its text, or only its `message-id=<…>` lines): "
+        "an uncertain notice whose Message-ID it holds is settled as sent, any other sent again. Only compared, "
+        "never kept."))
 
 
 class BlastRadiusRequest(BaseModel):
@@ -316,7 +322,9 @@ def _routes(app: FastAPI) -> None:
                body: Annotated[NotifyRequest | None, Body()] = None) -> dict[str, Any]:
         """Send the incident's notices through `serve --smtp` in the background, as `dataward incident notify`
         (each customer once, whatever runs before or after); the answer is the started job."""
-        return steps.start_notify(plane, name, user, limit=body.limit if body else None)
+        given = body or NotifyRequest()
+        return steps.start_notify(plane, name, user, limit=given.limit, resend_uncertain=given.resend_uncertain,
+                                  reconcile_log=given.reconcile_log)
 
     @app.get(f"{API}/audit", dependencies=[Depends(require("admin"))])
     def audit(limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> dict[str, Any]:

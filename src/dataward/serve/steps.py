@@ -58,9 +58,12 @@ def start_respond(plane: Plane, name: str, user: User, *, dry_run: bool = False)
     return job.to_json()
 
 
-def start_notify(plane: Plane, name: str, user: User, *, limit: int | None = None) -> dict[str, Any]:
-    """Send the incident's notices through ``serve --smtp`` in the background (``limit``: at most that many)."""
-    from dataward.incident.notify import load_templates, send_notices
+def start_notify(plane: Plane, name: str, user: User, *, limit: int | None = None, resend_uncertain: bool = False,
+                 reconcile_log: str | None = None) -> dict[str, Any]:
+    """Send the incident's notices through ``serve --smtp`` in the background (``limit``: at most that many;
+    ``resend_uncertain`` and ``reconcile_log``, the mail log's text: `incident notify`'s recovery options for the
+    notices a crash left ``uncertain``). The log is only compared: neither the job nor the audit keeps it."""
+    from dataward.incident.notify import load_templates, log_message_ids, reconcile_from_text, send_notices
 
     _check_incident(plane, name)
     steps = plane.steps
@@ -71,15 +74,21 @@ def start_notify(plane: Plane, name: str, user: User, *, limit: int | None = Non
     load_templates(steps.template_dir)  # a folder that lost a template or gained a link: refused now
     _check_blast_radius(plane, name)
     smtp = steps.smtp
+    if reconcile_log is not None and not log_message_ids(reconcile_log):
+        raise DatawardError("the mail log holds no Message-ID (<…@…>) to settle the uncertain notices with",
+                            tip="send the mail system's log, or its message-id=<…> lines")
+    reconcile = reconcile_from_text(reconcile_log) if reconcile_log is not None else None
 
     def work(checkpoint: Checkpoint) -> dict[str, Any]:
         report = send_notices(plane.incidents, name, smtp, template_dir=steps.template_dir, sender=steps.sender,
                               company=steps.company, lookup_address=steps.lookup_address, source=plane.source,
-                              audit=audit_log(plane), fault=checkpoint, limit=limit, schema=plane.schema)
+                              audit=audit_log(plane), fault=checkpoint, limit=limit, schema=plane.schema,
+                              reconcile=reconcile, resend_uncertain=resend_uncertain)
         return report.to_json()
 
-    job = _start(plane, name, "notify", user, work, {"limit": limit})
-    record(plane.engine, user, "incident.notify", name, {"job": job.id, "limit": limit, "smtp": redact_url(smtp)})
+    options = {"limit": limit, "resend_uncertain": resend_uncertain, "reconcile_log": reconcile is not None}
+    job = _start(plane, name, "notify", user, work, options)
+    record(plane.engine, user, "incident.notify", name, {"job": job.id, **options, "smtp": redact_url(smtp)})
     return job.to_json()
 
 

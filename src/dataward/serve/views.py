@@ -61,7 +61,7 @@ from dataward.schemamap import SchemaMap
 from dataward.serve import accounts, pages_data
 from dataward.serve.accounts import User
 from dataward.serve.events import EventBus
-from dataward.serve.jobs import JobRunner
+from dataward.serve.jobs import RUNNING, Job, JobRunner
 from dataward.state.engine import is_sqlite, sqlite_path
 from dataward.state.schema import cp_audit, events, ledger, sends, stores, windows
 from dataward.watch.history import duration_text, history_document
@@ -666,7 +666,8 @@ def incidents_document(plane: Plane) -> dict[str, Any]:
 def incident_document(plane: Plane, name: str) -> dict[str, Any]:
     """One incident (``dataward.incident/v1``): its record, whether its blast radius is computed and how many it
     affects, the obligations with their deadlines (from the blast radius), the respond ledger's units per step
-    and state, the notify ledger's messages per state, and ``jobs``: the latest job of each step (respond,
+    and state, the notify ledger's messages per state (``notify_uncertain``: how many of them a crash left
+    uncertain, :func:`uncertain_notices`), and ``jobs``: the latest job of each step (respond,
     notify, blast_radius, lookup; ``dataward.job/v1``, see :mod:`dataward.serve.jobs`), recorded in the state
     database, so a restart keeps them."""
     db = plane.incidents
@@ -682,17 +683,27 @@ def incident_document(plane: Plane, name: str) -> dict[str, Any]:
     respond: dict[str, dict[str, int]] = {}
     for step, state, n in steps:
         respond.setdefault(step, {})[state] = int(n)
+    notify = {state: int(n) for state, n in sent}
+    jobs = plane.jobs.latest(name)
     return {
         "schema": INCIDENT_SCHEMA, **found.to_json(),
         "blast_radius": radius is not None,
         "affected_customers": radius.get("affected_customers") if isinstance(radius, dict) else None,
         "obligations": radius.get("obligations", []) if isinstance(radius, dict) else [],
         "respond": respond,
-        "notify": {state: int(n) for state, n in sent},
+        "notify": notify,
+        "notify_uncertain": uncertain_notices(notify, jobs.get("notify")),
         "audit_log": audit_log_status(plane, incident=name),
         "lookup": lookup_status(plane, name),
-        "jobs": {step: job.to_json() for step, job in sorted(plane.jobs.latest(name).items())},
+        "jobs": {step: job.to_json() for step, job in sorted(jobs.items())},
     }
+
+
+def uncertain_notices(notify: dict[str, int], job: Job | None) -> int:
+    """Notices whose fate is unknown: ``uncertain`` in the notify ledger, and ``sending`` while no notify job of
+    this server runs (a crash left them written ahead; the next run marks them uncertain)."""
+    sending = notify.get("sending", 0) if job is None or job.state != RUNNING else 0
+    return notify.get("uncertain", 0) + sending
 
 
 def open_incident(plane: Plane, name: str, user: User, *, store: str | None = None, window_from: str | None = None,

@@ -471,11 +471,15 @@ async def respond_form(request: Request, caller: Responder, name: str) -> Respon
 @router.post("/incidents/{name}/notify")
 async def notify_form(request: Request, caller: Responder, name: str) -> Response:
     """Start sending the notices as a background job (``steps.start_notify``, as the API), once the form's
-    box confirms it (a click sends mail to every affected customer)."""
-    if (await form_of(request)).get("confirm") != "1":
+    box confirms it (a click sends mail to every affected customer); ``resend_uncertain=1``: the uncertain ones
+    are sent again too (`incident notify --resend-uncertain`), confirmed by its own box."""
+    form = await form_of(request)
+    resend = form.get("resend_uncertain") == "1"
+    if form.get("confirm") != "1":
+        button = "Resend uncertain notices" if resend else "Send notices"
         return _incident(request, caller, name, status=400,
-                         error="Tick the box beside \"Send notices\" to confirm sending them.")
-    return await _incident_step(request, caller, name, steps.start_notify)
+                         error=f"Tick the box beside \"{button}\" to confirm sending them.")
+    return await _incident_step(request, caller, name, partial(steps.start_notify, resend_uncertain=resend))
 
 
 async def _incident_step(request: Request, caller: Caller, name: str,

@@ -164,6 +164,11 @@
   }
   function jobs(doc) {
     auditLog(doc.audit_log);
+    var uncertain = document.getElementById("notify-uncertain");
+    if (uncertain) {
+      uncertain.hidden = !doc.notify_uncertain;
+      document.getElementById("uncertain-count").textContent = (doc.notify_uncertain || 0).toLocaleString("en");
+    }
     ["respond", "notify"].forEach(function (step) {
       var line = document.getElementById(step + "-job");
       var job = (doc.jobs || {})[step];
@@ -198,6 +203,7 @@
       event.preventDefault();
       var body = form.getAttribute("data-job") === "respond"
         ? { dry_run: !!(event.submitter && event.submitter.value === "1") } : {};
+      if (form.querySelector("input[name=resend_uncertain]")) { body.resend_uncertain = true; }
       fetch(url + "/" + form.getAttribute("data-job"), {
         method: "POST", credentials: "same-origin", body: JSON.stringify(body),
         headers: { "Content-Type": "application/json", "X-CSRF-Token": token ? token.content : "" }
