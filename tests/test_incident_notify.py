@@ -192,6 +192,28 @@ def test_crashes_never_double_send_or_miss(incident, smtp, seed, connections):
     assert report.uncertain == 0
 
 
+@pytest.mark.parametrize("connections", [1, 3])
+def test_two_runs_at_once_send_each_notice_once(incident, smtp, connections):
+    """Two runs of one incident at the same time (`incident notify` in a shell while the control plane's job
+    runs, or two control planes on one state database): the write-ahead claims each notice, so a run that read
+    the ledger before the other sent never sends it again."""
+    inbox, url = smtp
+    others: list[object] = []
+
+    def fault(point: str) -> None:
+        if point == "notify:before_write_ahead" and not others:  # this run has read the ledger; another runs now
+            with open_incident_db(incident["db"]) as other:
+                others.append(send_notices(other, "leak", url))
+
+    with open_incident_db(incident["db"]) as db:
+        report = send_notices(db, "leak", url, fault=fault, connections=connections)
+    users, affected = incident["users"], incident["affected"]
+    counts = inbox.by_recipient()
+    assert set(counts) == {users[u]["email"] for u in affected}, "nobody missed"
+    assert set(counts.values()) == {1}, "nobody got two mails"
+    assert report.sent == 0 and others  # the other run sent every one
+
+
 def test_without_reconciliation_uncertain_sends_wait(incident, smtp, tmp_path):
     inbox, url = smtp
     state = {"n": 0}

@@ -319,3 +319,20 @@ def test_history_reads_an_old_watch_database(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["history", "--state", str(path), "--format", "json"])
     assert result.exit_code == 0, result.output
     assert '"finding": "f1"' in result.output
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_notice_is_claimed_by_one_run_only(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """`claim_sends` is a compare-and-set on both databases: a row claimed, or changed, since a run read it
+    stays the other run's."""
+    from dataward.incident import ops
+
+    location = str(tmp_path / "state.db") if backend == "sqlite" else request.getfixturevalue("pg_db")
+    with open_incident_db(location) as db:
+        ops.open_incident(db, "inc", "analytics-copy", "2019-12-04", "2019-12-26")
+        assert db.claim_sends("inc", "sending", [(1, "<m1@x>", None), (2, "<m2@x>", None)]) == {1, 2}
+        assert db.claim_sends("inc", "sending", [(1, "<m1@x>", None)]) == set()  # the other run's now
+        db.set_send("inc", 2, "failed", "<m2@x>")
+        assert db.claim_sends("inc", "sending", [(2, "<m2@x>", ("sending", "<m2@x>"))]) == set()  # read stale
+        assert db.claim_sends("inc", "sending", [(2, "<m2@x>", ("failed", "<m2@x>"))]) == {2}
+        assert db.send_states("inc") == {1: ("sending", "<m1@x>"), 2: ("sending", "<m2@x>")}

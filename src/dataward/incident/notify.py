@@ -380,11 +380,13 @@ def send_notices(
             if parallel is not None:
                 batch.append((user_id, mid, msg))
                 if len(batch) >= parallel.batch_size:
-                    _send_batch(incidents, name, parallel, batch, report, audit, fault)
+                    _send_batch(incidents, name, parallel, batch, report, audit, fault, states)
                     batch = []
                 continue
             _crash(fault, "before_write_ahead")
-            incidents.set_send(name, user_id, SENDING, mid)
+            if not incidents.claim_sends(name, SENDING, [(user_id, mid, state)]):
+                report.already_sent += 1  # another run claimed it after this one read the ledger
+                continue
             _crash(fault, "after_write_ahead")
             try:
                 mailer.send(msg)
@@ -396,7 +398,7 @@ def send_notices(
             _log(audit, "notify.sent", name, user_id, mid)
             report.sent += 1
         if parallel is not None and batch:
-            _send_batch(incidents, name, parallel, batch, report, audit, fault)
+            _send_batch(incidents, name, parallel, batch, report, audit, fault, states)
     finally:
         if smtp is None:
             mailer.close()
@@ -451,13 +453,16 @@ def _send_batch(
     report: NotifyReport,
     audit: AuditLog | None,
     fault: Fault | None,
+    states: dict[int, tuple[str, str]],
 ) -> None:
-    """Write-ahead for the whole batch, deliver it over the connections, then record each message's outcome.
+    """Write-ahead for the whole batch (each message only if its ledger row is still as ``states`` read it), deliver it over the connections, then record each message's outcome.
 
     A message the server certainly refused (``NotSent``) becomes ``failed``; one whose fate is unknown (the
     connection dropped twice, an unexpected error) stays ``sending`` for reconciliation, as in a crash."""
     _crash(fault, "before_write_ahead")
-    incidents.set_sends(name, [(user_id, SENDING, mid) for user_id, mid, _ in batch])
+    claimed = incidents.claim_sends(name, SENDING, [(user_id, mid, states.get(user_id)) for user_id, mid, _ in batch])
+    report.already_sent += len(batch) - len(claimed)  # another run claimed those after this one read the ledger
+    batch = [item for item in batch if item[0] in claimed]
     _crash(fault, "after_write_ahead")
     outcomes = list(parallel.pool.map(parallel.deliver, [msg for _, _, msg in batch]))
     accepted = [(user_id, mid) for (user_id, mid, _), error in zip(batch, outcomes, strict=True) if error is None]

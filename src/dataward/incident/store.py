@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from dataward.errors import DatawardError
 from dataward.state import display, open_state_db, upsert
@@ -192,6 +193,27 @@ class IncidentDB:
                  for u, s, m in rows]
         with self.engine.begin() as conn:
             upsert(conn, sends, batch, keys=["incident", "user_id"])
+
+    def claim_sends(self, incident: str, state: str,
+                    rows: Iterable[tuple[int, str, tuple[str, str] | None]]) -> set[int]:
+        """Write-ahead that another run cannot overtake: each (user id, message id, its (state, message id) as
+        this run read it, or None) becomes ``state`` only if its row is still as read; a row another run
+        claimed or sent meanwhile is left alone. The user ids claimed (one transaction)."""
+        stamp, claimed = now_iso(), set()
+        c = sends.c
+        with self.engine.begin() as conn:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            for user_id, message_id, seen in rows:
+                values = {"state": state, "message_id": message_id, "updated_at": stamp}
+                if seen is None:
+                    statement: Any = dialect.insert(sends).values(incident=incident, user_id=int(user_id), **values) \
+                        .on_conflict_do_nothing(index_elements=["incident", "user_id"])
+                else:
+                    statement = update(sends).where(c.incident == incident, c.user_id == int(user_id),
+                                                    c.state == seen[0], c.message_id == seen[1]).values(**values)
+                if conn.execute(statement.returning(c.user_id)).first() is not None:  # rowcount varies by driver
+                    claimed.add(int(user_id))
+        return claimed
 
 
 # Built once: the ledgers are read and written per batch or per customer, where building a statement costs
