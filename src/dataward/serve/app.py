@@ -155,6 +155,7 @@ class SecurityHeaders:
 _LOWER_HEADERS = {k.lower() for k in SECURITY_HEADERS}
 MAX_BODY = 16 * 1024 * 1024  # a request body past this is refused (a classification document is far smaller)
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_TOO_LARGE_TIP = "at most 16 MiB (a mail log: only its message-id= lines)"
 
 
 class BodyLimit:
@@ -177,7 +178,8 @@ class BodyLimit:
             return
         length = headers.get(b"content-length", b"0")
         if not length.isdigit() or int(length) > MAX_BODY:
-            await JSONResponse({"detail": "the request body is too large"}, 413)(scope, receive, send)
+            await JSONResponse({"detail": "the request body is too large", "tip": _TOO_LARGE_TIP},
+                               413)(scope, receive, send)
             return
         received = 0
 
@@ -186,7 +188,7 @@ class BodyLimit:
             message = await receive()
             received += len(message.get("body", b""))
             if received > MAX_BODY:  # the exception middleware answers it (413) like any HTTPException
-                raise HTTPException(413, "the request body is too large")
+                raise HTTPException(413, f"the request body is too large; {_TOO_LARGE_TIP}")
             return message
 
         await self.app(scope, limited, send)
