@@ -570,8 +570,10 @@ url = "{production['copy']}"
                 refused = post("probe-files", {"exposed": url}, background)
                 assert refused.status_code == 400, (url, refused.text)
                 assert "--config" in refused.json()["detail"] and canary not in refused.text
-        by_default = post("probe-url")  # an incident opened on a URL: not read either
-        assert by_default.status_code == 400 and canary not in by_default.text, by_default.text
+        for background in (False, True):  # an incident opened on a URL: not read either (400 before any job)
+            by_default = post("probe-url", None, background)
+            assert by_default.status_code == 400 and canary not in by_default.text, by_default.text
+            assert "not a store of serve's --config" in by_default.json()["detail"]
         for bad in ({"objects": [1]}, {"objects": [{}]}, {"findings": "x"}, {"findings": [1]},
                     {"objects": [{"object": "users", "columns": "ab"}]}):
             malformed = post("probe-files", {"classification": bad})

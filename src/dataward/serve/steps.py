@@ -111,7 +111,7 @@ def run_blast_radius(plane: Plane, name: str, user: User, *, exposed: str | None
 def _blast_radius_job(plane: Plane, name: str, user: User, exposed: str | None,
                       classification: dict[str, Any] | None, policy: Any) -> Job:
     views.blast_radius_source(plane, name)  # 404 / 400 now, not in the job
-    views.exposed_store(plane, name, exposed, policy)
+    views.exposed_store(plane, name, exposed, policy, has_classification=classification is not None)  # 400 now
 
     def work(hooks: Hooks) -> dict[str, Any]:
         radius = views.compute_blast_radius(plane, name, user, exposed=exposed, classification=classification,

@@ -758,7 +758,7 @@ def compute_blast_radius(plane: Plane, name: str, user: User, *, exposed: str | 
     from dataward.targets import redact_url
 
     source = blast_radius_source(plane, name)
-    exposed = exposed_store(plane, name, exposed, policy)
+    exposed = exposed_store(plane, name, exposed, policy, has_classification=classification is not None)
     with _classification_file(classification) as path:
         result = incident_ops.run_blast_radius(plane.incidents, name, source, schema=plane.schema, exposed=exposed,
                                                classification=path, read_incident_store=False,
@@ -769,11 +769,13 @@ def compute_blast_radius(plane: Plane, name: str, user: User, *, exposed: str | 
     return blast_radius_document(plane, name)
 
 
-def exposed_store(plane: Plane, name: str, exposed: str | None, policy: Any) -> str | None:
+def exposed_store(plane: Plane, name: str, exposed: str | None, policy: Any, *,
+                  has_classification: bool = True) -> str | None:
     """The URL of the exposed store a blast radius may read: ``exposed``, else the incident's store, when it is a
     store of serve's --config (``policy``), by its name, its URL or its redacted URL. A responder cannot make the
     server read any other file, database or host (no local file read, no request forgery): an ``exposed`` that
-    is not configured is refused; an incident's store that is not is left unread (a classification tells)."""
+    is not configured is refused; an incident's store that is not is left unread (a classification tells;
+    without ``has_classification`` that is one sentence saying what to send)."""
     from dataward.targets import redact_url
 
     configured = {t.name or t.url: t.url for t in policy.targets()} if policy is not None else {}
@@ -782,6 +784,11 @@ def exposed_store(plane: Plane, name: str, exposed: str | None, policy: Any) -> 
     for store, url in configured.items():
         if wanted in (store, url, redact_url(url)):
             return url
+    if exposed is None and incident is not None and not has_classification:
+        raise DatawardError(f"cannot tell what the exposed store '{incident.store}' held: it is not a store of "
+                            "serve's --config, and the control plane reads no other",
+                            tip="send exposed (the name of one of its stores) or classification (`dataward classify "
+                                "URL --format json`'s output) in the body of POST /api/v1/incidents/NAME/blast-radius")
     if exposed is not None:
         raise DatawardError("exposed is not a store of serve's --config: the control plane reads no other file, "
                             "database or host", tip=f"name one of its stores ({', '.join(sorted(configured)[:20])})"
