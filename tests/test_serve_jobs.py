@@ -287,6 +287,12 @@ def test_no_customer_value_or_smtp_password_in_any_answer(api: TestClient, world
                for p in paths for n in INCIDENTS if "{" not in p.replace("{name}", n)]
     assert len(answers) >= 10
     emails = set().union(*world.emails.values())
+    engine = open_state_db(world.location)
+    try:
+        with engine.begin() as conn:  # the jobs' records, as a restart reads them back
+            answers.append(str(conn.exec_driver_sql("SELECT * FROM cp_jobs").all()))
+    finally:
+        engine.dispose()
     for text in answers:
         assert SMTP_PASSWORD not in text and not any(e in text for e in emails)
 
