@@ -301,6 +301,58 @@ def test_crashes_at_random_points_never_repeat_a_side_effect(world, seed):
     assert verify_log(world["tmp"] / "a.jsonl", AuditLog(world["tmp"] / "a.jsonl").public_key).ok
 
 
+def test_two_runs_at_once_apply_each_batch_once(world):
+    """Two runs of one playbook at the same time on one incident database (`incident respond` in a shell while
+    the control plane's job runs, or two control planes on one state database): each batch is claimed before
+    its side effects, so a run that read the ledger before the other applied a batch never applies it again."""
+    others: list[list] = []
+
+    def fault(point: str) -> None:
+        if point == "revoke_tokens:before_batch" and not others:  # this run has read the ledger; another runs now
+            with open_incident_db(world["db"]) as other:
+                others.append(run_playbook(other, "leak", load_playbook(world["playbook"]), audit=audit))
+
+    audit = AuditLog(world["tmp"] / "audit.jsonl")
+    with open_incident_db(world["db"]) as db:
+        reports = run_playbook(db, "leak", load_playbook(world["playbook"]), fault=fault, audit=audit)
+    (other,) = others
+    batches = Counter(
+        (e["step"], e["batch"]) for e in map(json.loads, (world["tmp"] / "audit.jsonl").read_text().splitlines())
+        if e.get("action", "").startswith("respond.") and "batch" in e
+    )
+    assert batches and set(batches.values()) == {1}, "each batch applied once"
+    first = reports[0]
+    assert first.done_now == 0 and "tokens" not in first.outcome.counts, "this run applied none again"
+    assert all(r.done_now == r.batches and r.other_run == 0 for r in other), "the other run did every batch"
+    assert first.other_run == first.batches, "reported as another run's"
+    expected = _devices_of(world["prod"], world["affected"])
+    received = world["devices"].received
+    wait_until(lambda: len(received) >= len(expected), 10, "every device's command")
+    world["devices"].flush()
+    assert {int(t.split("/")[-2]) for t in received} == expected
+    assert all(len(v) == 1 for v in received.values()), "no device command sent twice"
+
+
+def test_a_claim_of_a_killed_run_is_taken_over_and_a_live_ones_left(world):
+    """A run killed outright (no error handler ran) leaves its batch `claimed`: the next run takes it over once
+    that process is gone from this host; a claim of a process still running stays its own."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    book = load_playbook(world["playbook"])
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # its pid now names no process
+    with open_incident_db(world["db"]) as db:
+        steps = [r.key for r in run_playbook(db, "leak", book, dry_run=True)]
+        assert db.claim_unit("leak", steps[0], "b000000", f"{socket.gethostname()}:{child.pid}:x", None)
+        assert db.claim_unit("leak", steps[1], "b000000", f"{socket.gethostname()}:{os.getpid()}:live", None)
+        reports = run_playbook(db, "leak", book)
+    assert reports[0].done_now == reports[0].batches and reports[0].other_run == 0
+    assert reports[1].done_now == reports[1].batches - 1 and reports[1].other_run == 1
+
+
 def test_unknown_action_is_a_config_error(tmp_path: Path):
     book = tmp_path / "p.toml"
     book.write_text('[[step]]\naction = "revoke_token"\n')

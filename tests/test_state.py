@@ -336,3 +336,24 @@ def test_a_notice_is_claimed_by_one_run_only(backend: str, tmp_path: Path, reque
         assert db.claim_sends("inc", "sending", [(2, "<m2@x>", ("sending", "<m2@x>"))]) == set()  # read stale
         assert db.claim_sends("inc", "sending", [(2, "<m2@x>", ("failed", "<m2@x>"))]) == {2}
         assert db.send_states("inc") == {1: ("sending", "<m1@x>"), 2: ("sending", "<m2@x>")}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_respond_batch_is_claimed_by_one_run_only(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """`claim_unit` is a compare-and-set on both databases: a batch claimed or done since a run read the ledger
+    stays the other run's; a claim dropped by its run (stopped by an error) can be claimed again."""
+    from dataward.incident import ops
+
+    location = str(tmp_path / "state.db") if backend == "sqlite" else request.getfixturevalue("pg_db")
+    with open_incident_db(location) as db:
+        ops.open_incident(db, "inc", "analytics-copy", "2019-12-04", "2019-12-26")
+        assert db.claim_unit("inc", "s1", "b0", "run-a", None)
+        assert not db.claim_unit("inc", "s1", "b0", "run-b", None)  # run b read the ledger before a claimed
+        db.set_ledger("inc", "s1", ["b0"], "done")
+        assert not db.claim_unit("inc", "s1", "b0", "run-b", ("claimed", "run-a"))  # read stale: a finished it
+        assert db.claim_unit("inc", "s1", "b1", "run-a", None)
+        db.release_unit("inc", "s1", "b1", "run-b")  # not b's to drop
+        assert db.ledger_rows("inc", "s1") == {"b0": ("done", None), "b1": ("claimed", "run-a")}
+        db.release_unit("inc", "s1", "b1", "run-a")
+        assert db.claim_unit("inc", "s1", "b1", "run-b", None)
+        assert db.ledger_rows("inc", "s1")["b1"] == ("claimed", "run-b")

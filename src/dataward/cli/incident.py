@@ -293,6 +293,8 @@ def _print_respond_table(reports: list[StepReport], dry_run: bool) -> None:
         line = f"{r.key}: {verb} {counts}" if counts else f"{r.key}: nothing {'to' if dry_run else 'left to'} change"
         if not dry_run:
             line += f" ({r.done_now} batches now, {r.already_done} done before)"
+            if r.other_run:
+                line += f"; {r.other_run} batches claimed by another run at the same time"
         elif r.outcome.samples:
             line += f"; e.g. {', '.join(r.outcome.samples[:3])}"
         click.echo(line)

@@ -3,7 +3,10 @@
 Each step's customers (the affected ones, or everyone with ``scope = "all"``) are cut into batches of sorted
 ids. A batch is recorded ``done`` in the incident database's ledger right after it took effect; a re-run
 skips done batches and repeats at most the one batch that was in flight, which every action makes harmless
-(see dataward.incident.actions.base). Every batch and step is appended to the audit log.
+(see dataward.incident.actions.base). Before its side effects a batch is claimed in the ledger (a
+compare-and-set, ``claimed`` with the run's id), so two runs at once never both apply it: the one that loses
+skips it and counts it in ``other_run``. A run stopped by an error drops its claim; one of a process that is
+gone from this host is taken over. Every batch and step is appended to the audit log.
 
 Playbook (TOML)::
 
@@ -19,7 +22,10 @@ Playbook (TOML)::
 
 from __future__ import annotations
 
+import os
+import socket
 import tomllib
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +34,7 @@ from typing import Any
 from dataward.config_values import resolve_value
 from dataward.errors import ConfigError
 from dataward.incident.actions.base import (
+    Action,
     BatchOutcome,
     Fault,
     StepContext,
@@ -38,7 +45,7 @@ from dataward.incident.actions.base import (
 from dataward.incident.audit import AuditLog
 from dataward.incident.db import SqlDb, connect
 from dataward.incident.ops import affected_table, source_for
-from dataward.incident.store import IncidentDB
+from dataward.incident.store import CLAIMED, IncidentDB
 from dataward.schemamap import SchemaMap
 from dataward.tables.base import quote_ident
 
@@ -61,6 +68,7 @@ class StepReport:
     batches: int
     already_done: int
     done_now: int = 0
+    other_run: int = 0  # batches another run at the same time claimed: done by it, or still in flight there
     outcome: BatchOutcome = field(default_factory=BatchOutcome)
 
     def to_json(self) -> dict[str, Any]:
@@ -72,6 +80,7 @@ class StepReport:
             "done_now": self.done_now,
             "counts": self.outcome.counts,
             "samples": self.outcome.samples,
+            **({"other_run": self.other_run} if self.other_run else {}),
             **({"unconfirmed": self.outcome.unconfirmed} if self.outcome.unconfirmed else {}),
         }
 
@@ -164,8 +173,9 @@ def run_playbook(
             _check_step(ctx)
         if audit and not dry_run:
             audit.append("respond.start", incident=name, customers=len(users), scope=playbook.scope)
+        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         for ctx in contexts:
-            reports.append(_run_step(ctx, batches, dry_run))
+            reports.append(_run_step(ctx, batches, dry_run, owner))
         if audit and not dry_run:
             audit.append("respond.end", incident=name, steps=[r.to_json() for r in reports])
     finally:
@@ -183,10 +193,10 @@ def _check_step(ctx: StepContext) -> None:
         action.close()
 
 
-def _run_step(ctx: StepContext, batches: list[tuple[str, Sequence[int]]], dry_run: bool) -> StepReport:
+def _run_step(ctx: StepContext, batches: list[tuple[str, Sequence[int]]], dry_run: bool, owner: str) -> StepReport:
     action = action_for(str(ctx.config["action"]))(ctx)
-    states = ctx.incidents.ledger_states(ctx.incident.name, ctx.step_key)
-    pending = [(u, ids) for u, ids in batches if states.get(u) != DONE]
+    rows = ctx.incidents.ledger_rows(ctx.incident.name, ctx.step_key)
+    pending = [(u, ids) for u, ids in batches if rows.get(u, ("", None))[0] != DONE]
     report = StepReport(ctx.step_key, action.name, len(batches), len(batches) - len(pending))
     try:
         for unit, ids in pending:
@@ -194,17 +204,10 @@ def _run_step(ctx: StepContext, batches: list[tuple[str, Sequence[int]]], dry_ru
                 report.outcome.add(action.preview(ids))
                 continue
             ctx.crash_point("before_batch")
-            outcome = action.apply(unit, ids)
-            ctx.crash_point("after_apply")
-            ctx.incidents.set_ledger(ctx.incident.name, ctx.step_key, [unit], DONE)
-            ctx.log(
-                f"respond.{action.name}",
-                batch=unit,
-                customers=len(ids),
-                ids=ids_digest(ids),
-                **outcome.counts,
-            )
-            report.outcome.add(outcome)
+            if not _claim(ctx, unit, rows.get(unit), owner):
+                report.other_run += 1
+                continue
+            report.outcome.add(_apply_batch(ctx, action, unit, ids, owner))
             report.done_now += 1
         if not dry_run:
             final = action.finish()
@@ -214,3 +217,38 @@ def _run_step(ctx: StepContext, batches: list[tuple[str, Sequence[int]]], dry_ru
     finally:
         action.close()
     return report
+
+
+def _claim(ctx: StepContext, unit: str, seen: tuple[str, str | None] | None, owner: str) -> bool:
+    """Claim a batch as this run read it; False when another run holds it (or claimed it since the read)."""
+    if seen is not None and seen[0] == CLAIMED and not _abandoned(seen[1]):
+        return False
+    return ctx.incidents.claim_unit(ctx.incident.name, ctx.step_key, unit, owner, seen)
+
+
+def _abandoned(owner: str | None) -> bool:
+    """A claim whose run was a process on this host that no longer exists (killed, the machine restarted)."""
+    host, _, rest = (owner or "").partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _apply_batch(ctx: StepContext, action: Action, unit: str, ids: Sequence[int], owner: str) -> BatchOutcome:
+    """Apply a claimed batch and record it done; a run stopped by an error first drops its claim."""
+    try:
+        outcome = action.apply(unit, ids)
+        ctx.crash_point("after_apply")
+    except BaseException:
+        ctx.incidents.release_unit(ctx.incident.name, ctx.step_key, unit, owner)
+        raise
+    ctx.incidents.set_ledger(ctx.incident.name, ctx.step_key, [unit], DONE)
+    ctx.log(f"respond.{action.name}", batch=unit, customers=len(ids), ids=ids_digest(ids), **outcome.counts)
+    return outcome

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dataward.errors import DatawardError
@@ -157,6 +157,12 @@ class IncidentDB:
         with self.engine.begin() as conn:
             return {unit: state for unit, state, _ in conn.execute(_LEDGER, {"incident": incident, "step": step})}
 
+    def ledger_rows(self, incident: str, step: str) -> dict[str, tuple[str, str | None]]:
+        """Each unit's (state, detail), read at once."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(_LEDGER, {"incident": incident, "step": step})
+            return {unit: (state, detail) for unit, state, detail in rows}
+
     def ledger_detail(self, incident: str, step: str) -> dict[str, str | None]:
         with self.engine.begin() as conn:
             return {unit: detail for unit, _, detail in conn.execute(_LEDGER, {"incident": incident, "step": step})}
@@ -177,6 +183,29 @@ class IncidentDB:
                 for u in units]
         with self.engine.begin() as conn:
             upsert(conn, ledger, rows, keys=["incident", "step", "unit"])
+
+    def claim_unit(self, incident: str, step: str, unit: str, owner: str, seen: tuple[str, str | None] | None) -> bool:
+        """Compare-and-set before a unit's side effects: the unit becomes ``claimed`` by ``owner`` only if its
+        row is still as this run read it (``seen``: its (state, detail), or None when it had none). False when
+        another run claimed or finished it meanwhile (one statement: two runs at once cannot both win)."""
+        c = ledger.c
+        values = {"state": CLAIMED, "detail": owner, "updated_at": now_iso()}
+        with self.engine.begin() as conn:
+            dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+            if seen is None:
+                statement: Any = dialect.insert(ledger).values(incident=incident, step=step, unit=unit, **values) \
+                    .on_conflict_do_nothing(index_elements=["incident", "step", "unit"])
+            else:
+                statement = update(ledger).where(c.incident == incident, c.step == step, c.unit == unit,
+                                                 c.state == seen[0], _same(c.detail, seen[1])).values(**values)
+            return conn.execute(statement.returning(c.unit)).first() is not None  # rowcount varies by driver
+
+    def release_unit(self, incident: str, step: str, unit: str, owner: str) -> None:
+        """Drop ``owner``'s claim on a unit it did not finish (a run stopped by an error): the next run does it."""
+        c = ledger.c
+        with self.engine.begin() as conn:
+            conn.execute(delete(ledger).where(c.incident == incident, c.step == step, c.unit == unit,
+                                              c.state == CLAIMED, c.detail == owner))
 
     # send ledger -----------------------------------------------------------------------------------
     def send_states(self, incident: str) -> dict[int, tuple[str, str]]:
@@ -214,6 +243,13 @@ class IncidentDB:
                 if conn.execute(statement.returning(c.user_id)).first() is not None:  # rowcount varies by driver
                     claimed.add(int(user_id))
         return claimed
+
+
+CLAIMED = "claimed"  # a respond unit in flight; its detail is the owning run's id
+
+
+def _same(column: Any, value: str | None) -> ColumnElement[bool]:
+    return column.is_(None) if value is None else column == value
 
 
 # Built once: the ledgers are read and written per batch or per customer, where building a statement costs
