@@ -638,6 +638,36 @@ def test_the_state_database_keeps_each_job_and_a_dead_process_s_job_is_interrupt
         engine.dispose()
 
 
+def test_stop_returns_only_once_each_job_s_end_is_saved(tmp_path: Path) -> None:
+    """Shutdown waits for a job's record, not only for its work: stop() returned while the end was being saved,
+    so a serve stopped then could leave a finished job to be marked interrupted at the next start."""
+    engine = open_state_db(str(tmp_path / "state.db"))
+    saving, release = threading.Event(), threading.Event()
+
+    class SlowStore(StateJobStore):
+        def save(self, job: Job) -> None:
+            saving.set()
+            assert release.wait(30)
+            super().save(job)
+
+    try:
+        store = SlowStore(engine)
+        runner = JobRunner(store=store)
+        runner.start("x", "respond", "rita", lambda checkpoint: {})
+        assert saving.wait(30)
+        stopper = threading.Thread(target=runner.stop, args=(30,))
+        stopper.start()
+        stopper.join(0.2)
+        still_waiting = stopper.is_alive()
+        release.set()
+        stopper.join(30)
+        assert still_waiting, "stop() returned before the job's end was saved"
+        assert JobRunner(store=StateJobStore(engine)).latest("x")["respond"].state == "done"
+    finally:
+        release.set()
+        engine.dispose()
+
+
 def _fail() -> dict[str, Any]:
     raise DatawardError("no mail server answered", tip="check it")
 

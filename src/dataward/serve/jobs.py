@@ -206,13 +206,15 @@ class JobRunner:
         except Exception as exc:  # never its text: a driver's message may quote a value
             self._end(job, FAILED, error=f"the job stopped on an unexpected {type(exc).__name__}",
                       tip="the server's log has no more; run it again (it resumes from its ledger)")
+        finally:  # only now, with its end recorded: stop() and wait() return when the record is saved
+            with self._lock:
+                self._threads.pop(job.id, None)
 
     def _end(self, job: Job, state: str, **fields: Any) -> None:
         with self._lock:
             for key, value in fields.items():
                 setattr(job, key, value)
             job.state, job.finished_at = state, _now()
-            self._threads.pop(job.id, None)
         if self.store is not None:
             self.store.save(job)
         self.changed(job)
