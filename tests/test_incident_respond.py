@@ -301,14 +301,15 @@ def test_crashes_at_random_points_never_repeat_a_side_effect(world, seed):
     assert verify_log(world["tmp"] / "a.jsonl", AuditLog(world["tmp"] / "a.jsonl").public_key).ok
 
 
-def test_two_runs_at_once_apply_each_batch_once(world):
+@pytest.mark.parametrize("overlap", ["revoke_tokens", "device_command"])
+def test_two_runs_at_once_apply_each_batch_once(world, overlap):
     """Two runs of one playbook at the same time on one incident database (`incident respond` in a shell while
     the control plane's job runs, or two control planes on one state database): each batch is claimed before
     its side effects, so a run that read the ledger before the other applied a batch never applies it again."""
     others: list[list] = []
 
     def fault(point: str) -> None:
-        if point == "revoke_tokens:before_batch" and not others:  # this run has read the ledger; another runs now
+        if point == f"{overlap}:before_batch" and not others:  # this run has read the ledger; another runs now
             with open_incident_db(world["db"]) as other:
                 others.append(run_playbook(other, "leak", load_playbook(world["playbook"]), audit=audit))
 
@@ -321,10 +322,13 @@ def test_two_runs_at_once_apply_each_batch_once(world):
         if e.get("action", "").startswith("respond.") and "batch" in e
     )
     assert batches and set(batches.values()) == {1}, "each batch applied once"
-    first = reports[0]
-    assert first.done_now == 0 and "tokens" not in first.outcome.counts, "this run applied none again"
-    assert all(r.done_now == r.batches and r.other_run == 0 for r in other), "the other run did every batch"
-    assert first.other_run == first.batches, "reported as another run's"
+    first, second = (next(r for r in run if r.action == overlap) for run in (reports, other))
+    # batches: the run that came second read the ledger first but claims none; a whole step (device_command):
+    # the first run claimed it before the second started, and the second leaves it to the first
+    winner, loser = (second, first) if overlap == "revoke_tokens" else (first, second)
+    assert winner.done_now == winner.batches and winner.other_run == 0, "one run did every batch"
+    assert loser.done_now == 0 and loser.other_run == loser.batches, "the other reports them as another run's"
+    assert "tokens" not in loser.outcome.counts and "devices" not in loser.outcome.counts, "no count doubled"
     expected = _devices_of(world["prod"], world["affected"])
     received = world["devices"].received
     wait_until(lambda: len(received) >= len(expected), 10, "every device's command")
@@ -451,3 +455,37 @@ def test_device_command_settings_are_checked_when_the_playbook_loads(tmp_path: P
     book.write_text(f'[[step]]\naction = "device_command"\nbroker = "mqtt://127.0.0.1:1"\ntopic = "d/{{device_id}}"\n{setting}\n')
     with pytest.raises(ConfigError):
         load_playbook(book)
+
+def test_two_threads_at_once_apply_each_batch_once(world):
+    """Two runs truly at once (two threads, each with its own connections, started together): the batches are
+    shared out by their claims, and device_command, one MQTT session per step, is done whole by one of them (the
+    other's client took the session over and the first's publish failed: 'The client is not currently connected')."""
+    start = threading.Barrier(2)
+    results: dict[int, object] = {}
+
+    def run(i: int) -> None:
+        start.wait()
+        try:
+            with open_incident_db(world["db"]) as db:
+                results[i] = run_playbook(db, "leak", load_playbook(world["playbook"]),
+                                          audit=AuditLog(world["tmp"] / "audit.jsonl"))
+        except Exception as exc:  # reported below with the other run's result
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert all(isinstance(r, list) for r in results.values()), results
+    batches = Counter(
+        (e["step"], e["batch"]) for e in map(json.loads, (world["tmp"] / "audit.jsonl").read_text().splitlines())
+        if e.get("action", "").startswith("respond.") and "batch" in e
+    )
+    assert batches and set(batches.values()) == {1}, "each batch applied once"
+    expected = _devices_of(world["prod"], world["affected"])
+    received = world["devices"].received
+    wait_until(lambda: len(received) >= len(expected), 10, "every device's command")
+    world["devices"].flush()
+    assert {int(t.split("/")[-2]) for t in received} == expected
+    assert all(len(v) == 1 for v in received.values()), "no device command sent twice"

@@ -50,6 +50,7 @@ from dataward.schemamap import SchemaMap
 from dataward.tables.base import quote_ident
 
 DONE = "done"
+WHOLE_STEP = "step"  # the ledger unit an exclusive step is claimed by (batches are b000000, b000001, ...)
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,21 @@ def _check_step(ctx: StepContext) -> None:
 
 
 def _run_step(ctx: StepContext, batches: list[tuple[str, Sequence[int]]], dry_run: bool, owner: str) -> StepReport:
+    """Run one step; an exclusive one (``Action.exclusive``) is first claimed whole, or left to the run holding it."""
+    kind = action_for(str(ctx.config["action"]))
+    if dry_run or not kind.exclusive:
+        return _run_batches(ctx, batches, dry_run, owner)
+    rows = ctx.incidents.ledger_rows(ctx.incident.name, ctx.step_key)
+    if not _claim(ctx, WHOLE_STEP, rows.get(WHOLE_STEP), owner):
+        done = sum(rows.get(u, ("", None))[0] == DONE for u, _ in batches)
+        return StepReport(ctx.step_key, kind.name, len(batches), done, other_run=len(batches) - done)
+    try:
+        return _run_batches(ctx, batches, dry_run, owner)
+    finally:
+        ctx.incidents.release_unit(ctx.incident.name, ctx.step_key, WHOLE_STEP, owner)
+
+
+def _run_batches(ctx: StepContext, batches: list[tuple[str, Sequence[int]]], dry_run: bool, owner: str) -> StepReport:
     action = action_for(str(ctx.config["action"]))(ctx)
     rows = ctx.incidents.ledger_rows(ctx.incident.name, ctx.step_key)
     pending = [(u, ids) for u, ids in batches if rows.get(u, ("", None))[0] != DONE]

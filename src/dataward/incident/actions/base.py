@@ -94,6 +94,7 @@ class Action:
     notice_text: ClassVar[str]
     notice_order: ClassVar[int]
     doc_config: ClassVar[dict[str, str]] = {}  # config key -> meaning, for the docs test
+    exclusive: ClassVar[bool] = False  # one run at a time does the whole step (its batches are claimed anyway)
 
     def __init__(self, ctx: StepContext) -> None:
         self.ctx = ctx

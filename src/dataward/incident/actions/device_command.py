@@ -55,6 +55,7 @@ class DeviceCommand(Action):
     name = "device_command"
     notice_text = "We restarted your devices remotely to apply new security keys."
     notice_order = 5
+    exclusive = True  # one MQTT session per step (a fixed client id, so acknowledgements outlive a crash)
     doc_config = {
         "broker": "mqtt://host:port of the device broker (user/password in the URL or {env = ...})",
         "topic": 'per-device command topic, e.g. "devices/{device_id}/commands"',
