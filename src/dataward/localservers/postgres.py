@@ -120,6 +120,10 @@ class PostgresServer(LocalServer):
              "-A", "scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"]
         )
         pwfile.unlink()
+        self._configure()
+
+    def _configure(self) -> None:
+        """The cluster's own settings on an initialised data folder: TLS files, postgresql.conf, pg_hba.conf."""
         if self.ssl:
             crt, key = self_signed(self.tmpdir, (self.host, "localhost", "127.0.0.1"))
             self.chown(crt)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataward.localservers.postgres import PostgresServer as _PostgresServer
-from dataward.localservers.tls import self_signed
 from dataward.testing.servers.templates import copy_template, keep_template
 
 _CONF_MARK = "\n# dataward test server\n"  # where localservers appends its settings to initdb's postgresql.conf
@@ -27,10 +26,4 @@ class PostgresServer(_PostgresServer):
             conf.write_text(text)
             return
         self.admin_password = template_password
-        if self.ssl:
-            crt, key = self_signed(self.tmpdir, (self.host, "localhost", "127.0.0.1"))
-            self.chown(crt)
-            self.chown(key)
-            self.cert_file = crt
-        self._write_conf()
-        self._write_hba()
+        self._configure()
