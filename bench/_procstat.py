@@ -1,4 +1,5 @@
-"""CPU time and memory of a process and its threads, read from /proc (Linux), for the Spark bench.
+"""CPU time and memory of a process and its threads, read from /proc (Linux), for the Spark bench; and the
+stop of a bench's child process group (serve, watch).
 
 A JVM's threads are named (``/proc/PID/task/TID/comm``): task threads ("Executor task launch worker"), the JIT
 compilers ("C1/C2 CompilerThread"), the garbage collector ("GC Thread#0", "G1 Conc#0", ...) and the rest
@@ -9,6 +10,8 @@ seconds each group spent on it; threads that ended in between count only in the 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 from pathlib import Path
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -58,3 +61,16 @@ def peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    """SIGTERM to a child started with ``start_new_session=True`` and its group; SIGKILL after 60 s. A child
+    that has already ended (its start failed) is left as it is, so its own error is the one reported."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

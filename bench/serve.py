@@ -29,7 +29,6 @@ import json
 import os
 import random
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -284,11 +283,9 @@ def live(args: Any) -> None:
     try:
         _live_run(args, rng, stores, folder, proc, base, token, watch_bench, parse_iso)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        from _procstat import stop_group
+
+        stop_group(proc)
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(lambda s: s.server.stop(), stores))
 

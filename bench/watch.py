@@ -20,7 +20,6 @@ import argparse
 import os
 import random
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -173,11 +172,9 @@ def main() -> None:
     try:
         run(args, rng, stores, chosen, hook, watcher, folder)
     finally:
-        os.killpg(watcher.pid, signal.SIGTERM)
-        try:
-            watcher.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(watcher.pid, signal.SIGKILL)
+        from _procstat import stop_group
+
+        stop_group(watcher)
         hook.stop()
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(lambda s: s.server.stop(), stores))

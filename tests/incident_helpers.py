@@ -50,6 +50,11 @@ def exposed_copy(
     return out
 
 
+def users_up_to(last: int) -> Callable[[str, pa.Table], pa.Array]:
+    """``exposed_copy``'s ``keep`` for the customers with ids up to ``last`` (users by id, others by user_id)."""
+    return lambda name, table: pc.less_equal(table["id" if name == "users" else "user_id"], last)
+
+
 def every_other_user(name: str, table: pa.Table) -> pa.Array:
     """Rows of even customers only (users by id, other tables by user_id; events: every third event)."""
     if name == "users":

@@ -14,11 +14,10 @@ import threading
 from collections import Counter
 from pathlib import Path
 
-import pyarrow.compute as pc
 import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
-from incident_helpers import cloud_tables, exposed_copy, write_store
+from incident_helpers import cloud_tables, exposed_copy, users_up_to, write_store
 
 from dataward.cli import cli
 from dataward.errors import DatawardError
@@ -70,8 +69,7 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("notify")
     prod = cloud_tables()
     source = write_store(f"duckdb:///{root}/prod.duckdb", prod)
-    keep = lambda name, t: pc.less_equal(t["id" if name == "users" else "user_id"], 700)  # noqa: E731
-    copy_tables = exposed_copy(prod, COPY, keep)
+    copy_tables = exposed_copy(prod, COPY, users_up_to(700))
     copy_tables["body_metrics"] = prod["body_metrics"].select(COPY["body_metrics"])  # the whole beta cohort
     copy = write_store(f"duckdb:///{root}/copy.duckdb", copy_tables)
     return {"root": root, "source": source, "copy": copy, "prod": prod}

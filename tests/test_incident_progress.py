@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pyarrow.compute as pc
 import pytest
-from incident_helpers import cloud_tables, exposed_copy, write_store
+from incident_helpers import cloud_tables, exposed_copy, users_up_to, write_store
 
 from dataward.incident import blast_radius, lookup, ops
 from dataward.incident.store import IncidentDB
@@ -24,8 +23,7 @@ def incident(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str, set[st
     root = tmp_path_factory.mktemp("progress")
     prod_tables = cloud_tables(users=USERS)
     prod = write_store(f"sqlite:///{root}/prod.db", prod_tables)
-    keep = lambda name, t: pc.less_equal(t["id" if name == "users" else "user_id"], USERS // 2)  # noqa: E731
-    copy = write_store(f"sqlite:///{root}/copy.db", exposed_copy(prod_tables, COPY, keep))
+    copy = write_store(f"sqlite:///{root}/copy.db", exposed_copy(prod_tables, COPY, users_up_to(USERS // 2)))
     location = str(root / "state.db")
     with IncidentDB(location) as db:
         ops.open_incident(db, "leak", copy, "2019-12-04", "2019-12-26")

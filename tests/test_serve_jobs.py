@@ -25,13 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pyarrow.compute as pc
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
-from incident_helpers import cloud_tables, exposed_copy, write_store
+from incident_helpers import cloud_tables, exposed_copy, users_up_to, write_store
 
 from dataward.errors import DatawardError
 from dataward.incident import ops
@@ -111,8 +110,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("serve-jobs")
     prod_tables = cloud_tables(users=USERS)
     prod = write_store(f"sqlite:///{root}/prod.db", prod_tables)
-    keep = lambda name, t: pc.less_equal(t["id" if name == "users" else "user_id"], USERS // 2)  # noqa: E731
-    copy = write_store(f"sqlite:///{root}/copy.db", exposed_copy(prod_tables, COPY, keep))
+    copy = write_store(f"sqlite:///{root}/copy.db", exposed_copy(prod_tables, COPY, users_up_to(USERS // 2)))
     location = str(root / "state.db")
     engine = open_state_db(location)
     tokens = {}
